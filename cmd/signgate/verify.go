@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+func runVerify(e *env, args []string) error {
+	fs := newFlags(e, "verify", "(--key PUB.pem | --jwks FILE-OR-URL) [flags] SIGNED-URL", `
+Check the token in SIGNED-URL's auth parameter for SIGNED-URL's path and
+print the verdict and the claims; on failure, the exact reason. Exits 0 when
+the URL verifies and 1 when it does not. The token itself is never printed.`)
+	keyFile := fs.String("key", "", "public key `file` (PEM; a private key file works too)")
+	kid := fs.String("kid", "", "with --key: the key's `id`; without it the key is tried for any kid")
+	jwks := fs.String("jwks", "", "JWK Set `file or URL`")
+	bucket := fs.String("bucket", "", "require the key to belong to this `bucket` (with --jwks it never does)")
+	leeway := fs.Duration("leeway", signer.DefaultLeeway, "clock skew tolerated on exp and nbf")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("verify: want exactly one signed URL, got %d", len(pos))
+	}
+	if (*keyFile == "") == (*jwks == "") {
+		return usagef("verify: give one of --key or --jwks")
+	}
+	if *leeway < 0 {
+		return usagef("verify: --leeway must not be negative")
+	}
+	var keys signer.KeySet
+	if *keyFile != "" {
+		pemBytes, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return fmt.Errorf("verify: read key: %w", err)
+		}
+		pub, err := signer.ParsePublicKey(pemBytes)
+		if err != nil {
+			return fmt.Errorf("verify: key file %s: %w", *keyFile, err)
+		}
+		if *kid != "" {
+			keys = signer.NewKeys(signer.PublicKey{ID: *kid, Bucket: *bucket, Key: pub})
+		} else {
+			keys = anyKid{pub: pub, bucket: *bucket}
+		}
+	} else {
+		data, err := readFileOrURL(e.ctx, *jwks)
+		if err != nil {
+			return fmt.Errorf("verify: JWKS: %w", err)
+		}
+		if keys, err = signer.ParseJWKSet(data); err != nil {
+			return fmt.Errorf("verify: JWKS %s: %w", *jwks, err)
+		}
+	}
+
+	u, err := url.Parse(pos[0])
+	if err != nil {
+		return usagef("verify: not a URL: %v", err)
+	}
+	v := signer.NewVerifier(keys)
+	v.Bucket = *bucket
+	v.Leeway = *leeway
+	c, err := verifyURL(v, u)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "invalid: %s\n%s\n", signer.Reason(err), err)
+		return errFailed
+	}
+	fmt.Fprintln(e.stdout, "valid")
+	out := json.NewEncoder(e.stdout)
+	out.SetIndent("", "  ")
+	return out.Encode(describeClaims(c))
+}
+
+// verifyURL checks the auth token of u for u's canonical path.
+func verifyURL(v *signer.Verifier, u *url.URL) (signer.Claims, error) {
+	p, err := signer.CanonicalPath(u.EscapedPath())
+	if err != nil {
+		return signer.Claims{}, err
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return signer.Claims{}, fmt.Errorf("%w: %w", signer.ErrMalformed, signer.ErrQuery)
+	}
+	return v.Verify(q.Get("auth"), p)
+}
+
+// describeClaims shows claims with readable times.
+func describeClaims(c signer.Claims) map[string]any {
+	m := map[string]any{"uri": c.URI}
+	for k, v := range c.Extra {
+		m[k] = v
+	}
+	if !c.Expires.IsZero() {
+		m["exp"] = c.Expires.UTC().Format(time.RFC3339)
+	} else {
+		m["exp"] = "never"
+	}
+	if !c.NotBefore.IsZero() {
+		m["nbf"] = c.NotBefore.UTC().Format(time.RFC3339)
+	}
+	return m
+}
+
+// anyKid is a one-key KeySet that answers for every kid.
+type anyKid struct {
+	pub    *rsa.PublicKey
+	bucket string
+}
+
+func (a anyKid) PublicKey(kid string) (signer.PublicKey, bool) {
+	return signer.PublicKey{ID: kid, Bucket: a.bucket, Key: a.pub}, true
+}
+
+// readFileOrURL reads a local file, or GETs an http(s) URL with a timeout
+// and a size bound.
+func readFileOrURL(ctx context.Context, src string) ([]byte, error) {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return os.ReadFile(src)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", src, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}

@@ -1,0 +1,157 @@
+package signer
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// DefaultCacheSize is the default number of tokens a Cache holds.
+const DefaultCacheSize = 100_000
+
+// Lifetime says how long minted tokens live and how long a URL handed out
+// must stay valid at least.
+type Lifetime struct {
+	// TTL is a token's lifetime, from the start of its time step.
+	TTL time.Duration
+	// MinValidity is the least validity left on any token handed out.
+	// Zero means TTL/2.
+	MinValidity time.Duration
+}
+
+// Validate checks that both durations are whole seconds, and that
+// 0 < MinValidity < TTL once the default is applied.
+func (l Lifetime) Validate() error {
+	minv := l.minValidity()
+	switch {
+	case l.TTL < time.Second || l.TTL%time.Second != 0:
+		return fmt.Errorf("token TTL %s: must be a whole number of seconds, at least 1s", l.TTL)
+	case minv < 0 || minv%time.Second != 0:
+		return fmt.Errorf("minimum validity %s: must be a whole number of seconds", minv)
+	case minv >= l.TTL:
+		return fmt.Errorf("minimum validity %s: must be less than the TTL %s", minv, l.TTL)
+	}
+	return nil
+}
+
+func (l Lifetime) minValidity() time.Duration {
+	if l.MinValidity == 0 {
+		return (l.TTL / 2).Truncate(time.Second)
+	}
+	return l.MinValidity
+}
+
+// Step is the time step exp is aligned to: TTL - MinValidity. Every token
+// minted within one step, by any process, carries the same exp, so the same
+// scope gives byte-identical tokens; and a token minted at the start of a
+// step keeps at least MinValidity until the step ends.
+func (l Lifetime) Step() time.Duration { return l.TTL - l.minValidity() }
+
+// Expiry returns the exp of a token minted at now, and the instant from
+// which it no longer has MinValidity left and must be replaced.
+func (l Lifetime) Expiry(now time.Time) (exp, refresh time.Time) {
+	step := int64(l.Step() / time.Second)
+	start := now.Unix() / step * step
+	return time.Unix(start+int64(l.TTL/time.Second), 0), time.Unix(start+step, 0)
+}
+
+// Cache holds minted tokens per (namespace, key, scope), so that a hot scope
+// costs a map lookup rather than an RSA signature. Entries are replaced once
+// less than their Lifetime's MinValidity is left; concurrent misses on one
+// scope sign once; the cache is bounded by entries. Safe for concurrent use.
+type Cache struct {
+	lru   *lru.Cache[cacheKey, cacheEntry]
+	group singleflight.Group
+	now   func() time.Time
+
+	hits, misses, signatures atomic.Uint64
+}
+
+// cacheKey identifies a scope. The key pointer changes when a key file is
+// reloaded, so tokens of a replaced key are never handed out again.
+type cacheKey struct {
+	ns  string
+	key *SigningKey
+	uri string
+}
+
+// cacheEntry is kept lean: one pointer (the token) and two integers.
+type cacheEntry struct {
+	token   string
+	exp     int64 // Unix seconds
+	refresh int64 // Unix seconds: hand it out only before this
+}
+
+// NewCache returns a cache of at most size tokens (DefaultCacheSize when
+// size is 0) reading the time from now (time.Now when nil).
+func NewCache(size int, now func() time.Time) (*Cache, error) {
+	if size == 0 {
+		size = DefaultCacheSize
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("token cache size %d: must be positive", size)
+	}
+	l, err := lru.New[cacheKey, cacheEntry](size)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache{lru: l, now: now}, nil
+}
+
+// Token returns a token granting uri, signed by key, with lifetime l: from
+// the cache when one there has at least l.MinValidity left, else freshly
+// minted. ns separates callers that share a cache (routes of a gateway).
+func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (string, time.Time, error) {
+	k := cacheKey{ns: ns, key: key, uri: uri}
+	now := c.now().Unix()
+	if e, ok := c.lru.Get(k); ok && now < e.refresh {
+		c.hits.Add(1)
+		return e.token, time.Unix(e.exp, 0), nil
+	}
+	c.misses.Add(1)
+	v, err, _ := c.group.Do(ns+"\x00"+key.ID+"\x00"+uri, func() (any, error) {
+		// Another flight may have filled the entry since our Get.
+		if e, ok := c.lru.Peek(k); ok && now < e.refresh {
+			return e, nil
+		}
+		exp, refresh := l.Expiry(time.Unix(now, 0))
+		tok, err := key.Sign(Claims{URI: uri, Expires: exp})
+		if err != nil {
+			return nil, err
+		}
+		c.signatures.Add(1)
+		e := cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
+		c.lru.Add(k, e)
+		return e, nil
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	e := v.(cacheEntry)
+	return e.token, time.Unix(e.exp, 0), nil
+}
+
+// CacheStats are a Cache's counters since it was made.
+type CacheStats struct {
+	Hits, Misses, Signatures uint64
+	Entries                  int
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{
+		Hits:       c.hits.Load(),
+		Misses:     c.misses.Load(),
+		Signatures: c.signatures.Load(),
+		Entries:    c.lru.Len(),
+	}
+}
+
+// Purge drops every entry.
+func (c *Cache) Purge() { c.lru.Purge() }

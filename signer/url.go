@@ -1,0 +1,164 @@
+package signer
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// QencodeBase returns the CDN base of a Qencode media-storage bucket:
+// https://{bucket}.media-storage.{region}.qencode.com
+func QencodeBase(bucket, region string) string {
+	return "https://" + bucket + ".media-storage." + region + ".qencode.com"
+}
+
+// Base is a CDN base URL that signed URLs are built on: a scheme, a host
+// and optionally a path prefix, such as https://cdn.example.com/media.
+// The prefix is not part of the signed path. Safe for concurrent use.
+type Base struct {
+	prefix string // scheme://host[/escaped/prefix], no trailing slash
+}
+
+// ParseBase reads a CDN base URL. It must be absolute http(s), with a host,
+// and without query, fragment or user info.
+func ParseBase(s string) (Base, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Base{}, fmt.Errorf("CDN base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return Base{}, fmt.Errorf("CDN base URL %q: scheme must be https or http", s)
+	case u.Host == "":
+		return Base{}, fmt.Errorf("CDN base URL %q: no host", s)
+	case u.User != nil:
+		return Base{}, fmt.Errorf("CDN base URL: must not hold user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return Base{}, fmt.Errorf("CDN base URL %q: must not have a query or fragment", s)
+	}
+	prefix := strings.TrimSuffix(u.EscapedPath(), "/")
+	if prefix != "" {
+		if _, err := CanonicalPath(prefix); err != nil {
+			return Base{}, fmt.Errorf("CDN base URL %q: path prefix: %w", s, err)
+		}
+	}
+	return Base{prefix: strings.ToLower(u.Scheme) + "://" + u.Host + prefix}, nil
+}
+
+// String returns the base URL, without a trailing slash.
+func (b Base) String() string { return b.prefix }
+
+// IsZero reports whether b is the zero Base.
+func (b Base) IsZero() bool { return b.prefix == "" }
+
+// URL returns the signed URL for canonical path p: the base (nothing, for
+// the zero Base, which gives a relative URL), p escaped, then
+// the original raw query with any auth parameter dropped and the others in
+// their order, then auth=token. A query part that is not validly escaped is
+// re-escaped; one whose name cannot be decoded is refused (ErrQuery).
+func (b Base) URL(p, rawQuery, token string) (string, error) {
+	q, err := StripAuth(rawQuery)
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	ep := EscapePath(p)
+	sb.Grow(len(b.prefix) + len(ep) + len(q) + len(token) + 7)
+	sb.WriteString(b.prefix)
+	sb.WriteString(ep)
+	sb.WriteByte('?')
+	if q != "" {
+		sb.WriteString(q)
+		sb.WriteByte('&')
+	}
+	sb.WriteString("auth=")
+	sb.WriteString(token)
+	return sb.String(), nil
+}
+
+// EscapePath escapes a canonical path for use in a URL; CanonicalPath of the
+// result gives p back.
+func EscapePath(p string) string {
+	for i := 0; i < len(p); i++ {
+		if !pathSafe(p[i]) {
+			return (&url.URL{Path: p}).EscapedPath()
+		}
+	}
+	return p
+}
+
+// pathSafe reports whether c stands unescaped in a path, by the same rule
+// as url.URL.EscapedPath, so that both branches of EscapePath agree.
+func pathSafe(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '$', '&', '+', ',', ';', '=', ':', '@', '/':
+		return true
+	}
+	return false
+}
+
+// StripAuth returns rawQuery without its auth parameters (in any escaped
+// spelling of the name) and without empty parts, keeping the other parts in
+// order. Parts that are validly escaped are kept byte for byte; others are
+// re-escaped.
+func StripAuth(rawQuery string) (string, error) {
+	if rawQuery == "" {
+		return "", nil
+	}
+	if !strings.Contains(rawQuery, "auth") && !strings.Contains(rawQuery, "%") && queryClean(rawQuery) {
+		return rawQuery, nil
+	}
+	var sb strings.Builder
+	sb.Grow(len(rawQuery))
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		rawName, rawValue, hasValue := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			return "", ErrQuery
+		}
+		if name == "auth" {
+			continue
+		}
+		if !queryClean(part) {
+			value, err := url.QueryUnescape(rawValue)
+			if err != nil {
+				return "", ErrQuery
+			}
+			part = url.QueryEscape(name)
+			if hasValue {
+				part += "=" + url.QueryEscape(value)
+			}
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte('&')
+		}
+		sb.WriteString(part)
+	}
+	return sb.String(), nil
+}
+
+// queryClean reports whether s holds only characters allowed in a query
+// and only valid percent-escapes.
+func queryClean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+			continue
+		}
+		if !pathSafe(c) && !strings.ContainsRune("?!'()*", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
