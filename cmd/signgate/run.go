@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"sort"
 	"strings"
 )
@@ -16,11 +18,26 @@ var version = "dev"
 // env is what a subcommand may touch of the outside world. Tests pass their
 // own, so nothing reads the process environment or writes to os.Stdout.
 type env struct {
-	ctx    context.Context
-	getenv func(string) string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	ctx     context.Context
+	environ map[string]string // the process environment, KEY -> value
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	// ready, when set, is told each address a server bound; tests use it to
+	// find ports picked with :0.
+	ready func(name string, addr net.Addr)
+}
+
+// logger returns the JSON logger on stderr, at SIGNGATE_LOG_LEVEL
+// (debug, info, warn, error; default info).
+func (e *env) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if s := e.environ["SIGNGATE_LOG_LEVEL"]; s != "" {
+		if err := level.UnmarshalText([]byte(s)); err != nil {
+			return nil, usagef("SIGNGATE_LOG_LEVEL: %q is not one of debug, info, warn, error", s)
+		}
+	}
+	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
 // command is one subcommand.
@@ -40,8 +57,13 @@ func commands() map[string]command {
 }
 
 // run is the whole program: main only wires the process to it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, environ map[string]string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := &env{ctx: ctx, environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	return e.run(args)
+}
+
+func (e *env) run(args []string) error {
+	stderr, stdout := e.stderr, e.stdout
 	cmds := commands()
 	if len(args) == 0 {
 		usage(stderr, cmds)

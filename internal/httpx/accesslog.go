@@ -1,0 +1,86 @@
+package httpx
+
+import (
+	"bufio"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// AccessLog logs one line per request: method, path (never the query, which
+// may hold a token), status, bytes, duration and peer. Cookies and
+// Authorization are never logged.
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &Recorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("host", r.Host),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.StatusCode()),
+				slog.Int64("bytes", rec.Bytes),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("peer", r.RemoteAddr),
+			)
+		})
+	}
+}
+
+// Recorder wraps a ResponseWriter to note the status and the body size. It
+// passes through Flush, Hijack (WebSockets) and ResponseController calls.
+type Recorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+// StatusCode returns the status written, 200 when none was.
+func (r *Recorder) StatusCode() int {
+	if r.Status == 0 {
+		return http.StatusOK
+	}
+	return r.Status
+}
+
+func (r *Recorder) WriteHeader(code int) {
+	if r.Status == 0 && code >= 200 {
+		r.Status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.Bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (r *Recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack implements http.Hijacker, for protocol upgrades.
+func (r *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("httpx: hijack not supported")
+	}
+	if r.Status == 0 {
+		r.Status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
