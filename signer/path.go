@@ -3,6 +3,7 @@ package signer
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // CanonicalPath returns the canonical form of an escaped request path (as in
@@ -14,8 +15,9 @@ import (
 // ErrPath; it is never "fixed". Gateway and edge both call this function,
 // so a path signed by one verifies on the other byte for byte.
 //
-// Control characters and literal backslashes are refused too: no sane media
-// path holds them and they feed open-redirect and traversal tricks.
+// Control characters, literal backslashes and invalid UTF-8 are refused
+// too: no sane media path holds them, they feed open-redirect and traversal
+// tricks, and a JSON uri claim cannot carry invalid UTF-8.
 func CanonicalPath(escaped string) (string, error) {
 	if escaped == "" || escaped[0] != '/' {
 		return "", fmt.Errorf("%w: must start with /", ErrPath)
@@ -60,8 +62,13 @@ func CanonicalPath(escaped string) (string, error) {
 	return p, nil
 }
 
-// checkSegments checks a decoded path that starts with "/".
+// checkSegments checks a decoded path that starts with "/". The path must
+// be valid UTF-8: the uri claim is a JSON string, which cannot hold
+// anything else.
 func checkSegments(p string) error {
+	if !utf8.ValidString(p) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrPath)
+	}
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {
 		case c < 0x20 || c == 0x7f:

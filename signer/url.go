@@ -109,7 +109,11 @@ func StripAuth(rawQuery string) (string, error) {
 	if rawQuery == "" {
 		return "", nil
 	}
-	if !strings.Contains(rawQuery, "auth") && !strings.Contains(rawQuery, "%") && queryClean(rawQuery) {
+	// Fast path: nothing to drop (no auth, no escape that could spell it,
+	// no empty part) and nothing to re-escape.
+	if !strings.Contains(rawQuery, "auth") && !strings.Contains(rawQuery, "%") &&
+		rawQuery[0] != '&' && rawQuery[len(rawQuery)-1] != '&' && !strings.Contains(rawQuery, "&&") &&
+		queryClean(rawQuery) {
 		return rawQuery, nil
 	}
 	var sb strings.Builder
@@ -156,7 +160,9 @@ func queryClean(s string) bool {
 			i += 2
 			continue
 		}
-		if !pathSafe(c) && !strings.ContainsRune("?!'()*", rune(c)) {
+		// ';' is escaped: some servers split a query on it, which would let
+		// a client smuggle a second auth past StripAuth.
+		if c == ';' || !pathSafe(c) && !strings.ContainsRune("?!'()*", rune(c)) {
 			return false
 		}
 	}

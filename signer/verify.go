@@ -66,7 +66,7 @@ func (v *Verifier) Parse(token string) (Claims, error) {
 	}
 	var key PublicKey
 	var mc mintClaims
-	_, err := jwt.NewParser(jwt.WithoutClaimsValidation()).ParseWithClaims(token, &mc, func(t *jwt.Token) (any, error) {
+	_, err := jwt.NewParser(jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding()).ParseWithClaims(token, &mc, func(t *jwt.Token) (any, error) {
 		if alg := t.Method.Alg(); alg != jwt.SigningMethodRS256.Alg() {
 			return nil, tokenErr(ErrAlgorithm, "%q, keys here are RS256", truncate(alg))
 		}

@@ -1,0 +1,37 @@
+# signgate — common tasks. `make test` is the project's test command: the
+# README shows it and .ci/run calls it.
+
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build test test-short vet fuzz bench clean
+
+all: vet test
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o signgate ./cmd/signgate
+
+# Installs what the end-to-end tests need when it is missing (Chromium,
+# ffmpeg, PostgreSQL; needs root and apt-get), starts PostgreSQL, then runs
+# every test.
+test:
+	./.ci/test
+
+# Unit tests only; end-to-end tests skip and name the program they miss.
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	gofmt -l . | (! grep .) || (echo "gofmt: files above are not formatted" && false)
+	$(GO) vet ./...
+
+# A short bounded pass of every fuzz target (FUZZTIME each).
+FUZZTIME ?= 20s
+fuzz:
+	./.ci/fuzz $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -f signgate

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// runCLI runs the program with args and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, map[string]string{}, strings.NewReader(""), &out, &errb)
+	return exitCode(err, &errb), out.String(), errb.String()
+}
+
+// testKeyFile is the signer package's throwaway test key.
+const testKeyFile = "../../signer/testdata/rsa2048.pem"
+
+func TestUsage(t *testing.T) {
+	code, _, stderr := runCLI(t, "frobnicate")
+	if code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) || !strings.Contains(stderr, "Commands:") {
+		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, _ := runCLI(t); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	for name := range commands() {
+		t.Run(name+" -h", func(t *testing.T) {
+			code, _, stderr := runCLI(t, name, "-h")
+			if code != 0 || !strings.Contains(stderr, "Usage: signgate "+name) {
+				t.Errorf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+	if code, _, stderr := runCLI(t, "sign", "--bogus"); code != 2 || !strings.Contains(stderr, "bogus") {
+		t.Errorf("bad flag: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestKeygenSignVerify(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "k.pem")
+	code, out, stderr := runCLI(t, "keygen", "--out", keyPath)
+	if code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	st, err := os.Stat(keyPath)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, st.Mode())
+	}
+	kid := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "kid:"))
+	if len(kid) != 32 || !strings.Contains(out, "BEGIN PUBLIC KEY") || !strings.Contains(out, `"kty": "RSA"`) {
+		t.Fatalf("keygen output: %s", out)
+	}
+	pemBytes, _ := os.ReadFile(keyPath)
+	if !bytes.HasPrefix(pemBytes, []byte("-----BEGIN RSA PRIVATE KEY-----")) {
+		t.Fatalf("key is not PKCS#1 PEM")
+	}
+	if code, _, stderr := runCLI(t, "keygen", "--out", keyPath); code != 1 || !strings.Contains(stderr, "not overwriting") {
+		t.Errorf("second keygen: exit %d, %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(keyPath); !bytes.Equal(after, pemBytes) {
+		t.Error("keygen overwrote the key")
+	}
+
+	code, out, stderr = runCLI(t, "sign", "--key", keyPath, "--kid", kid, "--scope", "dir", "--claim", "user=ann",
+		"https://bkt.media-storage.eu-central.qencode.com/v/a%20b/x.ts?x=1&auth=old")
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	signed := strings.TrimSpace(out)
+	if !strings.HasPrefix(signed, "https://bkt.media-storage.eu-central.qencode.com/v/a%20b/x.ts?x=1&auth=ey") || strings.Contains(signed, "old") {
+		t.Fatalf("signed URL = %s", signed)
+	}
+	tok := signed[strings.Index(signed, "auth=")+5:]
+
+	code, out, _ = runCLI(t, "verify", "--key", keyPath, "--kid", kid, signed)
+	if code != 0 || !strings.HasPrefix(out, "valid\n") || !strings.Contains(out, `"uri": "/v/a b"`) || !strings.Contains(out, `"user": "ann"`) {
+		t.Fatalf("verify: exit %d: %s", code, out)
+	}
+	// The same token on a path outside its directory.
+	other := strings.Replace(signed, "/v/a%20b/", "/v/other/", 1)
+	code, out, _ = runCLI(t, "verify", "--key", keyPath, other)
+	if code != 1 || !strings.HasPrefix(out, "invalid: out_of_scope") {
+		t.Fatalf("verify other path: exit %d: %s", code, out)
+	}
+	if strings.Contains(out, tok) {
+		t.Error("verify printed the token")
+	}
+
+	// --token-only, then the same token through a JWKS served over HTTP.
+	code, out, _ = runCLI(t, "sign", "--key", keyPath, "--kid", kid, "--token-only", "--uri", "", "/any.mp4")
+	if code != 0 || strings.Count(out, ".") != 2 {
+		t.Fatalf("token-only: exit %d: %q", code, out)
+	}
+	priv, _ := signer.ParsePrivateKey(pemBytes)
+	jwks, _ := json.Marshal(signer.NewJWKSet(signer.PublicKey{ID: kid, Key: &priv.PublicKey}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(jwks) }))
+	defer srv.Close()
+	code, out, _ = runCLI(t, "verify", "--jwks", srv.URL, "https://cdn.example.com/x/y.mp4?auth="+strings.TrimSpace(out))
+	if code != 0 {
+		t.Fatalf("verify --jwks: exit %d: %s", code, out)
+	}
+}
+
+func TestSignErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	os.WriteFile(garbage, []byte("not a key"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no key", []string{"sign", "/x"}, 2, "--key and --kid are required"},
+		{"no path", []string{"sign", "--key", testKeyFile, "--kid", "k"}, 2, "want exactly one"},
+		{"bad key", []string{"sign", "--key", garbage, "--kid", "k", "/x"}, 1, "no PEM block"},
+		{"missing key file", []string{"sign", "--key", filepath.Join(dir, "nope.pem"), "--kid", "k", "/x"}, 1, "no such file"},
+		{"bad path", []string{"sign", "--key", testKeyFile, "--kid", "k", "/v/../x"}, 1, "dot segment"},
+		{"ttl and exp", []string{"sign", "--key", testKeyFile, "--kid", "k", "--ttl", "1m", "--exp", "1800000000", "/x"}, 2, "not both"},
+		{"bad scope", []string{"sign", "--key", testKeyFile, "--kid", "k", "--scope", "folder", "/x"}, 2, "folder"},
+		{"bad exp", []string{"sign", "--key", testKeyFile, "--kid", "k", "--exp", "tomorrow", "/x"}, 2, "tomorrow"},
+		{"reserved claim", []string{"sign", "--key", testKeyFile, "--kid", "k", "--claim", "exp=1", "/x"}, 2, "--exp"},
+		{"bad base", []string{"sign", "--key", testKeyFile, "--kid", "k", "--base", "ftp://x", "/x"}, 2, "scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d with %q", code, stderr, tt.code, tt.want)
+			}
+			if strings.Contains(stderr, "PRIVATE KEY") {
+				t.Error("key material in the error")
+			}
+		})
+	}
+}
+
+func TestVerifyReasons(t *testing.T) {
+	code, out, _ := runCLI(t, "verify", "--key", testKeyFile, "https://cdn.example.com/x.mp4")
+	if code != 1 || !strings.HasPrefix(out, "invalid: token_missing") {
+		t.Errorf("no token: exit %d: %s", code, out)
+	}
+	code, out, _ = runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--exp", "1000000000", "/x.mp4")
+	if code != 0 {
+		t.Fatal(out)
+	}
+	code, out, _ = runCLI(t, "verify", "--key", testKeyFile, "https://cdn.example.com"+strings.TrimSpace(out))
+	if code != 1 || !strings.HasPrefix(out, "invalid: token_expired") {
+		t.Errorf("expired: exit %d: %s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "verify", "--key", testKeyFile, "--jwks", "x", "u"); code != 2 || !strings.Contains(stderr, "one of --key or --jwks") {
+		t.Errorf("both sources: exit %d: %s", code, stderr)
+	}
+}

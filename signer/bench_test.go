@@ -1,0 +1,56 @@
+package signer_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+func BenchmarkSign(b *testing.B) {
+	f := newFixture(b)
+	c := signer.Claims{URI: "/v/abc", Expires: f.now.Add(time.Hour)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.key.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	f := newFixture(b)
+	tok := f.sign(b, signer.Claims{URI: "/v/abc", Expires: f.now.Add(time.Hour)})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.v.Verify(tok, "/v/abc/seg-001.ts"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkCanonicalPath(b *testing.B) {
+	for _, in := range []string{"/videos/2024/intro/seg-00042.ts", "/videos/caf%C3%A9/a%20b/seg-00042.ts"} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := signer.CanonicalPath(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkBaseURL(b *testing.B) {
+	base, _ := signer.ParseBase("https://cdn.example.com")
+	tok := newFixture(b).sign(b, signer.Claims{URI: "/v"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := base.URL("/videos/intro/seg-00042.ts", "start=10&quality=hd", tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
