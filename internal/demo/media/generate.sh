@@ -37,7 +37,7 @@ mkdir -p dash
 ffmpeg "${q[@]}" "${src[@]}" -map 0:v -map 0:v -map 1:a \
   -c:v libx264 -preset veryfast -profile:v main -g 48 -keyint_min 48 -sc_threshold 0 \
   -b:v:0 300k -s:v:0 640x360 -b:v:1 120k -s:v:1 320x180 -c:a aac -b:a 48k -ac 1 \
-  -f dash -seg_duration 2 -use_template 1 -use_timeline 0 \
+  -f dash -seg_duration 2 -use_template 1 -use_timeline 1 \
   -init_seg_name 'init-$RepresentationID$.m4s' -media_seg_name 'seg-$RepresentationID$-$Number%03d$.m4s' \
   -adaptation_sets "id=0,streams=v id=1,streams=a" dash/manifest.mpd
 
