@@ -1,0 +1,193 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// dashURLAttrs lists, per element, the attributes that hold URLs.
+func dashURLAttrs(element string) []string {
+	switch element {
+	case "SegmentTemplate":
+		return []string{"media", "initialization", "index", "bitstreamSwitching"}
+	case "SegmentURL":
+		return []string{"media", "index"}
+	case "Initialization", "RepresentationIndex", "BitstreamSwitching":
+		return []string{"sourceURL"}
+	}
+	return nil
+}
+
+// DASH rewrites a DASH MPD read from r, whose own URL is base: BaseURL
+// elements, SegmentTemplate media/initialization/index, SegmentURL
+// media/index and Initialization/RepresentationIndex sourceURL. URLs are
+// resolved through the BaseURL hierarchy (MPD, Period, AdaptationSet,
+// Representation) before they reach rw, so the rewritten values are
+// absolute and no longer depend on BaseURL. Everything else is kept byte
+// for byte; only rewritten start tags are re-serialised.
+func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
+	in, err := readLimited(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	d := xml.NewDecoder(bytes.NewReader(in))
+	d.Strict = true
+	out := make([]byte, 0, len(in)+len(in)/2)
+	copied := 0 // in[:copied] is already in out
+	splice := func(from, to int64, with string) {
+		out = append(out, in[copied:from]...)
+		out = append(out, with...)
+		copied = int(to)
+	}
+	// bases[i] is the base URL in force inside the element at depth i, and
+	// names[i-1] that element's name, to check nesting (RawToken does not).
+	bases := []*url.URL{base}
+	var names []string
+	sawMPD := false
+	for {
+		start := d.InputOffset()
+		tok, err := d.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		end := d.InputOffset()
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !sawMPD {
+				if t.Name.Local != "MPD" {
+					return nil, fmt.Errorf("%w: root element is %q, not MPD", ErrMalformed, t.Name.Local)
+				}
+				sawMPD = true
+			}
+			cur := bases[len(bases)-1]
+			bases = append(bases, cur)
+			names = append(names, qname(t.Name))
+			if t.Name.Local == "BaseURL" {
+				text, textEnd, err := baseURLText(d, in)
+				if err != nil {
+					return nil, err
+				}
+				ref, err := url.Parse(strings.TrimSpace(text))
+				if err != nil {
+					return nil, fmt.Errorf("%w: bad BaseURL: %w", ErrMalformed, err)
+				}
+				abs := cur.ResolveReference(ref)
+				// The BaseURL applies to its parent element's scope.
+				bases = bases[:len(bases)-1]
+				names = names[:len(names)-1]
+				bases[len(bases)-1] = abs
+				s, changed, err := resolve(cur, strings.TrimSpace(text), Media, rw)
+				if err != nil {
+					return nil, err
+				}
+				if changed {
+					splice(end, textEnd, escapeText(s))
+				}
+				continue
+			}
+			attrs := dashURLAttrs(t.Name.Local)
+			if len(attrs) == 0 {
+				continue
+			}
+			kind := Media
+			if t.Name.Local == "SegmentTemplate" {
+				kind = Template
+			}
+			changed := false
+			for i, a := range t.Attr {
+				if a.Name.Space != "" || !slices.Contains(attrs, a.Name.Local) {
+					continue
+				}
+				s, ok, err := resolve(cur, a.Value, kind, rw)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					t.Attr[i].Value = s
+					changed = true
+				}
+			}
+			if changed {
+				selfClosing := bytes.HasSuffix(bytes.TrimRight(in[start:end], " \t\r\n"), []byte("/>"))
+				splice(start, end, startTag(t, selfClosing))
+			}
+		case xml.EndElement:
+			if len(names) == 0 || names[len(names)-1] != qname(t.Name) {
+				return nil, fmt.Errorf("%w: unexpected end tag %q", ErrMalformed, qname(t.Name))
+			}
+			names = names[:len(names)-1]
+			bases = bases[:len(bases)-1]
+		}
+	}
+	if !sawMPD {
+		return nil, fmt.Errorf("%w: no MPD element", ErrMalformed)
+	}
+	if len(names) > 0 {
+		return nil, fmt.Errorf("%w: element %q not closed", ErrMalformed, names[len(names)-1])
+	}
+	out = append(out, in[copied:]...)
+	return out, nil
+}
+
+// baseURLText reads a BaseURL element's text up to its end tag and returns
+// the text and the offset where the end tag starts.
+func baseURLText(d *xml.Decoder, in []byte) (string, int64, error) {
+	var text strings.Builder
+	for {
+		at := d.InputOffset()
+		tok, err := d.RawToken()
+		if err != nil {
+			return "", 0, fmt.Errorf("%w: in BaseURL: %w", ErrMalformed, err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			text.Write(t)
+		case xml.EndElement:
+			return text.String(), at, nil
+		case xml.Comment:
+		default:
+			return "", 0, fmt.Errorf("%w: unexpected content in BaseURL", ErrMalformed)
+		}
+	}
+}
+
+// startTag serialises a start tag from RawToken, prefixes kept as written.
+func startTag(t xml.StartElement, selfClosing bool) string {
+	var b strings.Builder
+	b.WriteByte('<')
+	b.WriteString(qname(t.Name))
+	for _, a := range t.Attr {
+		b.WriteByte(' ')
+		b.WriteString(qname(a.Name))
+		b.WriteString(`="`)
+		xml.EscapeText(&b, []byte(a.Value))
+		b.WriteByte('"')
+	}
+	if selfClosing {
+		b.WriteByte('/')
+	}
+	b.WriteByte('>')
+	return b.String()
+}
+
+func qname(n xml.Name) string {
+	if n.Space != "" {
+		return n.Space + ":" + n.Local
+	}
+	return n.Local
+}
+
+func escapeText(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

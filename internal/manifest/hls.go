@@ -1,0 +1,130 @@
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+// HLS rewrites an HLS playlist (master or media) read from r, whose own URL
+// is base. It rewrites every URI line (variant playlists after
+// EXT-X-STREAM-INF, segments, byte-range segments) and every URI="..."
+// attribute (EXT-X-KEY, EXT-X-MAP, EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF,
+// EXT-X-SESSION-KEY, EXT-X-PART, EXT-X-PRELOAD-HINT, ...). Everything else
+// is kept byte for byte, line endings included.
+func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
+	in, err := readLimited(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	in = bytes.TrimPrefix(in, []byte("\xef\xbb\xbf"))
+	if !bytes.HasPrefix(in, []byte("#EXTM3U")) {
+		return nil, fmt.Errorf("%w: HLS playlist does not start with #EXTM3U", ErrMalformed)
+	}
+	out := make([]byte, 0, len(in)+len(in)/2)
+	nextIsPlaylist := false
+	for len(in) > 0 {
+		line, rest, _ := bytes.Cut(in, []byte("\n"))
+		eol := "\n"
+		if len(rest) == 0 && !bytes.HasSuffix(in, []byte("\n")) {
+			eol = ""
+		}
+		in = rest
+		cr := bytes.HasSuffix(line, []byte("\r"))
+		text := string(bytes.TrimSuffix(line, []byte("\r")))
+		trimmed := strings.TrimSpace(text)
+		switch {
+		case trimmed == "":
+		case strings.HasPrefix(trimmed, "#"):
+			if strings.HasPrefix(trimmed, "#EXT-X-STREAM-INF") {
+				nextIsPlaylist = true
+			}
+			if strings.HasPrefix(trimmed, "#EXT") {
+				text, err = rewriteTagURI(text, base, rw)
+				if err != nil {
+					return nil, err
+				}
+			}
+		default:
+			kind := Media
+			if nextIsPlaylist {
+				kind = Playlist
+			}
+			nextIsPlaylist = false
+			s, _, err := resolve(base, trimmed, kind, rw)
+			if err != nil {
+				return nil, err
+			}
+			text = s
+		}
+		out = append(out, text...)
+		if cr {
+			out = append(out, '\r')
+		}
+		out = append(out, eol...)
+	}
+	return out, nil
+}
+
+// tagKind says what the URI attribute of a tag names.
+func tagKind(line string) Kind {
+	for _, t := range [...]string{"#EXT-X-MEDIA:", "#EXT-X-I-FRAME-STREAM-INF:", "#EXT-X-RENDITION-REPORT:"} {
+		if strings.HasPrefix(line, t) {
+			return Playlist
+		}
+	}
+	return Media
+}
+
+// rewriteTagURI rewrites the URI="..." attribute of a tag line, if any.
+// Attribute values are quoted strings that may hold commas, so the list is
+// walked attribute by attribute rather than searched.
+func rewriteTagURI(line string, base *url.URL, rw Rewriter) (string, error) {
+	colon := strings.IndexByte(line, ':')
+	if colon < 0 {
+		return line, nil
+	}
+	kind := tagKind(line)
+	i := colon + 1
+	for i < len(line) {
+		eq := strings.IndexByte(line[i:], '=')
+		if eq < 0 {
+			return line, nil
+		}
+		name := strings.TrimSpace(line[i : i+eq])
+		v := i + eq + 1
+		if v < len(line) && line[v] == '"' {
+			end := strings.IndexByte(line[v+1:], '"')
+			if end < 0 {
+				return "", fmt.Errorf("%w: unterminated quoted attribute in %.40q", ErrMalformed, line)
+			}
+			valStart, valEnd := v+1, v+1+end
+			if name == "URI" {
+				s, changed, err := resolve(base, line[valStart:valEnd], kind, rw)
+				if err != nil {
+					return "", err
+				}
+				if !changed {
+					return line, nil
+				}
+				if strings.ContainsAny(s, "\"\r\n") {
+					return "", fmt.Errorf("%w: rewritten URI cannot be quoted", ErrMalformed)
+				}
+				return line[:valStart] + s + line[valEnd:], nil
+			}
+			i = valEnd + 1
+		} else {
+			end := strings.IndexByte(line[v:], ',')
+			if end < 0 {
+				return line, nil
+			}
+			i = v + end
+		}
+		if i < len(line) && line[i] == ',' {
+			i++
+		}
+	}
+	return line, nil
+}

@@ -1,0 +1,73 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+)
+
+var (
+	// ErrTooLarge: the manifest is over the limit.
+	ErrTooLarge = errors.New("manifest too large")
+	// ErrMalformed: the manifest does not parse.
+	ErrMalformed = errors.New("manifest malformed")
+)
+
+// Kind says what a URI in a manifest points at.
+type Kind int
+
+const (
+	// Media is a segment, an init section (EXT-X-MAP, DASH initialization),
+	// a key, or a single-file representation.
+	Media Kind = iota
+	// Playlist is a child manifest: an HLS variant or rendition playlist.
+	Playlist
+	// Template is a DASH SegmentTemplate URL: its last path segment holds
+	// identifiers such as $Number%05d$ that the player fills in, so only
+	// the directory part is a real path.
+	Template
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Playlist:
+		return "playlist"
+	case Template:
+		return "template"
+	}
+	return "media"
+}
+
+// Rewriter returns what to write in place of a URI, given the URI resolved
+// against the manifest's own URL.
+type Rewriter func(ref *url.URL, kind Kind) (string, error)
+
+// readLimited reads all of r, or fails with ErrTooLarge past limit bytes.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// resolve resolves ref against base and rewrites it. Only http(s) and
+// relative references are rewritten; others (data:, skd:) are kept.
+func resolve(base *url.URL, ref string, kind Kind, rw Rewriter) (string, bool, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", false, fmt.Errorf("%w: bad URI: %w", ErrMalformed, err)
+	}
+	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return ref, false, nil
+	}
+	out, err := rw(base.ResolveReference(u), kind)
+	if err != nil {
+		return "", false, err
+	}
+	return out, true, nil
+}
