@@ -89,7 +89,7 @@ func testFiles() map[string]string {
 
 // baseConfig is a two-bucket edge: "media" (directory, public by default)
 // and "other" (directory, authenticated).
-func baseConfig(t *testing.T, root string) config.Edge {
+func baseConfig(t testing.TB, root string) config.Edge {
 	t.Helper()
 	media := filepath.Join(root, "media")
 	other := filepath.Join(root, "other")
@@ -113,7 +113,7 @@ func baseConfig(t *testing.T, root string) config.Edge {
 	}
 }
 
-func writeFile(t *testing.T, name, body string) {
+func writeFile(t testing.TB, name, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		t.Fatal(err)
