@@ -37,6 +37,11 @@ type Edge struct {
 	// APIKeys are the keys that POST /v1/access_token/{api_key} exchanges
 	// for a bearer token. Comma-separated.
 	APIKeys []Secret `env:"EDGE_API_KEYS"`
+	// CORSOrigins are the web origins (https://app.example.com) whose pages
+	// may read media from the edge, as browser players need; "*" allows
+	// any page, without cookies. Comma-separated; empty sends no CORS
+	// headers.
+	CORSOrigins []string `env:"EDGE_CORS_ORIGINS"`
 	// Leeway is the clock skew tolerated on a token's exp and nbf.
 	Leeway time.Duration `env:"EDGE_LEEWAY" envDefault:"60s"`
 	// CacheSize bounds the number of verified tokens kept.
@@ -171,6 +176,11 @@ func (c *Edge) Validate() error {
 	if c.Domain != "" && !hostName.MatchString(c.Domain) {
 		bad("EDGE_DOMAIN", "%q is not a lowercase domain name", c.Domain)
 	}
+	for _, o := range c.CORSOrigins {
+		if err := checkWebOrigin(o, len(c.CORSOrigins)); err != nil {
+			bad("EDGE_CORS_ORIGINS", "%v", err)
+		}
+	}
 	if c.Leeway < 0 || c.Leeway > 10*time.Minute {
 		bad("EDGE_LEEWAY", "%s: must be between 0s and 10m", c.Leeway)
 	}
@@ -255,6 +265,23 @@ func nameVars(t reflect.Type, err error) error {
 		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
+}
+
+// checkWebOrigin checks one of n CORS origins: "*" alone, or
+// scheme://host[:port] and nothing more.
+func checkWebOrigin(o string, n int) error {
+	if o == "*" {
+		if n > 1 {
+			return errors.New(`"*" must stand alone`)
+		}
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not a web origin such as https://app.example.com", o)
+	}
+	return nil
 }
 
 func checkAddr(addr string) error {

@@ -91,6 +91,8 @@ func TestLoadEdgeErrors(t *testing.T) {
 			[]string{"SIGNGATE_EDGE_SINGLE_BUCKET"}},
 		{"no API key", map[string]string{"SIGNGATE_EDGE_API_KEYS": ""}, []string{"SIGNGATE_EDGE_API_KEYS: at least one API key"}},
 		{"short API key", map[string]string{"SIGNGATE_EDGE_API_KEYS": "0123456789abcdef0123,short"}, []string{"SIGNGATE_EDGE_API_KEYS: key 1 is shorter"}},
+		{"CORS path", map[string]string{"SIGNGATE_EDGE_CORS_ORIGINS": "https://app.example.com/"}, []string{"SIGNGATE_EDGE_CORS_ORIGINS"}},
+		{"CORS star among others", map[string]string{"SIGNGATE_EDGE_CORS_ORIGINS": "*,https://a.example"}, []string{"SIGNGATE_EDGE_CORS_ORIGINS: \"*\" must stand alone"}},
 		{"bad listen", map[string]string{"SIGNGATE_EDGE_LISTEN": "8081"}, []string{"SIGNGATE_EDGE_LISTEN"}},
 		{"bad API listen", map[string]string{"SIGNGATE_EDGE_API_LISTEN": "localhost"}, []string{"SIGNGATE_EDGE_API_LISTEN"}},
 		{"DB with query", map[string]string{"SIGNGATE_EDGE_DB": "x.db?mode=ro"}, []string{"SIGNGATE_EDGE_DB"}},

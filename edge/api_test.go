@@ -34,6 +34,20 @@ func TestAPIAccessToken(t *testing.T) {
 	if st, m, _ := h.call("GET", "/v1/access_token/"+testAPIKey, "", ""); st != 405 || code(m) != "method_not_allowed" {
 		t.Errorf("GET access_token: %d %v", st, m)
 	}
+	// Paths the router would redirect: neither the redirect nor the log
+	// shows the key.
+	for _, p := range []string{"//v1/access_token/", "/v1/./access_token/", "/v1/x/../access_token/"} {
+		req, _ := http.NewRequest("POST", h.api.URL+p+testAPIKey, nil)
+		req.URL.Opaque = p + testAPIKey // keep the path as written
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if strings.Contains(resp.Header.Get("Location"), testAPIKey) {
+			t.Errorf("%s: redirect shows the key", p)
+		}
+	}
 	if strings.Contains(h.logs.String(), testAPIKey) || strings.Contains(h.logs.String(), tok) {
 		t.Errorf("an API key or a bearer token reached the log:\n%s", h.logs.String())
 	}

@@ -21,25 +21,26 @@ const AccessTokenTTL = 24 * time.Hour
 // maxBearer bounds the Authorization header's token.
 const maxBearer = 512
 
-// apiKeyPath is the path prefix of POST /v1/access_token/{api_key}.
-const apiKeyPath = "/v1/access_token/"
-
 type apiKeyCtx struct{}
 
 // hideAPIKey takes the API key out of the path of an access-token request
 // before anything can log it: the key moves into the request's context and
-// the path reads /v1/access_token/REDACTED for the access log, the error
-// log and the router alike.
+// the path reads .../access_token/REDACTED for the access log, the error
+// log and the router alike. Any path holding "access_token/" is treated so,
+// canonical or not (the router would redirect "//v1/access_token/KEY", and
+// the redirect and its log line would show the key).
 func hideAPIKey(next http.Handler) http.Handler {
+	const marker = "access_token/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.URL.Path, apiKeyPath)
-		if !ok || key == "" {
+		i := strings.Index(r.URL.Path, marker)
+		if i < 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
+		key := r.URL.Path[i+len(marker):]
 		r2 := r.WithContext(context.WithValue(r.Context(), apiKeyCtx{}, key))
 		u := *r.URL
-		u.Path, u.RawPath = apiKeyPath+"REDACTED", ""
+		u.Path, u.RawPath = r.URL.Path[:i+len(marker)]+"REDACTED", ""
 		r2.URL = &u
 		r2.RequestURI = u.RequestURI()
 		next.ServeHTTP(w, r2)

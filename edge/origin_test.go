@@ -187,3 +187,70 @@ func TestRevocationWhenStoreReadFails(t *testing.T) {
 		t.Errorf("after policy public with the store unreadable: %d", resp.StatusCode)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	for _, tc := range []struct {
+		name, origins, origin string
+		allow                 string // Access-Control-Allow-Origin expected
+		creds                 bool
+	}{
+		{"off", "", "https://app.example", "", false},
+		{"star", "*", "https://app.example", "*", false},
+		{"listed", "https://app.example,https://other.example", "https://app.example", "https://app.example", true},
+		{"not listed", "https://app.example", "https://evil.example", "", false},
+		{"no Origin", "https://app.example", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *config.Edge) {
+				if tc.origins != "" {
+					c.CORSOrigins = strings.Split(tc.origins, ",")
+				}
+				c.Buckets[0].Policy = config.PolicyAuthenticated
+			})
+			var hdr []string
+			if tc.origin != "" {
+				hdr = []string{"Origin", tc.origin}
+			}
+			resp := h.get(mediaHost, "/top.txt", hdr...) // a 401: errors carry CORS too
+			if resp.StatusCode != 401 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.allow {
+				t.Errorf("Allow-Origin %q, want %q", got, tc.allow)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Credentials") == "true"; got != tc.creds {
+				t.Errorf("Allow-Credentials %v, want %v", got, tc.creds)
+			}
+			if tc.allow != "" && !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), ReasonHeader) {
+				t.Errorf("Expose-Headers %q", resp.Header.Get("Access-Control-Expose-Headers"))
+			}
+			pre := h.do("OPTIONS", mediaHost, "/v/abc/seg0.ts", append(hdr, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "range")...)
+			want := http.StatusNoContent
+			if tc.allow == "" {
+				want = http.StatusMethodNotAllowed
+			}
+			if pre.StatusCode != want {
+				t.Errorf("preflight %d, want %d", pre.StatusCode, want)
+			}
+			if want == http.StatusNoContent && !strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Range") {
+				t.Errorf("preflight Allow-Headers %q", pre.Header.Get("Access-Control-Allow-Headers"))
+			}
+		})
+	}
+}
+
+func TestCORSWithHTTPOrigin(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write([]byte("x"))
+	}))
+	defer srv.Close()
+	h := newHarness(t, func(c *config.Edge) {
+		c.Buckets[0].Origin = srv.URL
+		c.CORSOrigins = []string{"https://app.example"}
+	})
+	resp := h.get(mediaHost, "/a.ts", "Origin", "https://app.example")
+	if got := resp.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != "https://app.example" {
+		t.Errorf("Allow-Origin %q", got)
+	}
+}

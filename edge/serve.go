@@ -22,9 +22,10 @@ import (
 
 // Handler returns the media handler: Host to bucket, policy, token check,
 // then the file from the bucket's origin. Its middleware, outermost first:
-// the access log (which never shows a query or a cookie), then serveMedia.
+// the access log (which never shows a query or a cookie), CORS, then
+// serveMedia.
 func (e *Edge) Handler() http.Handler {
-	return e.stack(http.HandlerFunc(e.serveMedia))
+	return e.stack(e.cors(http.HandlerFunc(e.serveMedia)))
 }
 
 func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +188,9 @@ type proxied struct {
 
 type proxiedKey struct{}
 
-func newProxyOrigin(raw string, log *slog.Logger) (*proxyOrigin, error) {
+// newProxyOrigin proxies to the origin at raw. With ownCORS, the edge sets
+// the CORS headers, and the origin's are dropped so that none is doubled.
+func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, error) {
 	base, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
@@ -215,6 +218,13 @@ func newProxyOrigin(raw string, log *slog.Logger) (*proxyOrigin, error) {
 			}
 			if pq.private {
 				resp.Header.Set("Cache-Control", "private")
+			}
+			if ownCORS {
+				for k := range resp.Header {
+					if strings.HasPrefix(k, "Access-Control-") {
+						resp.Header.Del(k)
+					}
+				}
 			}
 			return nil
 		},
