@@ -103,3 +103,41 @@ func BenchmarkServe(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCheck is the token check alone: a cache hit (SHA-256 and a
+// lookup) and a miss (an RSA verification and an insert).
+func BenchmarkCheck(b *testing.B) {
+	b.Run("hit", func(b *testing.B) {
+		e, k := benchEdge(b, "authenticated", 1000)
+		tok := sign(b, k, signer.Claims{URI: "/v/abc", Expires: time.Now().Add(time.Hour)})
+		bk := e.byName["media"]
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := e.check(e.snap.Load(), bk, tok, "/v/abc/seg0.ts"); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	})
+	b.Run("miss", func(b *testing.B) {
+		e, k := benchEdge(b, "authenticated", 1)
+		toks := make([]string, 64)
+		for i := range toks {
+			toks[i] = sign(b, k, signer.Claims{URI: "/v/abc", Expires: time.Now().Add(time.Hour + time.Duration(i)*time.Second)})
+		}
+		bk := e.byName["media"]
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if err := e.check(e.snap.Load(), bk, toks[i%len(toks)], "/v/abc/seg0.ts"); err != nil {
+					b.Error(err)
+				}
+				i++
+			}
+		})
+	})
+}

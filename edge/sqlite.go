@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo
+	"modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLite is a Store in an SQLite database file (modernc.org/sqlite, pure
@@ -66,34 +67,71 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.setUp(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	return s, nil
 }
 
+// setUp switches the file to WAL (a persistent setting) and migrates it.
+// While another process converts a new file to WAL, SQLite may answer
+// SQLITE_BUSY at once, without waiting out the busy timeout; such a
+// failure is retried, with backoff, for up to busyTimeout.
+func (s *SQLite) setUp(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		err := s.walAndMigrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+func (s *SQLite) walAndMigrate(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return fmt.Errorf("journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, WAL could not be set", mode)
+	}
+	return s.migrate(ctx)
+}
+
+// isBusy reports an SQLITE_BUSY (or extended BUSY_*) error.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // migrate applies the missing migrations, each in its own transaction.
 // The immediate transaction holds the write lock, so two processes
 // starting on one file do not both apply a step.
 func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-	version    INTEGER PRIMARY KEY,
-	applied_at INTEGER NOT NULL
-)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
 	steps := migrations()
 	latest := len(steps) - 1
 	for v := 1; v <= latest; v++ {
 		if err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+)`); err != nil {
+				return fmt.Errorf("create schema_migrations: %w", err)
+			}
 			var cur int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 				return err
