@@ -52,6 +52,9 @@ func commands() map[string]command {
 		"sign":    {"print a signed URL (or token) for a path", runSign},
 		"verify":  {"check a signed URL and print its claims", runVerify},
 		"keygen":  {"make a new RSA signing key", runKeygen},
+		"edge":    {"serve buckets, verifying signed URLs, with the key API", runEdge},
+		"keys":    {"create, list, rename or delete signing keys through the API", runKeys},
+		"policy":  {"set a bucket's access policy through the API", runPolicy},
 		"version": {"print the version", runVersion},
 	}
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/edge"
+	"github.com/signgate/signgate/internal/httpx"
+)
+
+func runEdge(e *env, args []string) error {
+	fs := newFlags(e, "edge", "", `
+Serve buckets as a verifying edge: files from a directory or an HTTP origin,
+public or authenticated (Qencode-compatible signed URLs and cookies), with
+the Qencode-compatible control API on its own listener. Configured from
+SIGNGATE_EDGE_* variables; see docs/edge.md.`)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("edge: unexpected argument %q", pos[0])
+	}
+	cfg, err := config.LoadEdge(e.environ)
+	if err != nil {
+		return err
+	}
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	ed, err := edge.New(cfg, edge.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer ed.Close()
+	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler()}}
+	if cfg.APIEnabled() {
+		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: ed.APIHandler()})
+	}
+	names := make([]string, len(cfg.Buckets))
+	for i, b := range cfg.Buckets {
+		names[i] = b.Name
+	}
+	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled())
+	if err := httpx.Serve(e.ctx, log, e.ready, ls...); err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Edge configures "signgate edge", the verifying origin: every variable
+// starts with SIGNGATE_EDGE_.
+type Edge struct {
+	// Listen is the address media is served on.
+	Listen string `env:"EDGE_LISTEN" envDefault:":8081"`
+	// APIListen is the address of the control API (/v1). "off" turns the
+	// API off; keys and policies can then only change through the store.
+	APIListen string `env:"EDGE_API_LISTEN" envDefault:"127.0.0.1:8082"`
+	// DB is the SQLite database file holding policies, public keys and API
+	// access tokens. It is created when missing.
+	DB string `env:"EDGE_DB" envDefault:"signgate-edge.db"`
+	// Domain, when set, maps each bucket with a region to the host
+	// {bucket}.media-storage.{region}.{domain}, as Qencode's CDN names them.
+	Domain string `env:"EDGE_DOMAIN"`
+	// SingleBucket serves every request from the one configured bucket,
+	// whatever its Host.
+	SingleBucket bool `env:"EDGE_SINGLE_BUCKET"`
+	// Buckets are SIGNGATE_EDGE_BUCKETS_0_NAME, ..._0_REGION and so on.
+	Buckets []Bucket `envPrefix:"EDGE_BUCKETS"`
+	// APIKeys are the keys that POST /v1/access_token/{api_key} exchanges
+	// for a bearer token. Comma-separated.
+	APIKeys []Secret `env:"EDGE_API_KEYS"`
+	// CORSOrigins are the web origins (https://app.example.com) whose pages
+	// may read media from the edge, as browser players need; "*" allows
+	// any page, without cookies. Comma-separated; empty sends no CORS
+	// headers.
+	CORSOrigins []string `env:"EDGE_CORS_ORIGINS"`
+	// Leeway is the clock skew tolerated on a token's exp and nbf.
+	Leeway time.Duration `env:"EDGE_LEEWAY" envDefault:"60s"`
+	// CacheSize bounds the number of verified tokens kept.
+	CacheSize int `env:"EDGE_CACHE_SIZE" envDefault:"100000"`
+	// Refresh is how often keys and policies are re-read from the store, so
+	// that a revocation made through another edge arrives here.
+	Refresh time.Duration `env:"EDGE_REFRESH" envDefault:"5s"`
+
+	// bucketVars are the SIGNGATE_EDGE_BUCKETS_* names that were set, to
+	// catch a gap in the bucket numbers, where the env library would stop
+	// without a word.
+	bucketVars []string
+}
+
+// Bucket is one bucket an edge serves.
+type Bucket struct {
+	// Name is the bucket's name: 3 to 63 lowercase letters, digits, dots
+	// and hyphens.
+	Name string `env:"NAME"`
+	// Region, with SIGNGATE_EDGE_DOMAIN, gives the bucket the host
+	// {name}.media-storage.{region}.{domain}.
+	Region string `env:"REGION"`
+	// Origin is where the bucket's files are: a local directory, or an
+	// http(s) URL (an S3 or MinIO bucket URL, for example) that request
+	// paths are appended to.
+	Origin string `env:"ORIGIN"`
+	// Hosts are custom domains mapped to the bucket. Comma-separated.
+	Hosts []string `env:"HOSTS"`
+	// Policy is the initial access policy, public or authenticated; once
+	// set through the API, the stored policy wins.
+	Policy string `env:"POLICY" envDefault:"public"`
+}
+
+// Policies a bucket can have.
+const (
+	PolicyPublic        = "public"
+	PolicyAuthenticated = "authenticated"
+)
+
+// MinAPIKeyLen is the least length of a configured API key.
+const MinAPIKeyLen = 16
+
+var (
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	regionName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	hostName   = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// LoadEdge reads the edge's configuration from environ and validates it,
+// including that the bucket numbers have no gap (which Load alone cannot
+// see).
+func LoadEdge(environ map[string]string) (Edge, error) {
+	cfg, err := env.ParseAsWithOptions[Edge](env.Options{Environment: environ, Prefix: Prefix})
+	if err != nil {
+		return Edge{}, fmt.Errorf("configuration:\n%w", nameVars(reflect.TypeFor[Edge](), err))
+	}
+	for k := range environ {
+		if strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_") {
+			cfg.bucketVars = append(cfg.bucketVars, k)
+		}
+	}
+	slices.Sort(cfg.bucketVars)
+	if err := cfg.Validate(); err != nil {
+		return Edge{}, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// BucketVar names the variable of bucket i's field, such as
+// SIGNGATE_EDGE_BUCKETS_0_ORIGIN, for messages.
+func BucketVar(i int, field string) string {
+	return fmt.Sprintf("%sEDGE_BUCKETS_%d_%s", Prefix, i, field)
+}
+
+// HostsOf returns the host names of bucket i: the Qencode-style
+// {name}.media-storage.{region}.{domain} (when the domain and region are
+// set) and the custom hosts, lowercase.
+func (c Edge) HostsOf(i int) []string {
+	b := c.Buckets[i]
+	var hs []string
+	if c.Domain != "" && b.Region != "" {
+		hs = append(hs, strings.ToLower(b.Name+".media-storage."+b.Region+"."+c.Domain))
+	}
+	for _, h := range b.Hosts {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
+// APIEnabled reports whether the control API is on.
+func (c Edge) APIEnabled() bool { return c.APIListen != APIOff }
+
+// APIOff, as SIGNGATE_EDGE_API_LISTEN, turns the control API off.
+const APIOff = "off"
+
+// IsURL reports whether the origin is an http(s) URL rather than a
+// directory.
+func (b Bucket) IsURL() bool {
+	return strings.HasPrefix(b.Origin, "http://") || strings.HasPrefix(b.Origin, "https://")
+}
+
+// Validate reports every problem at once, each naming its variable.
+func (c *Edge) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if err := checkAddr(c.Listen); err != nil {
+		bad("EDGE_LISTEN", "%v", err)
+	}
+	if c.APIEnabled() {
+		if err := checkAddr(c.APIListen); err != nil {
+			bad("EDGE_API_LISTEN", "%v", err)
+		}
+		if len(c.APIKeys) == 0 {
+			bad("EDGE_API_KEYS", "at least one API key is required while the API is on (SIGNGATE_EDGE_API_LISTEN=off turns it off)")
+		}
+	}
+	for i, k := range c.APIKeys {
+		if len(k.Reveal()) < MinAPIKeyLen {
+			bad("EDGE_API_KEYS", "key %d is shorter than %d characters", i, MinAPIKeyLen)
+		}
+	}
+	switch {
+	case c.DB == "":
+		bad("EDGE_DB", "a database file is required")
+	case strings.ContainsAny(c.DB, "?#"):
+		bad("EDGE_DB", "the file name must not contain ? or #")
+	}
+	if c.Domain != "" && !hostName.MatchString(c.Domain) {
+		bad("EDGE_DOMAIN", "%q is not a lowercase domain name", c.Domain)
+	}
+	for _, o := range c.CORSOrigins {
+		if err := checkWebOrigin(o, len(c.CORSOrigins)); err != nil {
+			bad("EDGE_CORS_ORIGINS", "%v", err)
+		}
+	}
+	if c.Leeway < 0 || c.Leeway > 10*time.Minute {
+		bad("EDGE_LEEWAY", "%s: must be between 0s and 10m", c.Leeway)
+	}
+	if c.CacheSize < 1 {
+		bad("EDGE_CACHE_SIZE", "%d: must be at least 1", c.CacheSize)
+	}
+	if c.Refresh < 100*time.Millisecond {
+		bad("EDGE_REFRESH", "%s: must be at least 100ms", c.Refresh)
+	}
+	if len(c.Buckets) == 0 {
+		bad("EDGE_BUCKETS_0_NAME", "at least one bucket is required")
+	}
+	if c.SingleBucket && len(c.Buckets) > 1 {
+		bad("EDGE_SINGLE_BUCKET", "single-bucket mode needs exactly one bucket, %d are configured", len(c.Buckets))
+	}
+	names := map[string]int{}
+	hosts := map[string]int{}
+	for i, b := range c.Buckets {
+		v := func(f string) string { return strings.TrimPrefix(BucketVar(i, f), Prefix) }
+		if !bucketName.MatchString(b.Name) {
+			bad(v("NAME"), "%q: a bucket name is 3 to 63 lowercase letters, digits, dots and hyphens", b.Name)
+		} else if j, dup := names[b.Name]; dup {
+			bad(v("NAME"), "bucket %q is also bucket %d", b.Name, j)
+		} else {
+			names[b.Name] = i
+		}
+		if b.Region != "" && !regionName.MatchString(b.Region) {
+			bad(v("REGION"), "%q is not a region name such as us-west", b.Region)
+		}
+		if err := checkOrigin(b); err != nil {
+			bad(v("ORIGIN"), "%v", err)
+		}
+		for _, h := range b.Hosts {
+			h = strings.TrimSpace(h)
+			if !hostName.MatchString(strings.ToLower(h)) {
+				bad(v("HOSTS"), "%q is not a host name (no scheme, port or path)", h)
+			}
+		}
+		switch b.Policy {
+		case PolicyPublic, PolicyAuthenticated:
+		default:
+			bad(v("POLICY"), "%q: want public or authenticated", b.Policy)
+		}
+		hs := c.HostsOf(i)
+		if len(hs) == 0 && !c.SingleBucket {
+			bad(v("HOSTS"), "bucket %q has no host name: set SIGNGATE_EDGE_DOMAIN and %s, or %s, or SIGNGATE_EDGE_SINGLE_BUCKET=true",
+				b.Name, BucketVar(i, "REGION"), BucketVar(i, "HOSTS"))
+		}
+		for _, h := range hs {
+			if j, dup := hosts[h]; dup && j != i {
+				bad(v("HOSTS"), "host %q is also mapped to bucket %d", h, j)
+			}
+			hosts[h] = i
+		}
+	}
+	for _, k := range c.bucketVars {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(k, Prefix+"EDGE_BUCKETS_"), "%d_", &n); err != nil {
+			errs = append(errs, fmt.Errorf("%s: not a bucket setting; want SIGNGATE_EDGE_BUCKETS_<n>_NAME and the like", k))
+		} else if n >= len(c.Buckets) {
+			errs = append(errs, fmt.Errorf("%s: bucket %d is ignored, as the bucket numbers must run 0, 1, 2, ... without a gap", k, n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nameVars rewrites the env library's parse errors, which name the Go
+// field, to name the variable instead.
+func nameVars(t reflect.Type, err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	errs := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok && f.Tag.Get("env") != "" {
+				e = fmt.Errorf("%s%s: %w", Prefix, f.Tag.Get("env"), pe.Err)
+			}
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
+// checkWebOrigin checks one of n CORS origins: "*" alone, or
+// scheme://host[:port] and nothing more.
+func checkWebOrigin(o string, n int) error {
+	if o == "*" {
+		if n > 1 {
+			return errors.New(`"*" must stand alone`)
+		}
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not a web origin such as https://app.example.com", o)
+	}
+	return nil
+}
+
+func checkAddr(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	return nil
+}
+
+func checkOrigin(b Bucket) error {
+	if b.Origin == "" {
+		return errors.New("required: a directory or an http(s) URL")
+	}
+	if !b.IsURL() {
+		if strings.Contains(b.Origin, "://") {
+			return fmt.Errorf("%q: a URL origin must be http or https", b.Origin)
+		}
+		if !filepath.IsAbs(b.Origin) && strings.HasPrefix(b.Origin, "~") {
+			return fmt.Errorf("%q: ~ is not expanded; give the full path", b.Origin)
+		}
+		return nil
+	}
+	u, err := url.Parse(b.Origin)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL: %w", err)
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", b.Origin)
+	case u.User != nil:
+		return errors.New("the origin URL must not hold user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("%q must not have a query or fragment", b.Origin)
+	}
+	return nil
+}

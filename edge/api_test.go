@@ -1,0 +1,331 @@
+package edge
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+func TestAPIAccessToken(t *testing.T) {
+	h := newHarness(t, nil)
+	st, m, hdr := h.call("POST", "/v1/access_token/"+testAPIKey, "", "")
+	if st != 200 || m["status"] != "ok" || m["error"] != float64(0) {
+		t.Fatalf("access_token: %d %v", st, m)
+	}
+	tok, _ := m["token"].(string)
+	if tok == "" || m["access_token"] != tok || hdr.Get("Cache-Control") != "no-store" {
+		t.Errorf("token %q, access_token %v, Cache-Control %q", tok, m["access_token"], hdr.Get("Cache-Control"))
+	}
+	exp, err := time.Parse(time.RFC3339, m["expire"].(string))
+	if err != nil || !exp.Equal(h.clock.Now().Add(24*time.Hour)) {
+		t.Errorf("expire %v (%v), want now+24h", m["expire"], err)
+	}
+	for _, key := range []string{"wrong-key-0123456789", testAPIKey + "x", testAPIKey[:len(testAPIKey)-1], "%00"} {
+		st, m, hdr := h.call("POST", "/v1/access_token/"+key, "", "")
+		if st != 401 || code(m) != "unauthorized" || hdr.Get("WWW-Authenticate") == "" {
+			t.Errorf("key %q: %d %v", key, st, m)
+		}
+	}
+	if st, m, _ := h.call("GET", "/v1/access_token/"+testAPIKey, "", ""); st != 405 || code(m) != "method_not_allowed" {
+		t.Errorf("GET access_token: %d %v", st, m)
+	}
+	// Paths the router would redirect: neither the redirect nor the log
+	// shows the key.
+	for _, p := range []string{"//v1/access_token/", "/v1/./access_token/", "/v1/x/../access_token/"} {
+		req, _ := http.NewRequest("POST", h.api.URL+p+testAPIKey, nil)
+		req.URL.Opaque = p + testAPIKey // keep the path as written
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if strings.Contains(resp.Header.Get("Location"), testAPIKey) {
+			t.Errorf("%s: redirect shows the key", p)
+		}
+	}
+	if strings.Contains(h.logs.String(), testAPIKey) || strings.Contains(h.logs.String(), tok) {
+		t.Errorf("an API key or a bearer token reached the log:\n%s", h.logs.String())
+	}
+}
+
+func code(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func TestAPIBearerRequired(t *testing.T) {
+	h := newHarness(t, nil)
+	good := h.bearer()
+	endpoints := []struct{ method, path, body string }{
+		{"PUT", "/v1/buckets/media/policy/authenticated", ""},
+		{"GET", "/v1/buckets/media/policy", ""},
+		{"POST", "/v1/signing-keys", `{"bucket":"media"}`},
+		{"GET", "/v1/signing-keys", ""},
+		{"GET", "/v1/signing-keys/k1", ""},
+		{"PUT", "/v1/signing-keys/k1", `{"name":"x"}`},
+		{"DELETE", "/v1/signing-keys/k1", ""},
+	}
+	for _, ep := range endpoints {
+		for _, bearer := range []string{"", "wrong", good + "x", strings.Repeat("a", 600)} {
+			t.Run(ep.method+" "+ep.path+" "+bearer[:min(len(bearer), 8)], func(t *testing.T) {
+				st, m, hdr := h.call(ep.method, ep.path, bearer, ep.body)
+				if st != 401 || code(m) != "unauthorized" || hdr.Get("WWW-Authenticate") != `Bearer realm="signgate"` {
+					t.Errorf("%d %v", st, m)
+				}
+			})
+		}
+	}
+	// Other schemes, and the token outside Authorization, do not count.
+	req, _ := http.NewRequest("GET", h.api.URL+"/v1/signing-keys", nil)
+	req.Header.Set("Authorization", "Basic "+good)
+	if resp, err := h.api.Client().Do(req); err != nil || resp.StatusCode != 401 {
+		t.Errorf("Basic scheme: %v %v", resp.StatusCode, err)
+	}
+	// A bearer token dies after 24 hours.
+	if st, _, _ := h.call("GET", "/v1/signing-keys", good, ""); st != 200 {
+		t.Fatalf("fresh token: %d", st)
+	}
+	h.clock.Advance(24*time.Hour - time.Second)
+	if st, _, _ := h.call("GET", "/v1/signing-keys", good, ""); st != 200 {
+		t.Errorf("token at 23:59:59: %d", st)
+	}
+	h.clock.Advance(time.Second)
+	if st, m, _ := h.call("GET", "/v1/signing-keys", good, ""); st != 401 {
+		t.Errorf("token at 24:00:00: %d %v", st, m)
+	}
+}
+
+func TestAPIRemovedKeyEndsItsTokens(t *testing.T) {
+	root := t.TempDir()
+	cfg := baseConfig(t, root)
+	cfg.APIKeys = []config.Secret{testAPIKey, "second-api-key-0123456789"}
+	h := startHarness(t, cfg, newClock())
+	tok := h.bearer()
+	h.media.Close()
+	h.api.Close()
+	h.e.Close()
+	// Restart without testAPIKey: its tokens stop working, though stored.
+	cfg.APIKeys = cfg.APIKeys[1:]
+	h2 := startHarness(t, cfg, h.clock)
+	if st, m, _ := h2.call("GET", "/v1/signing-keys", tok, ""); st != 401 {
+		t.Errorf("token of a removed API key: %d %v", st, m)
+	}
+}
+
+func TestAPIPolicy(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.bearer()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"PUT", "/v1/buckets/media/policy/authenticated", 200, ""},
+		{"PUT", "/v1/buckets/media/policy/public", 200, ""},
+		{"PUT", "/v1/buckets/media/policy/private", 400, "invalid_request"},
+		{"PUT", "/v1/buckets/nope/policy/public", 404, "bucket_not_found"},
+		{"POST", "/v1/buckets/media/policy/public", 405, "method_not_allowed"},
+		{"GET", "/v1/buckets/nope/policy", 404, "bucket_not_found"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			st, m, _ := h.call(tc.method, tc.path, tok, "")
+			if st != tc.status || (tc.code != "" && code(m) != tc.code) || (tc.code == "" && m["status"] != "ok") {
+				t.Errorf("%d %v, want %d %s", st, m, tc.status, tc.code)
+			}
+		})
+	}
+	st, m, _ := h.call("GET", "/v1/buckets/other/policy", tok, "")
+	if st != 200 || m["policy"] != "authenticated" || m["bucket"] != "other" {
+		t.Errorf("policy of other: %d %v", st, m)
+	}
+}
+
+// createKey creates a key through the API and returns the answer's key.
+func (h *harness) createKey(tok, body string) map[string]any {
+	h.t.Helper()
+	st, m, _ := h.call("POST", "/v1/signing-keys", tok, body)
+	if st != 200 || m["status"] != "ok" {
+		h.t.Fatalf("create key %s: %d %v", body, st, m)
+	}
+	return m["signing_key"].(map[string]any)
+}
+
+func TestAPISigningKeys(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.bearer()
+
+	created := h.createKey(tok, `{"bucket":"media","name":"first"}`)
+	id, _ := created["id"].(string)
+	priv, err := signer.ParsePrivateKey([]byte(created["private_key"].(string)))
+	if err != nil || !strings.HasPrefix(created["private_key"].(string), "-----BEGIN RSA PRIVATE KEY-----") {
+		t.Fatalf("private key is not PKCS#1 PEM: %v", err)
+	}
+	if created["name"] != "first" || created["bucket"] != "media" || created["created"] != h.clock.Now().UTC().Format(time.RFC3339) {
+		t.Errorf("created key: %v", created)
+	}
+	pub, err := signer.ParsePublicKey([]byte(created["public_key"].(string)))
+	if err != nil || !pub.Equal(&priv.PublicKey) {
+		t.Errorf("public key does not match the private key: %v", err)
+	}
+	stream := h.createKey(tok, `{"stream_id":"live-42"}`)
+
+	// Never stored, never shown again.
+	st, m, _ := h.call("GET", "/v1/signing-keys", tok, "")
+	list, _ := m["signing_keys"].([]any)
+	if st != 200 || len(list) != 2 {
+		t.Fatalf("list: %d %v", st, m)
+	}
+	raw := signer.EncodePrivateKey(priv)
+	rows, _ := h.e.store.Keys(t.Context())
+	for _, k := range rows {
+		if strings.Contains(string(k.PublicKey), "PRIVATE") {
+			t.Errorf("a private key is stored")
+		}
+	}
+	for _, item := range list {
+		if _, ok := item.(map[string]any)["private_key"]; ok {
+			t.Errorf("the list shows a private key")
+		}
+	}
+	if strings.Contains(h.logs.String(), string(raw[40:80])) {
+		t.Errorf("the private key reached the log")
+	}
+	st, m, _ = h.call("GET", "/v1/signing-keys?bucket=media", tok, "")
+	if list, _ := m["signing_keys"].([]any); st != 200 || len(list) != 1 {
+		t.Errorf("list ?bucket=media: %d %v", st, m)
+	}
+
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		code                     string
+	}{
+		{"get", "GET", "/v1/signing-keys/" + id, "", 200, ""},
+		{"get stream key", "GET", "/v1/signing-keys/" + stream["id"].(string), "", 200, ""},
+		{"get unknown", "GET", "/v1/signing-keys/nope", "", 404, "not_found"},
+		{"rename", "PUT", "/v1/signing-keys/" + id, `{"name":"renamed"}`, 200, ""},
+		{"rename unknown", "PUT", "/v1/signing-keys/nope", `{"name":"x"}`, 404, "not_found"},
+		{"rename malformed", "PUT", "/v1/signing-keys/" + id, `{"name":`, 400, "invalid_json"},
+		{"rename wrong type", "PUT", "/v1/signing-keys/" + id, `{"name":5}`, 400, "invalid_json"},
+		{"rename unknown field", "PUT", "/v1/signing-keys/" + id, `{"nam":"x"}`, 400, "invalid_json"},
+		{"rename control char", "PUT", "/v1/signing-keys/" + id, `{"name":"a\u0007"}`, 400, "invalid_request"},
+		{"create empty body", "POST", "/v1/signing-keys", ``, 400, "invalid_json"},
+		{"create malformed", "POST", "/v1/signing-keys", `{bucket:media}`, 400, "invalid_json"},
+		{"create array", "POST", "/v1/signing-keys", `[]`, 400, "invalid_json"},
+		{"create two objects", "POST", "/v1/signing-keys", `{"bucket":"media"}{}`, 400, "invalid_json"},
+		{"create trailing garbage", "POST", "/v1/signing-keys", `{"bucket":"media"} x`, 400, "invalid_json"},
+		{"create neither", "POST", "/v1/signing-keys", `{}`, 400, "invalid_request"},
+		{"create both", "POST", "/v1/signing-keys", `{"bucket":"media","stream_id":"s"}`, 400, "invalid_request"},
+		{"create bad stream", "POST", "/v1/signing-keys", `{"stream_id":"a/b"}`, 400, "invalid_request"},
+		{"create unknown bucket", "POST", "/v1/signing-keys", `{"bucket":"nope"}`, 404, "bucket_not_found"},
+		{"create long name", "POST", "/v1/signing-keys", `{"bucket":"media","name":"` + strings.Repeat("n", 200) + `"}`, 400, "invalid_request"},
+		{"create too large", "POST", "/v1/signing-keys", `{"bucket":"media","name":"` + strings.Repeat("n", MaxBody) + `"}`, 413, "request_too_large"},
+		{"delete", "DELETE", "/v1/signing-keys/" + id, "", 200, ""},
+		{"delete again", "DELETE", "/v1/signing-keys/" + id, "", 404, "not_found"},
+		{"get deleted", "GET", "/v1/signing-keys/" + id, "", 404, "not_found"},
+		{"patch", "PATCH", "/v1/signing-keys/" + id, "", 405, "method_not_allowed"},
+		{"unknown path", "GET", "/v1/nothing", "", 404, "not_found"},
+		{"outside v1", "GET", "/", "", 404, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, m, hdr := h.call(tc.method, tc.path, tok, tc.body)
+			if st != tc.status {
+				t.Fatalf("%d %v, want %d", st, m, tc.status)
+			}
+			if tc.code != "" && code(m) != tc.code {
+				t.Errorf("code %q, want %q (%v)", code(m), tc.code, m)
+			}
+			if tc.code == "" && m["status"] != "ok" {
+				t.Errorf("no status ok: %v", m)
+			}
+			if hdr.Get("Content-Type") != "application/json" || hdr.Get("Cache-Control") != "no-store" {
+				t.Errorf("Content-Type %q, Cache-Control %q", hdr.Get("Content-Type"), hdr.Get("Cache-Control"))
+			}
+			if tc.name == "rename" {
+				if k := m["signing_key"].(map[string]any); k["name"] != "renamed" || k["id"] != id {
+					t.Errorf("renamed key: %v", k)
+				}
+			}
+		})
+	}
+	if ks, _ := h.e.store.Keys(t.Context()); len(ks) != 1 {
+		t.Errorf("%d keys left, want the stream key alone (rejected creates must store nothing)", len(ks))
+	}
+}
+
+func TestAPIJWKS(t *testing.T) {
+	h := newHarness(t, nil)
+	k1 := h.addKey("key1.pem", "k1", "media")
+	h.addKey("key2.pem", "ko", "other")
+	st, m, _ := h.call("GET", "/v1/buckets/media/jwks.json", "", "")
+	keys, _ := m["keys"].([]any)
+	if st != 200 || len(keys) != 1 {
+		t.Fatalf("jwks: %d %v", st, m)
+	}
+	jwk := keys[0].(map[string]any)
+	if jwk["kid"] != "k1" || jwk["alg"] != "RS256" || jwk["kty"] != "RSA" || jwk["d"] != nil {
+		t.Errorf("jwk %v", jwk)
+	}
+	// What the JWKS holds verifies the bucket's tokens.
+	resp, err := h.api.Client().Get(h.api.URL + "/v1/buckets/media/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := signer.ParseJWKSet([]byte(body(t, resp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signer.NewVerifier(set).Verify(sign(t, k1, signer.Claims{}), "/x"); err != nil {
+		t.Errorf("JWKS key does not verify: %v", err)
+	}
+	if st, m, _ := h.call("GET", "/v1/buckets/nope/jwks.json", "", ""); st != 404 || code(m) != "bucket_not_found" {
+		t.Errorf("unknown bucket: %d %v", st, m)
+	}
+	if st, m, _ := h.call("GET", "/v1/buckets/other/jwks.json", "", ""); st != 200 || len(m["keys"].([]any)) != 1 {
+		t.Errorf("other: %d %v", st, m)
+	}
+}
+
+// TestAPIConcurrent runs API calls in parallel on one edge: every one
+// succeeds and the end state is whole.
+func TestAPIConcurrent(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.bearer()
+	kids := []string{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		h.addKey("key1.pem", name, "media")
+		kids = append(kids, name)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				p := []string{"public", "authenticated"}[(w+i)%2]
+				if st, m, _ := h.call("PUT", "/v1/buckets/media/policy/"+p, tok, ""); st != 200 {
+					errs <- "policy: " + code(m)
+				}
+				kid := kids[(w+i)%len(kids)]
+				if st, m, _ := h.call("PUT", "/v1/signing-keys/"+kid, tok, `{"name":"n"}`); st != 200 {
+					errs <- "rename: " + code(m)
+				}
+				if st, m, _ := h.call("GET", "/v1/signing-keys", tok, ""); st != 200 {
+					errs <- "list: " + code(m)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

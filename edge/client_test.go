@@ -1,0 +1,138 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+func TestClient(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := t.Context()
+	c := &Client{BaseURL: h.api.URL + "/"}
+
+	tok, exp, err := c.AccessToken(ctx, testAPIKey)
+	if err != nil || tok == "" || exp.IsZero() {
+		t.Fatalf("AccessToken = %v, %v", exp, err)
+	}
+	c.Token = tok
+	if err := c.SetPolicy(ctx, "media", Authenticated); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Policy(ctx, "media"); err != nil || p != Authenticated {
+		t.Errorf("Policy = %q, %v", p, err)
+	}
+	nk, err := c.CreateKey(ctx, CreateKeyRequest{Bucket: "media", Name: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%v %+v", nk, nk); strings.Contains(s, "PRIVATE") {
+		t.Errorf("printing a NewKey shows the private key: %s", s)
+	}
+	priv, err := signer.ParsePrivateKey([]byte(nk.PrivateKey.Reveal()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := sign(t, &signer.SigningKey{ID: nk.ID, Key: priv}, signer.Claims{})
+	if resp := h.get(mediaHost, "/top.txt?auth="+signed); resp.StatusCode != 200 {
+		t.Errorf("key from the client: %d", resp.StatusCode)
+	}
+	if _, err := c.CreateKey(ctx, CreateKeyRequest{StreamID: "live-1"}); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := c.Keys(ctx)
+	if err != nil || len(ks) != 2 {
+		t.Fatalf("Keys = %+v, %v", ks, err)
+	}
+	for _, k := range ks { // made within one second: the order is by id
+		if k.ID == nk.ID && (k.Bucket != "media" || k.Name != "cli") || k.ID != nk.ID && k.StreamID != "live-1" {
+			t.Errorf("listed %+v", k)
+		}
+	}
+	if k, err := c.RenameKey(ctx, nk.ID, "renamed"); err != nil || k.Name != "renamed" {
+		t.Errorf("RenameKey = %+v, %v", k, err)
+	}
+	if k, err := c.Key(ctx, nk.ID); err != nil || k.Name != "renamed" || k.Bucket != "media" {
+		t.Errorf("Key = %+v, %v", k, err)
+	}
+	if err := c.DeleteKey(ctx, nk.ID); err != nil {
+		t.Fatal(err)
+	}
+	var ae *APIError
+	if err := c.DeleteKey(ctx, nk.ID); !errors.As(err, &ae) || ae.Status != 404 || ae.Code != "not_found" {
+		t.Errorf("second DeleteKey = %v", err)
+	}
+	if err := c.SetPolicy(ctx, "nope", Public); !errors.As(err, &ae) || ae.Code != "bucket_not_found" {
+		t.Errorf("SetPolicy(nope) = %v", err)
+	}
+	bad := &Client{BaseURL: h.api.URL, Token: "wrong"}
+	if _, err := bad.Keys(ctx); !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong token: %v", err)
+	}
+	if _, err := (&Client{BaseURL: h.api.URL}).Keys(ctx); err == nil || !strings.Contains(err.Error(), "no API token") {
+		t.Errorf("no token: %v", err)
+	}
+}
+
+func TestClientKeepsSecretsOutOfErrors(t *testing.T) {
+	const key = config.Secret("client-secret-api-key-42")
+	h := newHarness(t, nil)
+	c := &Client{BaseURL: h.api.URL}
+	_, _, err := c.AccessToken(t.Context(), key)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 401 {
+		t.Errorf("wrong API key: %v", err)
+	}
+	if strings.Contains(err.Error(), key.Reveal()) {
+		t.Errorf("error shows the API key: %v", err)
+	}
+	// Unreachable API: the transport's error names the URL, which holds
+	// the key; the client's must not.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	c = &Client{BaseURL: srv.URL, Token: "bearer-secret-1234"}
+	_, _, err = c.AccessToken(t.Context(), key)
+	if err == nil || strings.Contains(err.Error(), key.Reveal()) {
+		t.Errorf("unreachable: %v", err)
+	}
+	if _, err := c.Keys(t.Context()); err == nil || strings.Contains(err.Error(), "bearer-secret-1234") {
+		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestClientQencodeShapes(t *testing.T) {
+	// Qencode's answers: {"access_token": ...}, and errors as
+	// {"error": 1, "message": ...}.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/v1/access_token/"):
+			w.Write([]byte(`{"access_token":"qt"}`))
+		case r.URL.Path == "/v1/signing-keys" && r.Method == "GET":
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":1,"message":"forbidden here"}`))
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte("oops"))
+		}
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL}
+	tok, exp, err := c.AccessToken(t.Context(), "k")
+	if err != nil || tok.Reveal() != "qt" || !exp.IsZero() {
+		t.Errorf("AccessToken = %v, %v", exp, err)
+	}
+	c.Token = tok
+	var ae *APIError
+	if _, err := c.Keys(t.Context()); !errors.As(err, &ae) || ae.Status != 403 || ae.Message != "forbidden here" {
+		t.Errorf("Keys = %v", err)
+	}
+	if err := c.DeleteKey(t.Context(), "x"); !errors.As(err, &ae) || ae.Status != 500 || ae.Message != "oops" {
+		t.Errorf("DeleteKey = %v", err)
+	}
+}

@@ -1,0 +1,25 @@
+// Package edge is signgate's verifying origin: an authenticated bucket that
+// checks Qencode-compatible signed URLs and serves the files, with
+// Qencode's key-management API.
+//
+// An Edge maps a request's Host to a bucket, applies the bucket's policy
+// (public, or authenticated: a token from the auth query parameter or the
+// Qencode-Auth-Token cookie, checked with package signer), and serves the
+// file from a directory or an HTTP origin, with Range and conditional GETs.
+// Its control API (APIHandler) sets policies and creates, lists, renames
+// and deletes signing keys; the private half of a new key is returned once
+// and never stored.
+//
+// Policies, public keys and API access tokens live in a Store: SQLite
+// (OpenSQLite) for one node; the interface is kept SQL-neutral for a
+// shared database behind several edges. An Edge serves from an in-memory
+// snapshot of the store, refreshed on every write made through it and
+// periodically, so that another edge's revocation arrives within
+// seconds. Verified tokens are cached by their SHA-256 until their exp; the
+// cache is purged whenever a key is deleted or a policy changes.
+//
+// Client is an HTTP client for any Qencode-compatible control API.
+//
+// Concurrency: Edge, its handlers, the SQLite store and Client are safe for
+// concurrent use.
+package edge

@@ -1,0 +1,201 @@
+package edge
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+// Options are an Edge's collaborators. The zero Options work: no logs, the
+// system clock, and the SQLite database named by the configuration.
+type Options struct {
+	// Log receives structured logs; nil discards them.
+	Log *slog.Logger
+	// Now is the clock for token checks and access-token expiry; nil is
+	// time.Now.
+	Now func() time.Time
+	// Store holds policies and keys. Nil opens SQLite at cfg.DB, and Close
+	// closes it; a Store passed in is the caller's to close.
+	Store Store
+}
+
+// Edge is the verifying origin. Build one with New, serve Handler (media)
+// and APIHandler (the /v1 control API), and Close it when done. Safe for
+// concurrent use.
+type Edge struct {
+	cfg      config.Edge
+	log      *slog.Logger
+	now      func() time.Time
+	store    Store
+	ownStore bool
+
+	buckets []*bucket
+	byName  map[string]*bucket
+	byHost  map[string]*bucket
+	single  *bucket
+	apiKeys [][32]byte // SHA-256 of each configured API key
+
+	snap      atomic.Pointer[snapshot]
+	refreshMu sync.Mutex // serialises snapshot rebuilds, so none goes back in time
+	tokens    *tokenCache
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// bucket is a configured bucket: its origin and its verifier.
+type bucket struct {
+	name          string
+	defaultPolicy Policy
+	origin        origin
+	verifier      signer.Verifier // Keys is set per check, from a snapshot
+}
+
+// New builds an Edge from a validated configuration: it opens the origins
+// (a directory origin must exist) and the store, loads the first snapshot,
+// and starts re-reading the store every cfg.Refresh until Close.
+func New(cfg config.Edge, opts Options) (*Edge, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("edge: configuration:\n%w", err)
+	}
+	e := &Edge{
+		cfg:    cfg,
+		log:    opts.Log,
+		now:    opts.Now,
+		store:  opts.Store,
+		byName: map[string]*bucket{},
+		byHost: map[string]*bucket{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	for _, k := range cfg.APIKeys {
+		e.apiKeys = append(e.apiKeys, sha256.Sum256([]byte(k.Reveal())))
+	}
+	var err error
+	if e.tokens, err = newTokenCache(cfg.CacheSize); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	if err := e.openBuckets(); err != nil {
+		e.closeOrigins()
+		return nil, err
+	}
+	if e.store == nil {
+		s, err := OpenSQLite(context.Background(), cfg.DB)
+		if err != nil {
+			e.closeOrigins()
+			return nil, fmt.Errorf("edge: SIGNGATE_EDGE_DB: %w", err)
+		}
+		e.store, e.ownStore = s, true
+	}
+	if err := e.Refresh(context.Background()); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("edge: load keys and policies: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	e.stop, e.done = stop, make(chan struct{})
+	go e.refreshLoop(ctx)
+	return e, nil
+}
+
+func (e *Edge) openBuckets() error {
+	var errs []error
+	for i, bc := range e.cfg.Buckets {
+		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy)}
+		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
+		var err error
+		if bc.IsURL() {
+			b.origin, err = newProxyOrigin(bc.Origin, len(e.cfg.CORSOrigins) > 0, e.log)
+		} else {
+			b.origin, err = newDirOrigin(bc.Origin)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", config.BucketVar(i, "ORIGIN"), err))
+			continue
+		}
+		e.buckets = append(e.buckets, b)
+		e.byName[b.name] = b
+		for _, h := range e.cfg.HostsOf(i) {
+			e.byHost[h] = b
+		}
+	}
+	if e.cfg.SingleBucket && len(e.buckets) == 1 {
+		e.single = e.buckets[0]
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("edge: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (e *Edge) closeOrigins() {
+	for _, b := range e.buckets {
+		b.origin.close()
+	}
+}
+
+// Close stops the refresh loop, releases the origins and, when New opened
+// it, the store.
+func (e *Edge) Close() error {
+	if e.stop != nil {
+		e.stop()
+		<-e.done
+	}
+	e.closeOrigins()
+	if e.ownStore {
+		return e.store.Close()
+	}
+	return nil
+}
+
+// refreshLoop re-reads the store every cfg.Refresh until ctx ends. A
+// failed read keeps the last snapshot, and is logged.
+func (e *Edge) refreshLoop(ctx context.Context) {
+	defer close(e.done)
+	t := time.NewTicker(e.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("refresh keys and policies", "err", err)
+			}
+		}
+	}
+}
+
+// bucketFor maps a Host header to a bucket; nil when none.
+func (e *Edge) bucketFor(host string) *bucket {
+	if e.single != nil {
+		return e.single
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return e.byHost[host]
+}
+
+// CacheStats are the verified-token cache's counters.
+type CacheStats struct {
+	Hits, Misses uint64
+	Entries      int
+}
+
+// CacheStats returns the verified-token cache's counters.
+func (e *Edge) CacheStats() CacheStats { return e.tokens.stats() }

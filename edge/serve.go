@@ -1,0 +1,272 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// Handler returns the media handler: Host to bucket, policy, token check,
+// then the file from the bucket's origin. Its middleware, outermost first:
+// the access log (which never shows a query or a cookie), CORS, then
+// serveMedia.
+func (e *Edge) Handler() http.Handler {
+	return e.stack(e.cors(http.HandlerFunc(e.serveMedia)))
+}
+
+func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, r, e.log, fmt.Errorf("%w: %s", ErrMethod, truncate(r.Method)))
+		return
+	}
+	b := e.bucketFor(r.Host)
+	if b == nil {
+		writeError(w, r, e.log, fmt.Errorf("%w: host %q", ErrUnknownBucket, truncate(r.Host)))
+		return
+	}
+	p, err := signer.CanonicalPath(r.URL.EscapedPath())
+	if err != nil {
+		writeError(w, r, e.log, err)
+		return
+	}
+	s := e.snap.Load()
+	private := s.policy(b.name) == Authenticated
+	if private {
+		tok, err := tokenFrom(r)
+		if err == nil {
+			err = e.check(s, b, tok, p)
+		}
+		if err != nil {
+			writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
+			return
+		}
+	}
+	if err := b.origin.serve(w, r, p, private); err != nil {
+		writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
+	}
+}
+
+// origin is where a bucket's files are.
+type origin interface {
+	// serve answers r with the file at canonical path p; private marks an
+	// authenticated bucket, whose answers no shared cache may keep. It
+	// returns an error instead of writing one.
+	serve(w http.ResponseWriter, r *http.Request, p string, private bool) error
+	close() error
+}
+
+// dirOrigin serves files from a directory through an os.Root, so that no
+// path, symbolic link included, reaches outside it.
+type dirOrigin struct {
+	root *os.Root
+}
+
+var _ origin = (*dirOrigin)(nil)
+
+func newDirOrigin(dir string) (*dirOrigin, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket directory: %w", err)
+	}
+	return &dirOrigin{root: root}, nil
+}
+
+func (o *dirOrigin) close() error { return o.root.Close() }
+
+func (o *dirOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
+	if p == "/" {
+		return fmt.Errorf("%w: no directory listings", ErrFileNotFound)
+	}
+	f, err := o.root.Open(p[1:])
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFileNotFound, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", p, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrFileNotFound, p)
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType(p))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Etag", etag(fi))
+	if private {
+		h.Set("Cache-Control", "private")
+	}
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return nil
+}
+
+// etag is a strong validator from the modification time and the size.
+func etag(fi fs.FileInfo) string {
+	return `"` + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "-" + strconv.FormatInt(fi.Size(), 36) + `"`
+}
+
+// mediaType returns the content type of a media file by its lowercase
+// extension; the system's MIME tables often lack these or get them wrong.
+func mediaType(ext string) (string, bool) {
+	switch ext {
+	case ".m3u8":
+		return "application/vnd.apple.mpegurl", true
+	case ".m3u":
+		return "audio/mpegurl", true
+	case ".mpd":
+		return "application/dash+xml", true
+	case ".ts":
+		return "video/mp2t", true
+	case ".m4s":
+		return "video/iso.segment", true
+	case ".mp4", ".m4v":
+		return "video/mp4", true
+	case ".m4a":
+		return "audio/mp4", true
+	case ".webm":
+		return "video/webm", true
+	case ".vtt":
+		return "text/vtt; charset=utf-8", true
+	case ".aac":
+		return "audio/aac", true
+	case ".key":
+		return "application/octet-stream", true
+	}
+	return "", false
+}
+
+// contentType returns the type of the file at p by its extension.
+func contentType(p string) string {
+	ext := strings.ToLower(path.Ext(p))
+	if t, ok := mediaType(ext); ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// proxyOrigin serves files from an HTTP origin (an S3 or MinIO bucket
+// URL, for example): the canonical path is appended to the origin URL, the
+// query goes along without auth, and the Qencode-Auth-Token cookie and
+// Authorization header stay behind.
+type proxyOrigin struct {
+	rp *httputil.ReverseProxy
+}
+
+var _ origin = (*proxyOrigin)(nil)
+
+// originTimeout bounds the wait for an origin's response headers.
+const originTimeout = 30 * time.Second
+
+// proxied is what Rewrite and ModifyResponse need of a request.
+type proxied struct {
+	path    string // canonical
+	query   string // without auth
+	private bool
+}
+
+type proxiedKey struct{}
+
+// newProxyOrigin proxies to the origin at raw. With ownCORS, the edge sets
+// the CORS headers, and the origin's are dropped so that none is doubled.
+func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, error) {
+	base, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(base.Path, "/")
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = originTimeout
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pq := pr.In.Context().Value(proxiedKey{}).(proxied)
+			out := pr.Out
+			out.URL.Scheme, out.URL.Host = base.Scheme, base.Host
+			out.URL.Path, out.URL.RawPath = prefix+pq.path, ""
+			out.URL.RawQuery = pq.query
+			out.Host = ""
+			out.Header.Del("Authorization")
+			dropCookie(out.Header, CookieName)
+		},
+		Transport: t,
+		ModifyResponse: func(resp *http.Response) error {
+			pq := resp.Request.Context().Value(proxiedKey{}).(proxied)
+			if t, ok := mediaType(strings.ToLower(path.Ext(pq.path))); ok && resp.StatusCode < 300 {
+				resp.Header.Set("Content-Type", t)
+			}
+			if pq.private {
+				resp.Header.Set("Cache-Control", "private")
+			}
+			if ownCORS {
+				for k := range resp.Header {
+					if strings.HasPrefix(k, "Access-Control-") {
+						resp.Header.Del(k)
+					}
+				}
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, r, log, fmt.Errorf("%w: %w", ErrOrigin, err))
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return &proxyOrigin{rp: rp}, nil
+}
+
+func (o *proxyOrigin) close() error { return nil }
+
+func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
+	q, err := signer.StripAuth(r.URL.RawQuery)
+	if err != nil {
+		return fmt.Errorf("%w: the query string is not validly escaped", ErrBadRequest)
+	}
+	ctx := context.WithValue(r.Context(), proxiedKey{}, proxied{path: p, query: q, private: private})
+	o.rp.ServeHTTP(w, r.WithContext(ctx))
+	return nil
+}
+
+// dropCookie removes the cookie called name from every Cookie header of h,
+// keeping the others byte for byte.
+func dropCookie(h http.Header, name string) {
+	lines := h.Values("Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			n, _, _ := strings.Cut(part, "=")
+			if strings.TrimSpace(n) == name || strings.TrimSpace(part) == "" {
+				continue
+			}
+			kept = append(kept, strings.TrimSpace(part))
+		}
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
+	}
+}

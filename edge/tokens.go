@@ -1,0 +1,140 @@
+package edge
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// CookieName is the cookie a token may ride in, as Qencode's signed
+// cookies do.
+const CookieName = "Qencode-Auth-Token"
+
+// tokenCache remembers verified tokens, keyed by the SHA-256 of the token
+// (32 bytes, whatever the token's size), so that a hot token costs a hash
+// and a map lookup rather than an RSA verification. Failures are never
+// cached. Bounded by entries; safe for concurrent use.
+type tokenCache struct {
+	lru          *lru.Cache[[32]byte, verified]
+	hits, misses atomic.Uint64
+}
+
+// verified is what a cache hit still needs to check: that the key is the
+// one in force for the bucket, the times, and the scope.
+type verified struct {
+	key    *rsa.PublicKey // identity of the key that verified the token
+	kid    string
+	bucket string
+	uri    string
+	exp    time.Time
+	nbf    time.Time
+}
+
+func newTokenCache(size int) (*tokenCache, error) {
+	l, err := lru.New[[32]byte, verified](size)
+	if err != nil {
+		return nil, fmt.Errorf("verified-token cache: %w", err)
+	}
+	return &tokenCache{lru: l}, nil
+}
+
+func (c *tokenCache) purge() { c.lru.Purge() }
+
+func (c *tokenCache) stats() CacheStats {
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: c.lru.Len()}
+}
+
+// check verifies token for bucket b and canonical path p against snapshot
+// s: from the cache when the token was verified before with a key still in
+// force, else with a full verification whose success is cached. Errors
+// wrap signer's sentinels.
+func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
+	if len(token) > signer.MaxTokenSize {
+		return fmt.Errorf("%w: %d bytes", signer.ErrTooLarge, len(token))
+	}
+	h := sha256.Sum256([]byte(token))
+	c := e.tokens
+	if v, ok := c.lru.Get(h); ok && v.bucket == b.name && s.keys[v.kid].Key == v.key && v.key != nil {
+		c.hits.Add(1)
+		if err := b.verifier.CheckTime(signer.Claims{Expires: v.exp, NotBefore: v.nbf}); err != nil {
+			return err
+		}
+		return scope(v.uri, p)
+	}
+	c.misses.Add(1)
+	rec := keyRecorder{keys: s.keys}
+	vf := b.verifier
+	vf.Keys = &rec
+	claims, err := vf.Parse(token)
+	if err != nil {
+		return err
+	}
+	c.lru.Add(h, verified{
+		key: rec.used.Key, kid: rec.used.ID, bucket: b.name,
+		uri: claims.URI, exp: claims.Expires, nbf: claims.NotBefore,
+	})
+	return scope(claims.URI, p)
+}
+
+func scope(uri, p string) error {
+	if !signer.Covers(uri, p) {
+		return fmt.Errorf("%w: the token does not grant this path", signer.ErrScope)
+	}
+	return nil
+}
+
+// tokenFrom returns the request's token: the auth query parameter or,
+// without one, the Qencode-Auth-Token cookie. Several auth parameters, or
+// several different cookies, are refused as ambiguous; an empty auth
+// parameter counts as none.
+func tokenFrom(r *http.Request) (string, error) {
+	var tok string
+	n := 0
+	for q := r.URL.RawQuery; q != ""; {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		name, val, _ := strings.Cut(part, "=")
+		if name != "auth" {
+			if !strings.Contains(name, "%") {
+				continue
+			}
+			if u, err := url.QueryUnescape(name); err != nil || u != "auth" {
+				continue
+			}
+		}
+		n++
+		v, err := url.QueryUnescape(val)
+		if err != nil {
+			return "", fmt.Errorf("%w: auth parameter is not validly escaped", signer.ErrMalformed)
+		}
+		tok = v
+	}
+	switch {
+	case n > 1:
+		return "", fmt.Errorf("%w: more than one auth parameter", signer.ErrMalformed)
+	case tok != "":
+		return tok, nil
+	}
+	for _, c := range r.CookiesNamed(CookieName) {
+		switch {
+		case c.Value == "" || c.Value == tok:
+		case tok != "":
+			return "", fmt.Errorf("%w: more than one %s cookie", signer.ErrMalformed, CookieName)
+		default:
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		return "", signer.ErrMissing
+	}
+	return tok, nil
+}
