@@ -35,9 +35,9 @@ func TestUsage(t *testing.T) {
 	}
 	for name := range commands() {
 		t.Run(name+" -h", func(t *testing.T) {
-			code, _, stderr := runCLI(t, name, "-h")
-			if code != 0 || !strings.Contains(stderr, "Usage: signgate "+name) {
-				t.Errorf("exit %d, stderr %q", code, stderr)
+			code, stdout, stderr := runCLI(t, name, "-h")
+			if code != 0 || !strings.Contains(stdout+stderr, "Usage: signgate "+name) {
+				t.Errorf("exit %d, output %q", code, stdout+stderr)
 			}
 		})
 	}
