@@ -1,0 +1,57 @@
+// Package testenv decides, for end-to-end tests, whether the real programs
+// and services they need are here. On a developer's machine a missing
+// program skips the test and names what is missing; under CI=true nothing
+// skips, so a missing program fails the run instead.
+//
+// Its functions are safe for concurrent use.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+)
+
+// CI reports whether the tests run in CI (CI is set to a true value).
+func CI() bool {
+	v, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && v
+}
+
+// missing skips t, or fails it under CI, naming what is missing.
+func missing(t testing.TB, what, hint string) {
+	t.Helper()
+	if CI() {
+		t.Fatalf("%s is required under CI=true but missing (%s)", what, hint)
+	}
+	t.Skipf("skipping end-to-end test: %s is missing (%s); `make test` installs it", what, hint)
+}
+
+// Program returns the path of the named program, or skips t (fails it
+// under CI) when it is not installed. Tests marked -short skip too.
+func Program(t testing.TB, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipping end-to-end test in -short mode (needs %s)", name)
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, "program "+strconv.Quote(name), "not on PATH")
+	}
+	return p
+}
+
+// Postgres returns the URL of a PostgreSQL database the test may use, from
+// SIGNGATE_TEST_POSTGRES, or skips t (fails it under CI) when none is set.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping PostgreSQL test in -short mode")
+	}
+	u := os.Getenv("SIGNGATE_TEST_POSTGRES")
+	if u == "" {
+		missing(t, "PostgreSQL", "SIGNGATE_TEST_POSTGRES is not set")
+	}
+	return u
+}
