@@ -115,7 +115,9 @@ func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (strin
 		return e.token, time.Unix(e.exp, 0), nil
 	}
 	c.misses.Add(1)
-	v, err, _ := c.group.Do(ns+"\x00"+key.ID+"\x00"+uri, func() (any, error) {
+	// The flight is per key pointer, like the entry: a reloaded key with
+	// the same kid never shares a flight (or a token) with the old one.
+	v, err, _ := c.group.Do(fmt.Sprintf("%p\x00%s\x00%s", key, ns, uri), func() (any, error) {
 		// Another flight may have filled the entry since our Get.
 		if e, ok := c.lru.Peek(k); ok && now < e.refresh {
 			return e, nil

@@ -49,6 +49,7 @@ type command struct {
 // commands is the subcommand table.
 func commands() map[string]command {
 	return map[string]command{
+		"gateway": {"run the signing gateway", runGateway},
 		"sign":    {"print a signed URL (or token) for a path", runSign},
 		"verify":  {"check a signed URL and print its claims", runVerify},
 		"keygen":  {"make a new RSA signing key", runKeygen},

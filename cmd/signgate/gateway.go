@@ -1,0 +1,76 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/proxy"
+)
+
+func runGateway(e *env, args []string) error {
+	fs := newFlags(e, "gateway", "", `
+Run the gateway: authenticate requests for media, redirect them to freshly
+signed CDN URLs, and pass every other path to SIGNGATE_UPSTREAM. All
+settings come from SIGNGATE_* variables; see docs/gateway.md. SIGHUP, or a
+change of a key file, reloads the keys; SIGTERM drains and stops.`)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("gateway: unexpected argument %q", pos[0])
+	}
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	cfg, err := config.LoadGateway(e.environ)
+	if err != nil {
+		return err
+	}
+	applyGC(e.environ, cfg.GOGC, log)
+	g, err := proxy.New(cfg, proxy.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading keys")
+				g.Reload() // logs each failure; old keys stay
+			}
+		}
+	}()
+
+	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler()}}
+	if cfg.MetricsListen != "" {
+		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler()})
+	}
+	return httpx.Serve(e.ctx, log, e.ready, ls...)
+}
+
+// applyGC sets the GC target for a process holding a large resident token
+// cache: SIGNGATE_GOGC (default 400) unless GOGC itself is set, which the
+// runtime has applied already. GOMEMLIMIT, when set, is honoured by the
+// runtime and caps the heap whatever GOGC says.
+func applyGC(environ map[string]string, gogc int, log *slog.Logger) {
+	if v, ok := environ["GOGC"]; ok && v != "" {
+		log.Info("garbage collector", "GOGC", v, "source", "GOGC", "GOMEMLIMIT", environ["GOMEMLIMIT"])
+		return
+	}
+	debug.SetGCPercent(gogc)
+	log.Info("garbage collector", "GOGC", gogc, "source", "SIGNGATE_GOGC", "GOMEMLIMIT", environ["GOMEMLIMIT"])
+}

@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signgate/signgate/config"
+)
+
+// Authenticator finds the principal behind a request. It returns an error
+// wrapping ErrNoCredentials when the request carries nothing it reads,
+// ErrUnauthenticated when what it carries is not valid, ErrForbidden when
+// the user is known and refused, and ErrAuthBackend when it cannot decide.
+// Implementations are safe for concurrent use.
+type Authenticator interface {
+	Authenticate(*http.Request) (Principal, error)
+}
+
+// maxCredentialBytes bounds a token, a cookie header or an identity header
+// value; anything longer is refused unread.
+const maxCredentialBytes = 8 << 10
+
+// chain tries authenticators in the configured order.
+type chain struct {
+	names    []string
+	auths    []Authenticator
+	verdicts [][5]prometheus.Counter // per authenticator: verdict counters
+}
+
+// verdict indexes chain.verdicts.
+const (
+	verdictOK = iota
+	verdictNone
+	verdictDenied
+	verdictForbidden
+	verdictError
+)
+
+func newChain(names []string, auths []Authenticator, m *metrics) *chain {
+	c := &chain{names: names, auths: auths, verdicts: make([][5]prometheus.Counter, len(auths))}
+	verdictNames := [5]string{"ok", "no_credentials", "denied", "forbidden", "error"}
+	for i, n := range names {
+		for v, vn := range verdictNames {
+			c.verdicts[i][v] = m.authVerdicts.WithLabelValues(n, vn)
+		}
+	}
+	return c
+}
+
+// Authenticate runs the chain: the first authenticator that accepts the
+// request wins. One that cannot decide (ErrAuthBackend) or that forbids
+// stops the chain at once: failures fail closed, never open. When none
+// accepts, the error wraps ErrUnauthenticated and the last cause.
+func (c *chain) Authenticate(r *http.Request) (Principal, error) {
+	var last error
+	for i, a := range c.auths {
+		p, err := a.Authenticate(r)
+		switch {
+		case err == nil:
+			c.verdicts[i][verdictOK].Inc()
+			p.Via = c.names[i]
+			return p, nil
+		case errors.Is(err, ErrAuthBackend):
+			c.verdicts[i][verdictError].Inc()
+			return Principal{}, fmt.Errorf("%s: %w", c.names[i], err)
+		case errors.Is(err, ErrForbidden):
+			c.verdicts[i][verdictForbidden].Inc()
+			return Principal{}, fmt.Errorf("%s: %w", c.names[i], err)
+		case errors.Is(err, ErrNoCredentials):
+			c.verdicts[i][verdictNone].Inc()
+			if last == nil {
+				last = fmt.Errorf("%s: %w", c.names[i], err)
+			}
+		default:
+			c.verdicts[i][verdictDenied].Inc()
+			last = fmt.Errorf("%s: %w", c.names[i], err)
+		}
+	}
+	if last == nil {
+		last = ErrNoCredentials
+	}
+	if errors.Is(last, ErrUnauthenticated) {
+		return Principal{}, last
+	}
+	return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, last)
+}
+
+// authorize checks a route's required claims.
+func authorize(p Principal, reqs []config.Requirement) error {
+	for _, r := range reqs {
+		if !p.hasClaim(r.Claim, r.Value) {
+			return fmt.Errorf("%w: claim %q does not hold the required value", ErrForbidden, r.Claim)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+)
+
+// ForwardAuth asks the app, like nginx auth_request: it GETs the check URL
+// with the user's Cookie and Authorization headers, X-Original-URI (the
+// request's path, without its query) and X-Original-Method. A 2xx answer
+// accepts (the subject comes from a response header), 401 and 3xx (a
+// redirect to a login page) deny, 403 forbids; anything else, an error or
+// a timeout is ErrAuthBackend, so the request fails closed with 503.
+//
+// Verdicts are cached for a TTL in an expirable LRU, keyed by a hash of
+// every input the verdict depends on: exactly the headers sent. Errors are
+// never cached. Concurrent identical checks are made once.
+type ForwardAuth struct {
+	url           string
+	subjectHeader string
+	client        *http.Client
+	ttl           time.Duration
+	now           func() time.Time
+	cache         *expirable.LRU[[sha256.Size]byte, verdict]
+	group         singleflight.Group
+}
+
+var _ Authenticator = (*ForwardAuth)(nil)
+
+// verdict is a cached answer of the check URL.
+type verdict struct {
+	subject string
+	err     error // nil, ErrUnauthenticated or ErrForbidden
+	until   time.Time
+}
+
+// ForwardOptions configure NewForwardAuth.
+type ForwardOptions struct {
+	URL           string        // the check URL
+	SubjectHeader string        // response header naming the subject
+	TTL           time.Duration // how long a verdict is cached
+	Timeout       time.Duration // bounds one check
+	CacheSize     int           // verdicts kept
+	Transport     http.RoundTripper
+	Now           func() time.Time
+}
+
+// NewForwardAuth returns a forward-auth authenticator.
+func NewForwardAuth(o ForwardOptions) *ForwardAuth {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &ForwardAuth{
+		url:           o.URL,
+		subjectHeader: o.SubjectHeader,
+		client: &http.Client{
+			Transport: o.Transport,
+			Timeout:   o.Timeout,
+			// A redirect is the app's answer, not something to follow.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		ttl:   o.TTL,
+		now:   o.Now,
+		cache: expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
+	}
+}
+
+// Authenticate implements Authenticator.
+func (a *ForwardAuth) Authenticate(r *http.Request) (Principal, error) {
+	in := forwardInputs(r)
+	for _, v := range in[2:] {
+		if len(v) > maxCredentialBytes*4 {
+			return Principal{}, fmt.Errorf("%w: credentials too large", ErrUnauthenticated)
+		}
+	}
+	key := in.key()
+	if v, ok := a.cache.Get(key); ok && a.now().Before(v.until) {
+		return v.principal()
+	}
+	res, err, _ := a.group.Do(string(key[:]), func() (any, error) {
+		v, err := a.check(r.Context(), in)
+		if err != nil {
+			return nil, err
+		}
+		v.until = a.now().Add(a.ttl)
+		a.cache.Add(key, v)
+		return v, nil
+	})
+	if err != nil {
+		return Principal{}, err
+	}
+	return res.(verdict).principal()
+}
+
+func (v verdict) principal() (Principal, error) {
+	if v.err != nil {
+		return Principal{}, v.err
+	}
+	return Principal{Subject: v.subject}, nil
+}
+
+// inputs are what the check request carries: method, original URI,
+// cookies, authorization.
+type inputs [4]string
+
+func forwardInputs(r *http.Request) inputs {
+	var in inputs
+	in[0] = r.Method
+	in[1] = r.URL.EscapedPath()
+	for i, v := range r.Header.Values("Cookie") {
+		if i > 0 {
+			in[2] += "; "
+		}
+		in[2] += v
+	}
+	in[3] = r.Header.Get("Authorization")
+	return in
+}
+
+// key hashes the inputs, each length-prefixed so that no two different
+// inputs share a key.
+func (in inputs) key() [sha256.Size]byte {
+	h := sha256.New()
+	for _, s := range in {
+		fmt.Fprintf(h, "%d:", len(s))
+		io.WriteString(h, s)
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// check asks the app. ctx is detached from the caller's cancellation (a
+// shared check must not fail because one caller left), the timeout bounds
+// it.
+func (a *ForwardAuth) check(ctx context.Context, in inputs) (verdict, error) {
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, a.url, nil)
+	if err != nil {
+		return verdict{}, fmt.Errorf("%w: %w", ErrAuthBackend, err)
+	}
+	req.Header.Set("X-Original-Method", in[0])
+	req.Header.Set("X-Original-URI", in[1])
+	if in[2] != "" {
+		req.Header.Set("Cookie", in[2])
+	}
+	if in[3] != "" {
+		req.Header.Set("Authorization", in[3])
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		var ue interface{ Timeout() bool }
+		if errors.As(err, &ue) && ue.Timeout() {
+			return verdict{}, fmt.Errorf("%w: check URL timed out", ErrAuthBackend)
+		}
+		return verdict{}, fmt.Errorf("%w: check URL: %w", ErrAuthBackend, scrub(err))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		return verdict{subject: resp.Header.Get(a.subjectHeader)}, nil
+	case c == http.StatusUnauthorized, c >= 300 && c < 400:
+		return verdict{err: fmt.Errorf("%w: check URL answered %d", ErrUnauthenticated, c)}, nil
+	case c == http.StatusForbidden:
+		return verdict{err: fmt.Errorf("%w: check URL answered 403", ErrForbidden)}, nil
+	default:
+		return verdict{}, fmt.Errorf("%w: check URL answered %d", ErrAuthBackend, c)
+	}
+}
+
+// scrub drops the URL from a client error: the check URL is configured,
+// but keep errors short and free of anything request-borne.
+func scrub(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+)
+
+// HeaderAuth believes an identity header set by a proxy in front of the
+// gateway, but only when the TCP peer is one of the trusted proxies. From
+// anyone else the header is ignored (and stripped before the upstream).
+type HeaderAuth struct {
+	// Header is the identity header, e.g. X-Forwarded-User.
+	Header string
+	// Trusted are the proxies' addresses; empty trusts nobody.
+	Trusted trustedProxies
+}
+
+var _ Authenticator = (*HeaderAuth)(nil)
+
+// Authenticate implements Authenticator.
+func (a *HeaderAuth) Authenticate(r *http.Request) (Principal, error) {
+	if !a.Trusted.contains(r.RemoteAddr) {
+		return Principal{}, fmt.Errorf("%w: peer is not a trusted proxy", ErrNoCredentials)
+	}
+	vs := r.Header.Values(a.Header)
+	switch {
+	case len(vs) == 0 || vs[0] == "":
+		return Principal{}, fmt.Errorf("%w: no %s header", ErrNoCredentials, a.Header)
+	case len(vs) > 1:
+		return Principal{}, fmt.Errorf("%w: %s header given %d times", ErrUnauthenticated, a.Header, len(vs))
+	case len(vs[0]) > 256:
+		return Principal{}, fmt.Errorf("%w: %s header too long", ErrUnauthenticated, a.Header)
+	}
+	for i := 0; i < len(vs[0]); i++ {
+		if c := vs[0][i]; c < 0x20 || c == 0x7f {
+			return Principal{}, fmt.Errorf("%w: %s header holds a control character", ErrUnauthenticated, a.Header)
+		}
+	}
+	return Principal{Subject: vs[0]}, nil
+}
+
+// trustedProxies is a set of CIDRs.
+type trustedProxies []netip.Prefix
+
+// contains reports whether remoteAddr ("ip:port", as in
+// http.Request.RemoteAddr) is in the set.
+func (t trustedProxies) contains(remoteAddr string) bool {
+	if len(t) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range t {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,24 @@
+// Package proxy is signgate's gateway: an http.Handler that turns an
+// authenticated request for media into a redirect to a freshly signed CDN
+// URL, and passes every other path to the upstream app.
+//
+// For a request under a configured media prefix it authenticates the user
+// (a chain of Authenticators: a trusted header, a JWT session, or the app's
+// forward-auth check), checks the route's required claims, takes a token
+// for the path's scope from the signer.Cache (minting on a miss) and
+// answers 302 or 307 with Location built from the configured CDN base, never
+// from the request. Unauthenticated browsers go to the login URL with a
+// same-site return path; other clients get 401 JSON. A failing auth backend
+// gives 503: failures fail closed.
+//
+// Other paths go to the upstream through httputil.ReverseProxy with
+// Rewrite, which strips the client's copies of the identity headers and
+// sets the authenticated subject.
+//
+// The gateway also answers /.signgate/sign (a signed URL as JSON, for
+// single-page apps), /.signgate/auth (a forward-auth endpoint for nginx,
+// Traefik or Caddy), /healthz and /readyz, and exposes Prometheus metrics.
+//
+// Build one with New. A Gateway and its Handler are safe for concurrent
+// use; Reload may run while requests are served.
+package proxy

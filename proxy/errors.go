@@ -1,0 +1,63 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/signer"
+)
+
+// Sentinel errors. Authenticators and handlers wrap them with %w; status
+// maps them to HTTP answers in one place.
+var (
+	// ErrNoCredentials: the request carries nothing this authenticator
+	// reads. The chain tries the next one.
+	ErrNoCredentials = errors.New("no credentials")
+	// ErrUnauthenticated: credentials were presented and are not valid,
+	// or no authenticator accepted the request.
+	ErrUnauthenticated = errors.New("not authenticated")
+	// ErrForbidden: the principal is known and may not see this path.
+	ErrForbidden = errors.New("forbidden")
+	// ErrAuthBackend: an authentication backend failed or timed out.
+	// Requests fail closed with 503.
+	ErrAuthBackend = errors.New("authentication backend unavailable")
+	// ErrBadRequest: the request cannot be served as asked.
+	ErrBadRequest = errors.New("bad request")
+	// ErrNotFound: no route and no upstream for the path.
+	ErrNotFound = errors.New("not found")
+	// ErrNoKey: a route has no usable signing key.
+	ErrNoKey = errors.New("no signing key loaded")
+	// ErrUpstream: the upstream app could not be reached.
+	ErrUpstream = errors.New("upstream unavailable")
+)
+
+// status maps an error to the HTTP error the client sees: a status, a
+// stable code and a short public message. The error itself is kept as the
+// cause, for the log only. This is the only place errors become statuses.
+func status(err error) *httpx.Error {
+	var he *httpx.Error
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.Is(err, ErrAuthBackend):
+		return httpx.Errorf(http.StatusServiceUnavailable, "auth_unavailable", "authentication is temporarily unavailable", err)
+	case errors.Is(err, ErrForbidden):
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "you may not access this resource", err)
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrNoCredentials):
+		return httpx.Errorf(http.StatusUnauthorized, "unauthenticated", "authentication required", err)
+	case errors.Is(err, signer.ErrPath):
+		return httpx.Errorf(http.StatusBadRequest, "path_not_canonical", "the path is not canonical", err)
+	case errors.Is(err, signer.ErrQuery):
+		return httpx.Errorf(http.StatusBadRequest, "bad_query", "the query string is not validly escaped", err)
+	case errors.Is(err, ErrBadRequest):
+		return httpx.Errorf(http.StatusBadRequest, "bad_request", "bad request", err)
+	case errors.Is(err, ErrNotFound):
+		return httpx.Errorf(http.StatusNotFound, "not_found", "not found", err)
+	case errors.Is(err, ErrNoKey):
+		return httpx.Errorf(http.StatusServiceUnavailable, "not_ready", "signing is temporarily unavailable", err)
+	case errors.Is(err, ErrUpstream):
+		return httpx.Errorf(http.StatusBadGateway, "bad_gateway", "the upstream application is unavailable", err)
+	}
+	return httpx.Errorf(http.StatusInternalServerError, "internal", "internal error", err)
+}

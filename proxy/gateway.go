@@ -1,0 +1,224 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// Log receives access logs and errors. Default: discard.
+	Log *slog.Logger
+	// Now is the clock of the token cache, JWT checks and verdict TTLs.
+	// Default: time.Now.
+	Now func() time.Time
+	// Registry receives the gateway's metrics. Default: a new registry
+	// with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Transport reaches the upstream, the forward-auth check URL and
+	// nothing else. Default: a transport tuned for one upstream.
+	Transport http.RoundTripper
+	// Reloaded, when set, is called after each reload caused by a change
+	// of a key file (not by Reload itself).
+	Reloaded func()
+}
+
+// Gateway is signgate's gateway. Safe for concurrent use.
+type Gateway struct {
+	cfg           config.Gateway
+	opts          Options
+	log           *slog.Logger
+	routes        routes
+	cache         *signer.Cache
+	chain         *chain // every configured authenticator
+	idChain       *chain // pass-through identity: all but forward-auth
+	trusted       trustedProxies
+	identity      identityHeaders
+	subjectHeader string
+	loginURL      *url.URL
+	cors          *cors
+	transport     http.RoundTripper
+	passthrough   http.Handler
+	metrics       *metrics
+	handler       http.Handler
+
+	hdrNoStore    []string
+	hdrNoReferrer []string
+
+	reloadMu  sync.Mutex
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	stopWatch func() error
+	watchDone chan struct{}
+}
+
+// New builds a gateway from cfg (already validated by config.LoadGateway)
+// and loads every route's key: a key that cannot be loaded is an error,
+// never a warning. A JWKS URL is fetched once. Call Close when done.
+func New(cfg config.Gateway, opts Options) (*Gateway, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = newRegistry()
+	}
+	cache, err := signer.NewCache(cfg.CacheSize, opts.Now)
+	if err != nil {
+		return nil, fmt.Errorf("%sCACHE_SIZE: %w", config.Prefix, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &Gateway{
+		cfg:           cfg,
+		opts:          opts,
+		log:           opts.Log,
+		cache:         cache,
+		trusted:       trustedProxies(cfg.TrustedPrefixes()),
+		identity:      newIdentityHeaders(cfg.SubjectHeader, cfg.AuthHeader),
+		subjectHeader: http.CanonicalHeaderKey(cfg.SubjectHeader),
+		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, int(cfg.CORSMaxAge/time.Second)),
+		transport:     opts.Transport,
+		hdrNoStore:    []string{"private, no-store"},
+		hdrNoReferrer: []string{"no-referrer"},
+		cancel:        cancel,
+	}
+	if g.transport == nil {
+		g.transport = newTransport()
+	}
+	if err := g.build(ctx); err != nil {
+		g.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gateway) build(ctx context.Context) error {
+	cfg := g.cfg
+	g.metrics = newMetrics(g.opts.Registry, g.cache)
+	rs := make([]*route, 0, len(cfg.Routes))
+	var errs []error
+	for i, rc := range cfg.Routes {
+		rt, err := newRoute(i, rc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := rt.loadKey(); err != nil {
+			errs = append(errs, fmt.Errorf("%s%d_KEY_FILE: %w", config.RoutesPrefix, i, err))
+		}
+		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
+		rs = append(rs, rt)
+	}
+	g.routes = newRoutes(rs)
+	if cfg.LoginURL != "" {
+		u, err := url.Parse(cfg.LoginURL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%sLOGIN_URL: %w", config.Prefix, err))
+		}
+		g.loginURL = u
+	}
+	var names, idNames []string
+	var auths, idAuths []Authenticator
+	for _, name := range cfg.Auth {
+		var a Authenticator
+		switch name {
+		case config.AuthHeader:
+			a = &HeaderAuth{Header: cfg.AuthHeader, Trusted: g.trusted}
+		case config.AuthJWT:
+			j, err := newJWTAuth(ctx, cfg, g.log, g.opts.Now)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			a = j
+		case config.AuthForward:
+			a = NewForwardAuth(ForwardOptions{
+				URL:           cfg.ForwardURL,
+				SubjectHeader: cfg.ForwardSubjectHeader,
+				TTL:           cfg.ForwardTTL,
+				Timeout:       cfg.ForwardTimeout,
+				CacheSize:     cfg.ForwardCacheSize,
+				Transport:     g.transport,
+				Now:           g.opts.Now,
+			})
+		default:
+			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))
+			continue
+		}
+		names, auths = append(names, name), append(auths, a)
+		if name != config.AuthForward {
+			idNames, idAuths = append(idNames, name), append(idAuths, a)
+		}
+	}
+	g.chain = newChain(names, auths, g.metrics)
+	if cfg.UpstreamIdentity && len(idAuths) > 0 {
+		g.idChain = newChain(idNames, idAuths, g.metrics)
+	}
+	if cfg.Upstream != "" {
+		u, err := url.Parse(cfg.Upstream)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%sUPSTREAM: %w", config.Prefix, err))
+		} else {
+			g.passthrough = g.newPassthrough(u)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if cfg.WatchKeys {
+		w, err := g.newKeyWatcher()
+		if err != nil {
+			return err
+		}
+		g.watchDone = make(chan struct{})
+		g.stopWatch = w.Close
+		go g.watchKeys(w)
+	}
+	g.handler = g.middleware(http.HandlerFunc(g.serve))
+	return nil
+}
+
+// Handler returns the gateway's HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// MetricsHandler serves the Prometheus metrics, and /healthz and /readyz.
+func (g *Gateway) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", g.metrics.handler())
+	mux.HandleFunc(PathHealthz, g.serveHealth)
+	mux.HandleFunc(PathReadyz, g.serveHealth)
+	return mux
+}
+
+// Cache returns the token cache, for its statistics.
+func (g *Gateway) Cache() *signer.Cache { return g.cache }
+
+// Ready reports whether every route has a signing key.
+func (g *Gateway) Ready() bool { return g.keysLoaded() }
+
+// Close stops watching key files and refreshing the JWKS. The handler
+// keeps working with what it has.
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.cancel()
+		if g.stopWatch != nil {
+			err = g.stopWatch()
+			<-g.watchDone
+		}
+	})
+	return err
+}

@@ -1,0 +1,160 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+// route is one media prefix, ready to serve.
+type route struct {
+	name     string
+	prefix   string // no trailing "/", except the root "/"
+	strip    bool
+	base     signer.Base
+	life     signer.Lifetime
+	scope    signer.Scope
+	public   bool
+	require  []config.Requirement
+	status   int
+	keyFile  string
+	kid      string
+	bucket   string
+	key      atomic.Pointer[signer.SigningKey]
+	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
+	redirect prometheus.Counter       // redirects served
+}
+
+func newRoute(i int, rc config.Route) (*route, error) {
+	base, err := rc.Base()
+	if err != nil {
+		return nil, fmt.Errorf("%s%d_CDN_BASE: %w", config.RoutesPrefix, i, err)
+	}
+	name := rc.Name
+	if name == "" {
+		name = strconv.Itoa(i)
+	}
+	return &route{
+		name:    name,
+		prefix:  config.NormalizePrefix(rc.Prefix),
+		strip:   rc.StripPrefix,
+		base:    base,
+		life:    rc.Lifetime(),
+		scope:   rc.Scope,
+		public:  rc.Public,
+		require: rc.Requirements(),
+		status:  rc.RedirectStatus,
+		keyFile: rc.KeyFile,
+		kid:     rc.KeyID,
+		bucket:  rc.Bucket,
+	}, nil
+}
+
+// matches reports whether canonical path p is under the route's prefix, at
+// a "/" boundary: /media matches /media and /media/x, never /mediax.
+func (rt *route) matches(p string) bool {
+	if rt.prefix == "/" {
+		return true
+	}
+	return strings.HasPrefix(p, rt.prefix) && (len(p) == len(rt.prefix) || p[len(rt.prefix)] == '/')
+}
+
+// bucketPath returns the path inside the bucket that canonical path p
+// names: p itself, or p without the prefix when the route strips it.
+func (rt *route) bucketPath(p string) (string, error) {
+	if !rt.strip || rt.prefix == "/" {
+		return p, nil
+	}
+	bp := p[len(rt.prefix):]
+	if bp == "" || bp == "/" {
+		return "", fmt.Errorf("%w: %s names no object", ErrNotFound, rt.prefix)
+	}
+	return bp, nil
+}
+
+// routes is the route table, longest prefix first.
+type routes []*route
+
+func newRoutes(rs []*route) routes {
+	out := append(routes(nil), rs...)
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i].prefix) > len(out[j].prefix) })
+	return out
+}
+
+// match returns the route with the longest prefix covering p, or nil.
+func (rs routes) match(p string) *route {
+	for _, rt := range rs {
+		if rt.matches(p) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// lookup routes a request by its path alone (never the query): the
+// canonical path when there is one. A path that is not canonical but would
+// reach a media route once decoded is refused (signer.ErrPath); one that
+// reaches no media route gives a nil route and goes to the upstream as is.
+func (rs routes) lookup(r *http.Request) (*route, string, error) {
+	ep := r.URL.EscapedPath()
+	p, err := signer.CanonicalPath(ep)
+	if err == nil {
+		return rs.match(p), p, nil
+	}
+	if rt := rs.match(loosePath(ep)); rt != nil {
+		return rt, "", fmt.Errorf("route %s: %w", rt.name, err)
+	}
+	return nil, "", nil
+}
+
+// loosePath decodes what it can of an escaped path and drops empty and
+// dot segments, the way a lenient server would read it.
+func loosePath(ep string) string {
+	var b strings.Builder
+	for i := 0; i < len(ep); i++ {
+		c := ep[i]
+		if c == '%' && i+2 < len(ep) && isHex(ep[i+1]) && isHex(ep[i+2]) {
+			c = unhex(ep[i+1])<<4 | unhex(ep[i+2])
+			i += 2
+		}
+		if c == '\\' {
+			c = '/'
+		}
+		b.WriteByte(c)
+	}
+	var segs []string
+	for _, s := range strings.Split(b.String(), "/") {
+		switch s {
+		case "", ".":
+		case "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		default:
+			segs = append(segs, s)
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
