@@ -109,15 +109,19 @@ func (rs routes) lookup(r *http.Request) (*route, string, error) {
 	if err == nil {
 		return rs.match(p), p, nil
 	}
-	if rt := rs.match(loosePath(ep)); rt != nil {
-		return rt, "", fmt.Errorf("route %s: %w", rt.name, err)
+	// Would any lenient reading of the path reach a media route?
+	for _, lp := range []string{ep, loosePath(ep, false), loosePath(ep, true)} {
+		if rt := rs.match(lp); rt != nil {
+			return rt, "", fmt.Errorf("route %s: %w", rt.name, err)
+		}
 	}
 	return nil, "", nil
 }
 
-// loosePath decodes what it can of an escaped path and drops empty and
-// dot segments, the way a lenient server would read it.
-func loosePath(ep string) string {
+// loosePath decodes what it can of an escaped path, reads a backslash as "/" and
+// drops empty and "." segments, the way a lenient server would read it;
+// dots resolves ".." segments too.
+func loosePath(ep string, dots bool) string {
 	var b strings.Builder
 	for i := 0; i < len(ep); i++ {
 		c := ep[i]
@@ -135,7 +139,9 @@ func loosePath(ep string) string {
 		switch s {
 		case "", ".":
 		case "..":
-			if len(segs) > 0 {
+			if !dots {
+				segs = append(segs, s)
+			} else if len(segs) > 0 {
 				segs = segs[:len(segs)-1]
 			}
 		default:

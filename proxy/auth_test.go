@@ -1,0 +1,418 @@
+package proxy
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+func TestHeaderAuthTrustsOnlyConfiguredProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name, trusted string
+		hdr           map[string]string
+		want          int
+	}{
+		{"trusted peer", "127.0.0.1/32", map[string]string{"X-Forwarded-User": "bob"}, 302},
+		{"trusted peer, single address", "127.0.0.1", map[string]string{"X-Forwarded-User": "bob"}, 302},
+		{"untrusted peer", "10.0.0.0/8", map[string]string{"X-Forwarded-User": "bob"}, 401},
+		{"untrusted peer, other spelling", "10.0.0.0/8", map[string]string{"X_Forwarded_User": "bob"}, 401},
+		{"trusted peer, other spelling is not the header", "127.0.0.1/32", map[string]string{"X_Forwarded_User": "bob"}, 401},
+		{"trusted peer, no header", "127.0.0.1/32", nil, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{
+				"SIGNGATE_AUTH":            "header",
+				"SIGNGATE_TRUSTED_PROXIES": tc.trusted,
+			})
+			resp := f.do("GET", "/media/x.mp4", tc.hdr)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
+
+func TestHeaderAuthRefusesOddValues(t *testing.T) {
+	a := &HeaderAuth{Header: "X-Forwarded-User", Trusted: trustedProxies(config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes())}
+	for _, tc := range []struct {
+		name, peer string
+		values     []string
+		want       error
+	}{
+		{"ok", "192.0.2.1:1234", []string{"bob"}, nil},
+		{"ipv4-mapped peer", "[::ffff:192.0.2.1]:1234", []string{"bob"}, nil},
+		{"other peer", "192.0.2.2:1234", []string{"bob"}, ErrNoCredentials},
+		{"twice", "192.0.2.1:1234", []string{"bob", "eve"}, ErrUnauthenticated},
+		{"control character", "192.0.2.1:1234", []string{"bob\x01"}, ErrUnauthenticated},
+		{"too long", "192.0.2.1:1234", []string{strings.Repeat("b", 300)}, ErrUnauthenticated},
+		{"empty", "192.0.2.1:1234", []string{""}, ErrNoCredentials},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/media/x", nil)
+			r.RemoteAddr = tc.peer
+			r.Header["X-Forwarded-User"] = tc.values
+			p, err := a.Authenticate(r)
+			if !errors.Is(err, tc.want) || (tc.want == nil && p.Subject != "bob") {
+				t.Errorf("Authenticate = %+v, %v; want %v", p, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWTSessionHMAC(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_JWT_ISSUER":   "https://id.example.com",
+		"SIGNGATE_JWT_AUDIENCE": "media",
+	})
+	now := f.clock.Now()
+	sign := func(m jwt.SigningMethod, key any, c jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(m, c).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := func(extra jwt.MapClaims) jwt.MapClaims {
+		c := jwt.MapClaims{"sub": "alice", "iss": "https://id.example.com", "aud": "media", "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	secret := []byte(hmacSecret)
+	unsigned, _ := jwt.NewWithClaims(jwt.SigningMethodNone, good(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"bearer", bearer(sign(jwt.SigningMethodHS256, secret, good(nil))), 302},
+		{"bearer, lower-case scheme", map[string]string{"Authorization": "bearer " + sign(jwt.SigningMethodHS256, secret, good(nil))}, 302},
+		{"cookie", map[string]string{"Cookie": "other=1; session=" + sign(jwt.SigningMethodHS256, secret, good(nil))}, 302},
+		{"expired", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix()}))), 401},
+		{"within leeway", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"exp": now.Add(-10 * time.Second).Unix()}))), 302},
+		{"no exp", bearer(sign(jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "alice", "iss": "https://id.example.com", "aud": "media"})), 401},
+		{"not yet valid", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix()}))), 401},
+		{"wrong issuer", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"iss": "https://evil.example"}))), 401},
+		{"wrong audience", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"aud": "other"}))), 401},
+		{"no subject", bearer(sign(jwt.SigningMethodHS256, secret, good(jwt.MapClaims{"sub": ""}))), 401},
+		{"wrong secret", bearer(sign(jwt.SigningMethodHS256, []byte("another secret of at least 32 bytes!!"), good(nil))), 401},
+		{"alg none", bearer(unsigned), 401},
+		{"HS512 not pinned", bearer(sign(jwt.SigningMethodHS512, secret, good(nil))), 401},
+		{"garbage", bearer("not.a.jwt"), 401},
+		{"oversized bearer", bearer(strings.Repeat("a", 9000)), 401},
+		{"oversized cookie", map[string]string{"Cookie": "session=" + strings.Repeat("a", 9000)}, 401},
+		{"basic auth is not a session", map[string]string{"Authorization": "Basic YWxpY2U6cHc="}, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := f.do("GET", "/media/x.mp4", tc.hdr)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.want, body(t, resp))
+			}
+			if tc.want == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without WWW-Authenticate: Bearer")
+			}
+		})
+	}
+}
+
+// writePublicKey writes pub as PKIX PEM into dir.
+func writePublicKey(t *testing.T, pub crypto.PublicKey) string {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "session.pub")
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestJWTSessionPublicKeys(t *testing.T) {
+	rsaKey := testKey(t, "key3.pem").Key
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		pub    crypto.PublicKey
+		method jwt.SigningMethod
+		priv   any
+	}{
+		{"RSA", &rsaKey.PublicKey, jwt.SigningMethodRS256, rsaKey},
+		{"ECDSA", &ecKey.PublicKey, jwt.SigningMethodES256, ecKey},
+		{"Ed25519", edKey.Public(), jwt.SigningMethodEdDSA, edKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writePublicKey(t, tc.pub)
+			f := newFixture(t, map[string]string{
+				"SIGNGATE_JWT_SECRET":          "",
+				"SIGNGATE_JWT_PUBLIC_KEY_FILE": file,
+			})
+			claims := jwt.MapClaims{"sub": "alice", "exp": f.clock.Now().Add(time.Hour).Unix()}
+			tok, err := jwt.NewWithClaims(tc.method, claims).SignedString(tc.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp := f.do("GET", "/media/x.mp4", bearer(tok)); resp.StatusCode != 302 {
+				t.Errorf("valid %s token: status %d", tc.name, resp.StatusCode)
+			}
+			// HS/RS confusion: an HMAC token keyed with the public key's
+			// PEM bytes, which an attacker can read.
+			pemBytes, _ := os.ReadFile(file)
+			forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(pemBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp := f.do("GET", "/media/x.mp4", bearer(forged)); resp.StatusCode != 401 {
+				t.Errorf("HS256 token keyed with the public key: status %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// jwksServer serves a JWK Set that the test can change, counting fetches.
+type jwksServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	keys    []signer.PublicKey
+	fetches atomic.Int32
+}
+
+func newJWKSServer(t *testing.T, keys ...signer.PublicKey) *jwksServer {
+	s := &jwksServer{keys: keys}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fetches.Add(1)
+		s.mu.Lock()
+		set := signer.NewJWKSet(s.keys...)
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *jwksServer) set(keys ...signer.PublicKey) {
+	s.mu.Lock()
+	s.keys = keys
+	s.mu.Unlock()
+}
+
+func TestJWTSessionJWKS(t *testing.T) {
+	k3, k2 := testKey(t, "key3.pem"), testKey(t, "key2.pem")
+	js := newJWKSServer(t, k3.Public())
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_JWT_SECRET":   "",
+		"SIGNGATE_JWT_JWKS_URL": js.URL,
+	})
+	if n := js.fetches.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times at start, want 1", n)
+	}
+	tokenFor := func(k *signer.SigningKey, kid string) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "alice", "exp": f.clock.Now().Add(time.Hour).Unix()})
+		tk.Header["kid"] = kid
+		s, err := tk.SignedString(k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k3, "key3"))); resp.StatusCode != 302 {
+		t.Fatalf("known kid: status %d", resp.StatusCode)
+	}
+	// The issuer rotates to key2: the unknown kid triggers one refresh.
+	js.set(k3.Public(), k2.Public())
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k2, "key2"))); resp.StatusCode != 302 {
+		t.Fatalf("rotated kid: status %d", resp.StatusCode)
+	}
+	if n := js.fetches.Load(); n != 2 {
+		t.Errorf("fetches after rotation: %d, want 2", n)
+	}
+	// Unknown kids beyond the rate are refused at once, without a fetch.
+	for i := range 5 {
+		if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k2, "unknown"))); resp.StatusCode != 401 {
+			t.Errorf("unknown kid %d: status %d, want 401", i, resp.StatusCode)
+		}
+	}
+	if n := js.fetches.Load(); n != 2 {
+		t.Errorf("fetches after unknown kids: %d, want still 2 (rate-limited)", n)
+	}
+	// A token whose kid is right but whose key is not is refused.
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k2, "key3"))); resp.StatusCode != 401 {
+		t.Errorf("wrong key for kid: status %d", resp.StatusCode)
+	}
+}
+
+// checkApp is a forward-auth check endpoint whose verdict follows the
+// session cookie: ok-<name>, deny, forbid, boom, slow.
+type checkApp struct {
+	*httptest.Server
+	calls atomic.Int32
+	mu    sync.Mutex
+	seen  http.Header
+}
+
+func newCheckApp(t *testing.T) *checkApp {
+	c := &checkApp{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.calls.Add(1)
+		c.mu.Lock()
+		c.seen = r.Header.Clone()
+		c.mu.Unlock()
+		ck, _ := r.Cookie("session")
+		v := ""
+		if ck != nil {
+			v = ck.Value
+		}
+		switch {
+		case strings.HasPrefix(v, "ok-"):
+			w.Header().Set("X-Auth-User", strings.TrimPrefix(v, "ok-"))
+		case v == "forbid":
+			w.WriteHeader(http.StatusForbidden)
+		case v == "boom":
+			w.WriteHeader(http.StatusInternalServerError)
+		case v == "login":
+			http.Redirect(w, r, "/login", http.StatusFound)
+		case v == "slow":
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *checkApp) header(k string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen.Get(k)
+}
+
+func TestForwardAuth(t *testing.T) {
+	check := newCheckApp(t)
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_AUTH":            "forward",
+		"SIGNGATE_FORWARD_URL":     check.URL + "/check",
+		"SIGNGATE_FORWARD_TTL":     "30s",
+		"SIGNGATE_FORWARD_TIMEOUT": "300ms",
+	})
+	for _, tc := range []struct {
+		cookie string
+		want   int
+	}{
+		{"ok-bob", 302},
+		{"deny", 401},
+		{"login", 401},
+		{"forbid", 403},
+		{"boom", 503},
+		{"slow", 503},
+		{"", 401},
+	} {
+		t.Run(tc.cookie, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tc.cookie != "" {
+				hdr["Cookie"] = "session=" + tc.cookie
+			}
+			if resp := f.do("GET", "/media/x.mp4", hdr); resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+
+	t.Run("sends credentials and the original request", func(t *testing.T) {
+		f.do("GET", "/media/sent.mp4?q=1", map[string]string{"Cookie": "session=ok-carol", "Authorization": "Bearer abc"})
+		for k, want := range map[string]string{
+			"Cookie":            "session=ok-carol",
+			"Authorization":     "Bearer abc",
+			"X-Original-URI":    "/media/sent.mp4",
+			"X-Original-Method": "GET",
+		} {
+			if got := check.header(k); got != want {
+				t.Errorf("check request %s = %q, want %q", k, got, want)
+			}
+		}
+	})
+
+	t.Run("verdict cache", func(t *testing.T) {
+		get := func(path, cookie string) int {
+			return f.do("GET", path, map[string]string{"Cookie": "session=" + cookie}).StatusCode
+		}
+		get("/media/c.mp4", "ok-dave")
+		n := check.calls.Load()
+		if get("/media/c.mp4", "ok-dave") != 302 || check.calls.Load() != n {
+			t.Errorf("same inputs within the TTL asked the app again")
+		}
+		if get("/media/c.mp4", "ok-erin"); check.calls.Load() != n+1 {
+			t.Errorf("other credentials used a cached verdict")
+		}
+		if get("/media/d.mp4", "ok-dave"); check.calls.Load() != n+2 {
+			t.Errorf("another path used a cached verdict")
+		}
+		if get("/media/c.mp4", "deny"); get("/media/c.mp4", "deny") != 401 || check.calls.Load() != n+3 {
+			t.Errorf("a denial is cached too: want exactly one more call")
+		}
+		if get("/media/c.mp4", "boom"); get("/media/c.mp4", "boom") != 503 || check.calls.Load() != n+5 {
+			t.Errorf("errors must never be cached")
+		}
+		f.clock.Advance(31 * time.Second)
+		if get("/media/c.mp4", "ok-dave"); check.calls.Load() != n+6 {
+			t.Errorf("a verdict outlived its TTL")
+		}
+	})
+}
+
+func TestAuthChainOrder(t *testing.T) {
+	check := newCheckApp(t)
+	t.Run("jwt invalid, forward accepts", func(t *testing.T) {
+		f := newFixture(t, map[string]string{"SIGNGATE_AUTH": "jwt,forward", "SIGNGATE_FORWARD_URL": check.URL})
+		resp := f.do("GET", "/media/x.mp4", map[string]string{"Cookie": "session=ok-bob"})
+		if resp.StatusCode != 302 {
+			t.Errorf("status %d, want 302", resp.StatusCode)
+		}
+	})
+	t.Run("a failing backend stops the chain", func(t *testing.T) {
+		f := newFixture(t, map[string]string{"SIGNGATE_AUTH": "forward,jwt", "SIGNGATE_FORWARD_URL": check.URL})
+		hdr := bearer(f.session("alice", nil))
+		hdr["Cookie"] = "session=boom"
+		if resp := f.do("GET", "/media/x.mp4", hdr); resp.StatusCode != 503 {
+			t.Errorf("status %d, want 503: fail closed", resp.StatusCode)
+		}
+	})
+	t.Run("backend unreachable", func(t *testing.T) {
+		dead := httptest.NewServer(http.NotFoundHandler())
+		dead.Close()
+		f := newFixture(t, map[string]string{"SIGNGATE_AUTH": "forward", "SIGNGATE_FORWARD_URL": dead.URL})
+		if resp := f.do("GET", "/media/x.mp4", nil); resp.StatusCode != 503 {
+			t.Errorf("status %d, want 503", resp.StatusCode)
+		}
+	})
+}
