@@ -30,14 +30,14 @@ func SafeReturnPath(escapedPath, rawQuery string) string {
 
 // sameSite checks s, and s decoded up to three times, for anything that
 // could leave the site: it must start with exactly one "/" and hold no
-// backslash, control character or space.
+// backslash or control character (a browser drops tabs and newlines).
 func sameSite(s string) bool {
 	for range 4 {
 		if len(s) == 0 || s[0] != '/' || len(s) > 1 && (s[1] == '/' || s[1] == '\\') {
 			return false
 		}
 		for i := 0; i < len(s); i++ {
-			if c := s[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			if c := s[i]; c < ' ' || c == 0x7f || c == '\\' {
 				return false
 			}
 		}

@@ -1,0 +1,406 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+func TestCORS(t *testing.T) {
+	f := newFixture(t, nil)
+	preflight := func(origin, method string) *http.Response {
+		return f.do("OPTIONS", "/media/x.mp4", map[string]string{
+			"Origin":                         origin,
+			"Access-Control-Request-Method":  method,
+			"Access-Control-Request-Headers": "authorization",
+		})
+	}
+	t.Run("allowed origin", func(t *testing.T) {
+		resp := preflight("https://app.example.com", "GET")
+		if resp.StatusCode != 204 || resp.Header.Get("Location") != "" {
+			t.Fatalf("status %d, Location %q: preflights are answered, never redirected", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for k, want := range map[string]string{
+			"Access-Control-Allow-Origin":      "https://app.example.com",
+			"Access-Control-Allow-Credentials": "true",
+			"Access-Control-Allow-Methods":     "GET, HEAD",
+			"Access-Control-Allow-Headers":     "Authorization, Range",
+			"Access-Control-Max-Age":           "600",
+		} {
+			if got := resp.Header.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+	})
+	t.Run("other origin", func(t *testing.T) {
+		resp := preflight("https://evil.example", "GET")
+		if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("status %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+	t.Run("other method", func(t *testing.T) {
+		if resp := preflight("https://app.example.com", "DELETE"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("DELETE allowed")
+		}
+	})
+	t.Run("actual request", func(t *testing.T) {
+		hdr := bearer(f.session("alice", nil))
+		hdr["Origin"] = "https://app.example.com"
+		resp := f.do("GET", "/media/x.mp4", hdr)
+		if resp.StatusCode != 302 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+			t.Errorf("status %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+	t.Run("sign endpoint preflight", func(t *testing.T) {
+		resp := f.do("OPTIONS", "/.signgate/sign?path=/media/x.mp4", map[string]string{
+			"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
+		if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
+			t.Errorf("status %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestSignEndpoint(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.session("alice", nil)
+	t.Run("ok", func(t *testing.T) {
+		resp := f.do("GET", "/.signgate/sign?path="+"/media/v/x.mp4%3Fstart%3D5", bearer(tok))
+		var got struct {
+			URL       string `json:"url"`
+			ExpiresAt string `json:"expires_at"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, %v", resp.StatusCode, err)
+		}
+		if !strings.HasPrefix(got.URL, f.cdn.URL+"/media/v/x.mp4?start=5&auth=") {
+			t.Errorf("url %q", got.URL)
+		}
+		exp, err := time.Parse(time.RFC3339, got.ExpiresAt)
+		if err != nil || exp.Sub(f.clock.Now()) < 30*time.Minute {
+			t.Errorf("expires_at %q: want at least the minimum validity ahead", got.ExpiresAt)
+		}
+		// It is the URL a redirect would carry.
+		if loc := f.do("GET", "/media/v/x.mp4?start=5", bearer(tok)).Header.Get("Location"); loc != got.URL {
+			t.Errorf("redirect %q and sign %q differ", loc, got.URL)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control %q", resp.Header.Get("Cache-Control"))
+		}
+	})
+	for _, tc := range []struct {
+		name, query string
+		hdr         map[string]string
+		want        int
+	}{
+		{"unauthenticated", "path=/media/x.mp4", nil, 401},
+		{"browser unauthenticated gets 401 too", "path=/media/x.mp4", map[string]string{"Accept": "text/html"}, 401},
+		{"no path", "", bearer(tok), 400},
+		{"not a media path", "path=/app/x", bearer(tok), 404},
+		{"other site", "path=//evil.example/media/x.mp4", bearer(tok), 400},
+		{"absolute URL", "path=https://evil.example/media/x.mp4", bearer(tok), 400},
+		{"not canonical", "path=/media/../x.mp4", bearer(tok), 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if resp := f.do("GET", "/.signgate/sign?"+tc.query, tc.hdr); resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuthEndpoint(t *testing.T) {
+	f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_REQUIRE": "plan=premium"})
+	premium := f.session("alice", map[string]any{"plan": "premium"})
+	free := f.session("bob", nil)
+	for _, tc := range []struct {
+		name    string
+		hdr     map[string]string
+		want    int
+		subject string
+	}{
+		{"ok", bearer(free), 200, "bob"},
+		{"none", nil, 401, ""},
+		{"original URI requires a claim", map[string]string{"Authorization": "Bearer " + free, "X-Original-URI": "/media/x.mp4"}, 403, ""},
+		{"original URI, claim held", map[string]string{"Authorization": "Bearer " + premium, "X-Original-URI": "/media/x.mp4"}, 200, "alice"},
+		{"Traefik's header", map[string]string{"Authorization": "Bearer " + free, "X-Forwarded-Uri": "/media/x.mp4"}, 403, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := f.do("GET", "/.signgate/auth", tc.hdr)
+			if resp.StatusCode != tc.want || resp.Header.Get("X-Signgate-Subject") != tc.subject {
+				t.Errorf("status %d subject %q, want %d %q", resp.StatusCode, resp.Header.Get("X-Signgate-Subject"), tc.want, tc.subject)
+			}
+		})
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if resp := f.do("GET", p, nil); resp.StatusCode != 200 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	tok := f.session("alice", nil)
+	f.do("GET", "/media/x.mp4?auth=clientsecret", bearer(tok))
+	f.do("GET", "/media/x.mp4", bearer(tok))
+	f.do("GET", "/media/x.mp4", map[string]string{"Cookie": "session=cookiesecret"})
+	f.do("GET", "/app", nil)
+	ms := httptest.NewServer(f.gw.MetricsHandler())
+	defer ms.Close()
+	resp, err := http.Get(ms.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := body(t, resp)
+	for _, want := range []string{
+		`signgate_requests_total{code="302",handler="redirect"} 2`,
+		`signgate_requests_total{code="401",handler="redirect"} 1`,
+		`signgate_requests_total{code="200",handler="passthrough"} 1`,
+		`signgate_redirects_total{route="0"} 2`,
+		`signgate_token_cache_hits_total 1`,
+		`signgate_token_cache_misses_total 1`,
+		`signgate_token_signatures_total 1`,
+		`signgate_token_cache_entries 1`,
+		`signgate_auth_verdicts_total{authenticator="jwt",verdict="ok"} 2`,
+		`signgate_auth_verdicts_total{authenticator="jwt",verdict="denied"} 1`,
+		`signgate_request_duration_seconds_bucket{handler="redirect"`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, secret := range []string{tok, "clientsecret", "cookiesecret", "alice"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("metrics show %q", secret)
+		}
+	}
+	if resp, _ := http.Get(ms.URL + "/readyz"); resp == nil || resp.StatusCode != 200 {
+		t.Errorf("metrics listener /readyz")
+	}
+}
+
+func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
+	check := newCheckApp(t)
+	f := newFixture(t, map[string]string{"SIGNGATE_AUTH": "jwt,forward", "SIGNGATE_FORWARD_URL": check.URL})
+	tok := f.session("alice", nil)
+	expired := f.session("alice", map[string]any{"exp": f.clock.Now().Add(-time.Hour).Unix()})
+	var bodies []string
+	for _, hdr := range []map[string]string{
+		bearer(tok),
+		bearer(expired),
+		{"Cookie": "session=" + expired},
+		{"Cookie": "session=boom; other=cookiesecret"},
+		{"Authorization": "Basic c2VjcmV0OnNlY3JldA=="},
+	} {
+		for _, target := range []string{"/media/x.mp4?auth=querysecret", "/.signgate/sign?path=/media/x.mp4", "/.signgate/auth", "/app?auth=querysecret"} {
+			resp := f.do("GET", target, hdr)
+			bodies = append(bodies, body(t, resp))
+		}
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, `"msg":"request"`) {
+		t.Fatalf("no access log lines: %s", logs)
+	}
+	signed := f.do("GET", "/media/x.mp4", bearer(tok)).Header.Get("Location")
+	cdnToken := signed[strings.Index(signed, "auth=")+5:]
+	for _, secret := range []string{tok, expired, "querysecret", "cookiesecret", "c2VjcmV0OnNlY3JldA==", cdnToken, hmacSecret} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs show a secret %.20q...", secret)
+		}
+		for _, b := range bodies {
+			if strings.Contains(b, secret) && !strings.Contains(b, `"url"`) {
+				t.Errorf("an error body shows a secret %.20q...: %s", secret, b)
+			}
+		}
+	}
+}
+
+func TestIdenticalURLsAcrossInstances(t *testing.T) {
+	a := newFixture(t, nil)
+	cfg, err := config.LoadGateway(a.environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg, Options{Now: a.clock.Now}) // a second replica, same clock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	bs := httptest.NewServer(b.Handler())
+	defer bs.Close()
+	tok := a.session("alice", nil)
+	get := func(base string) string {
+		req, _ := http.NewRequest("GET", base+"/media/v/x.mp4?start=1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := noRedirect().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location")
+	}
+	first := get(a.srv.URL)
+	if got := get(bs.URL); got != first {
+		t.Errorf("replicas differ:\n%s\n%s", first, got)
+	}
+	// Within the step (TTL - MinValidity = 30m) every URL is the same...
+	a.clock.Advance(29 * time.Minute)
+	if got := get(bs.URL); got != first {
+		t.Errorf("URL changed within a step")
+	}
+	// ...and a restart (a fresh cache) mints the same bytes.
+	c, err := New(cfg, Options{Now: a.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cs := httptest.NewServer(c.Handler())
+	defer cs.Close()
+	if got := get(cs.URL); got != first {
+		t.Errorf("restart mints another URL")
+	}
+	a.clock.Advance(time.Minute)
+	if got := get(a.srv.URL); got == first {
+		t.Errorf("a new step kept the old URL, whose validity is now below the floor")
+	}
+}
+
+func TestOneSignatureForConcurrentMisses(t *testing.T) {
+	f := newFixture(t, nil)
+	h := f.gw.Handler()
+	tok := f.session("alice", nil)
+	const n = 1000
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	locs := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest("GET", "/media/hot.mp4", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			<-start
+			h.ServeHTTP(w, r)
+			locs[i] = w.Header().Get("Location")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if s := f.gw.Cache().Stats(); s.Signatures != 1 {
+		t.Errorf("%d signatures for %d concurrent requests of one scope, want 1 (stats %+v)", s.Signatures, n, s)
+	}
+	for i, l := range locs {
+		if l != locs[0] || l == "" {
+			t.Fatalf("request %d got %q, want %q", i, l, locs[0])
+		}
+	}
+}
+
+func TestKeyReload(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := copyKey(t, dir, "key1.pem")
+	f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": keyFile})
+	tok := f.session("alice", nil)
+	get := func() string {
+		resp := f.do("GET", "/media/x.mp4", bearer(tok))
+		if resp.StatusCode != 302 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.Header.Get("Location")
+	}
+	first := get()
+
+	if err := f.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got != first || f.gw.Cache().Stats().Signatures != 1 {
+		t.Errorf("an unchanged key file must keep the key and its cached tokens")
+	}
+
+	for _, bad := range []string{"", "not a key", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"} {
+		os.WriteFile(keyFile, []byte(bad), 0o600)
+		err := f.gw.Reload()
+		if err == nil || !strings.Contains(err.Error(), "route 0") {
+			t.Errorf("bad key file %q: Reload error %v", bad, err)
+		}
+		if got := get(); got != first {
+			t.Errorf("a bad key file replaced the key")
+		}
+	}
+	if !strings.Contains(f.logs.String(), "keeping the previous key") {
+		t.Errorf("a failed reload is not logged")
+	}
+	if strings.Contains(f.logs.String(), "PRIVATE KEY") {
+		t.Errorf("key material in the logs")
+	}
+	if resp := f.do("GET", "/readyz", nil); resp.StatusCode != 200 {
+		t.Errorf("readyz %d after a failed reload with the old key kept", resp.StatusCode)
+	}
+
+	// A good new key: new signatures, verifiable with the new key.
+	data, _ := os.ReadFile(filepath.Join("testdata", "key3.pem"))
+	os.WriteFile(keyFile, data, 0o600)
+	if err := f.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	loc := get()
+	if loc == first {
+		t.Fatal("the new key did not take")
+	}
+	v := signer.NewVerifier(signer.NewKeys(signer.PublicKey{ID: "key1", Key: &testKey(t, "key3.pem").Key.PublicKey}))
+	v.Now = f.clock.Now
+	if _, err := v.Verify(loc[strings.Index(loc, "auth=")+5:], "/media/x.mp4"); err != nil {
+		t.Errorf("token of the new key: %v", err)
+	}
+}
+
+func TestKeyFileWatch(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := copyKey(t, dir, "key1.pem")
+	reloaded := make(chan struct{}, 64)
+	cfg := func() config.Gateway {
+		f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": keyFile})
+		c, err := config.LoadGateway(f.environ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WatchKeys = true
+		return c
+	}()
+	g, err := New(cfg, Options{Reloaded: func() { reloaded <- struct{}{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	before := g.routes[0].key.Load()
+
+	// Replace the file atomically, as a secret mount or an editor does.
+	data, _ := os.ReadFile(filepath.Join("testdata", "key3.pem"))
+	tmp := filepath.Join(dir, ".new.pem")
+	os.WriteFile(tmp, data, 0o600)
+	if err := os.Rename(tmp, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for g.routes[0].key.Load() == before {
+		select {
+		case <-reloaded:
+		case <-deadline:
+			t.Fatal("the key file changed and no reload took it")
+		}
+	}
+	if got := g.routes[0].key.Load(); !got.Key.Equal(testKey(t, "key3.pem").Key) {
+		t.Error("reloaded key is not the new file's")
+	}
+}
