@@ -1,0 +1,176 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// minimal is a valid gateway environment; tests change it.
+func minimal() map[string]string {
+	return map[string]string{
+		"SIGNGATE_AUTH":              "jwt",
+		"SIGNGATE_JWT_SECRET":        "0123456789abcdef0123456789abcdef",
+		"SIGNGATE_ROUTES_0_PREFIX":   "/media",
+		"SIGNGATE_ROUTES_0_BUCKET":   "my-bucket",
+		"SIGNGATE_ROUTES_0_REGION":   "us-west",
+		"SIGNGATE_ROUTES_0_KEY_FILE": "/keys/a.pem",
+		"SIGNGATE_ROUTES_0_KEY_ID":   "kid-a",
+	}
+}
+
+func with(changes map[string]string) map[string]string {
+	m := minimal()
+	for k, v := range changes {
+		if v == "-" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func TestLoadGatewayDefaults(t *testing.T) {
+	g, err := LoadGateway(minimal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Listen != ":8080" || g.MetricsListen != "127.0.0.1:9090" || g.CacheSize != 100_000 || g.GOGC != 400 ||
+		g.SubjectHeader != "X-Signgate-Subject" || g.AuthHeader != "X-Forwarded-User" || len(g.TrustedProxies) != 0 {
+		t.Errorf("defaults: %+v", g)
+	}
+	if len(g.Routes) != 1 {
+		t.Fatalf("routes: %+v", g.Routes)
+	}
+	r := g.Routes[0]
+	if r.TTL != time.Hour || r.MinValidity != 0 || r.Scope != signer.ScopeFile || r.RedirectStatus != 302 || r.Public || r.StripPrefix {
+		t.Errorf("route defaults: %+v", r)
+	}
+	b, err := r.Base()
+	if err != nil || b.String() != "https://my-bucket.media-storage.us-west.qencode.com" {
+		t.Errorf("base %v, %v", b, err)
+	}
+	if s := r.Lifetime().Step(); s != 30*time.Minute {
+		t.Errorf("step %s", s)
+	}
+}
+
+func TestLoadGatewaySeveralRoutes(t *testing.T) {
+	g, err := LoadGateway(with(map[string]string{
+		"SIGNGATE_ROUTES_1_PREFIX":          "/premium/",
+		"SIGNGATE_ROUTES_1_CDN_BASE":        "https://cdn.example.com/base",
+		"SIGNGATE_ROUTES_1_KEY_FILE":        "/keys/b.pem",
+		"SIGNGATE_ROUTES_1_KEY_ID":          "kid-b",
+		"SIGNGATE_ROUTES_1_SCOPE":           "dir",
+		"SIGNGATE_ROUTES_1_TTL":             "10m",
+		"SIGNGATE_ROUTES_1_MIN_VALIDITY":    "8m",
+		"SIGNGATE_ROUTES_1_REDIRECT_STATUS": "307",
+		"SIGNGATE_ROUTES_1_REQUIRE":         "plan=premium, role = viewer",
+		"SIGNGATE_ROUTES_1_STRIP_PREFIX":    "true",
+		"SIGNGATE_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := g.Routes[1]
+	if r.Scope != signer.ScopeDir || r.TTL != 10*time.Minute || r.MinValidity != 8*time.Minute || r.RedirectStatus != 307 || !r.StripPrefix {
+		t.Errorf("route 1: %+v", r)
+	}
+	if got := r.Requirements(); len(got) != 2 || got[1] != (Requirement{"role", "viewer"}) {
+		t.Errorf("requirements %+v", got)
+	}
+	if ps := g.TrustedPrefixes(); len(ps) != 2 || ps[1].String() != "192.0.2.1/32" {
+		t.Errorf("trusted %v", ps)
+	}
+}
+
+// TestLoadGatewayErrorsNameTheVariable checks that every problem names
+// its variable, all of them at once.
+func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes map[string]string
+		want    []string
+	}{
+		{"gap in route indices", map[string]string{"SIGNGATE_ROUTES_2_PREFIX": "/x"}, []string{"SIGNGATE_ROUTES_2_PREFIX"}},
+		{"unknown route variable", map[string]string{"SIGNGATE_ROUTES_0_PREFIXX": "/x"}, []string{"SIGNGATE_ROUTES_0_PREFIXX"}},
+		{"bad route index", map[string]string{"SIGNGATE_ROUTES_01_PREFIX": "/x"}, []string{"SIGNGATE_ROUTES_01_PREFIX"}},
+		{"bad duration", map[string]string{"SIGNGATE_ROUTES_0_TTL": "soon"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
+		{"bad scope", map[string]string{"SIGNGATE_ROUTES_0_SCOPE": "everything"}, []string{"SIGNGATE_ROUTES_0_SCOPE"}},
+		{"bad bool", map[string]string{"SIGNGATE_ROUTES_0_PUBLIC": "maybe"}, []string{"SIGNGATE_ROUTES_0_PUBLIC"}},
+		{"bad top-level int", map[string]string{"SIGNGATE_CACHE_SIZE": "lots"}, []string{"SIGNGATE_CACHE_SIZE"}},
+		{"bad top-level duration", map[string]string{"SIGNGATE_FORWARD_TTL": "x"}, []string{"SIGNGATE_FORWARD_TTL"}},
+		{"no prefix", map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "-"}, []string{"SIGNGATE_ROUTES_0_PREFIX"}},
+		{"relative prefix", map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "media"}, []string{"SIGNGATE_ROUTES_0_PREFIX"}},
+		{"non-canonical prefix", map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "/a/../b"}, []string{"SIGNGATE_ROUTES_0_PREFIX"}},
+		{"reserved prefix", map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "/.signgate"}, []string{"SIGNGATE_ROUTES_0_PREFIX"}},
+		{"duplicate prefix", map[string]string{"SIGNGATE_ROUTES_1_PREFIX": "/media/", "SIGNGATE_ROUTES_1_CDN_BASE": "https://c.example", "SIGNGATE_ROUTES_1_KEY_FILE": "k", "SIGNGATE_ROUTES_1_KEY_ID": "k"}, []string{"SIGNGATE_ROUTES_1_PREFIX"}},
+		{"no CDN", map[string]string{"SIGNGATE_ROUTES_0_BUCKET": "-", "SIGNGATE_ROUTES_0_REGION": "-"}, []string{"SIGNGATE_ROUTES_0_BUCKET"}},
+		{"both CDN forms", map[string]string{"SIGNGATE_ROUTES_0_CDN_BASE": "https://c.example"}, []string{"SIGNGATE_ROUTES_0_CDN_BASE"}},
+		{"bad CDN base", map[string]string{"SIGNGATE_ROUTES_0_BUCKET": "-", "SIGNGATE_ROUTES_0_REGION": "-", "SIGNGATE_ROUTES_0_CDN_BASE": "ftp://c.example"}, []string{"SIGNGATE_ROUTES_0_CDN_BASE"}},
+		{"bad bucket", map[string]string{"SIGNGATE_ROUTES_0_BUCKET": "My_Bucket"}, []string{"SIGNGATE_ROUTES_0_BUCKET"}},
+		{"bad region", map[string]string{"SIGNGATE_ROUTES_0_REGION": "us west"}, []string{"SIGNGATE_ROUTES_0_REGION"}},
+		{"no key", map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-"}, []string{"SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_0_KEY_ID"}},
+		{"min validity too large", map[string]string{"SIGNGATE_ROUTES_0_MIN_VALIDITY": "2h"}, []string{"SIGNGATE_ROUTES_0_MIN_VALIDITY"}},
+		{"fractional TTL", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1500ms"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
+		{"redirect status", map[string]string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS": "301"}, []string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS"}},
+		{"bad requirement", map[string]string{"SIGNGATE_ROUTES_0_REQUIRE": "premium"}, []string{"SIGNGATE_ROUTES_0_REQUIRE"}},
+		{"public with requirements", map[string]string{"SIGNGATE_ROUTES_0_PUBLIC": "true", "SIGNGATE_ROUTES_0_REQUIRE": "a=b"}, []string{"SIGNGATE_ROUTES_0_REQUIRE"}},
+		{"duplicate name", map[string]string{"SIGNGATE_ROUTES_0_NAME": "1", "SIGNGATE_ROUTES_1_PREFIX": "/b", "SIGNGATE_ROUTES_1_CDN_BASE": "https://c.example", "SIGNGATE_ROUTES_1_KEY_FILE": "k", "SIGNGATE_ROUTES_1_KEY_ID": "k"}, []string{"SIGNGATE_ROUTES_1_NAME"}},
+		{"no routes", map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "-", "SIGNGATE_ROUTES_0_BUCKET": "-", "SIGNGATE_ROUTES_0_REGION": "-", "SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-"}, []string{"SIGNGATE_ROUTES_0_PREFIX"}},
+		{"no authenticator for a private route", map[string]string{"SIGNGATE_AUTH": "-"}, []string{"SIGNGATE_AUTH"}},
+		{"unknown authenticator", map[string]string{"SIGNGATE_AUTH": "jwt,magic"}, []string{"SIGNGATE_AUTH"}},
+		{"header auth trusting nobody", map[string]string{"SIGNGATE_AUTH": "header"}, []string{"SIGNGATE_TRUSTED_PROXIES"}},
+		{"bad trusted proxy", map[string]string{"SIGNGATE_TRUSTED_PROXIES": "10.0.0.0/33,nope"}, []string{"SIGNGATE_TRUSTED_PROXIES"}},
+		{"jwt without key", map[string]string{"SIGNGATE_JWT_SECRET": "-"}, []string{"SIGNGATE_JWT_SECRET"}},
+		{"jwt with two keys", map[string]string{"SIGNGATE_JWT_JWKS_URL": "https://id.example/jwks"}, []string{"SIGNGATE_JWT_SECRET"}},
+		{"short secret", map[string]string{"SIGNGATE_JWT_SECRET": "short"}, []string{"SIGNGATE_JWT_SECRET"}},
+		{"alg none", map[string]string{"SIGNGATE_JWT_ALGORITHMS": "none"}, []string{"SIGNGATE_JWT_ALGORITHMS"}},
+		{"RS256 with a secret", map[string]string{"SIGNGATE_JWT_ALGORITHMS": "RS256"}, []string{"SIGNGATE_JWT_ALGORITHMS"}},
+		{"forward without URL", map[string]string{"SIGNGATE_AUTH": "forward"}, []string{"SIGNGATE_FORWARD_URL"}},
+		{"bad upstream", map[string]string{"SIGNGATE_UPSTREAM": "app:8080"}, []string{"SIGNGATE_UPSTREAM"}},
+		{"login URL off the rails", map[string]string{"SIGNGATE_LOGIN_URL": "//evil.example/login"}, []string{"SIGNGATE_LOGIN_URL"}},
+		{"CORS wildcard", map[string]string{"SIGNGATE_CORS_ORIGINS": "*"}, []string{"SIGNGATE_CORS_ORIGINS"}},
+		{"GOGC", map[string]string{"SIGNGATE_GOGC": "5"}, []string{"SIGNGATE_GOGC"}},
+		{"cache size", map[string]string{"SIGNGATE_CACHE_SIZE": "0"}, []string{"SIGNGATE_CACHE_SIZE"}},
+		{"several at once", map[string]string{"SIGNGATE_CACHE_SIZE": "0", "SIGNGATE_ROUTES_0_TTL": "x", "SIGNGATE_ROUTES_3_PREFIX": "/y"},
+			[]string{"SIGNGATE_ROUTES_0_TTL", "SIGNGATE_ROUTES_3_PREFIX"}},
+		{"several validation problems", map[string]string{"SIGNGATE_CACHE_SIZE": "0", "SIGNGATE_GOGC": "1", "SIGNGATE_ROUTES_0_REDIRECT_STATUS": "200"},
+			[]string{"SIGNGATE_CACHE_SIZE", "SIGNGATE_GOGC", "SIGNGATE_ROUTES_0_REDIRECT_STATUS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadGateway(with(tc.changes))
+			if err == nil {
+				t.Fatalf("no error, want one naming %v", tc.want)
+			}
+			for _, v := range tc.want {
+				if !strings.Contains(err.Error(), v+":") {
+					t.Errorf("error does not name %s:\n%v", v, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadGatewayKeepsSecretsOutOfErrors(t *testing.T) {
+	_, err := LoadGateway(with(map[string]string{"SIGNGATE_JWT_SECRET": "hunter2", "SIGNGATE_UPSTREAM": "https://user:pw@app.example"}))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, s := range []string{"hunter2", "pw@"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error shows %q: %v", s, err)
+		}
+	}
+}
+
+func TestHeaderKey(t *testing.T) {
+	for _, s := range []string{"X-Forwarded-User", "x_forwarded_user", "X.FORWARDED.USER", "x-Forwarded_user"} {
+		if headerKey(s) != "x-forwarded-user" {
+			t.Errorf("headerKey(%q) = %q", s, headerKey(s))
+		}
+	}
+}
