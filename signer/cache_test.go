@@ -26,11 +26,11 @@ func (c *cacheClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// cacheTestKey reads an RSA test key shipped with the proxy package's
-// tests, so the cache tests need no key generation.
+// cacheTestKey reads an RSA test key from testdata, so the cache tests
+// need no key generation.
 func cacheTestKey(t testing.TB, name string) *SigningKey {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "proxy", "testdata", name))
+	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestLifetimeExpiryFloor(t *testing.T) {
 
 func TestCacheHitsWithinAStepAndRefreshesAtTheFloor(t *testing.T) {
 	clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
-	key := cacheTestKey(t, "key1.pem")
+	key := cacheTestKey(t, "rsa2048.pem")
 	c, err := NewCache(10, clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -136,9 +136,9 @@ func TestCacheHitsWithinAStepAndRefreshesAtTheFloor(t *testing.T) {
 
 func TestCacheByteIdenticalAcrossInstances(t *testing.T) {
 	clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
-	key := cacheTestKey(t, "key1.pem")
+	key := cacheTestKey(t, "rsa2048.pem")
 	// A second process: the same key file parsed again.
-	key2 := cacheTestKey(t, "key1.pem")
+	key2 := cacheTestKey(t, "rsa2048.pem")
 	l := Lifetime{TTL: time.Hour}
 	a, _ := NewCache(10, clock.Now)
 	ta, _, _ := a.Token("r", key, "/v", l)
@@ -152,7 +152,7 @@ func TestCacheByteIdenticalAcrossInstances(t *testing.T) {
 
 func TestCacheOneSignatureForConcurrentMisses(t *testing.T) {
 	clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
-	key := cacheTestKey(t, "key1.pem")
+	key := cacheTestKey(t, "rsa2048.pem")
 	c, _ := NewCache(10, clock.Now)
 	const n = 1000
 	toks := make([]string, n)
@@ -184,9 +184,9 @@ func TestCacheOneSignatureForConcurrentMisses(t *testing.T) {
 
 func TestCacheSeparatesNamespacesKeysAndScopes(t *testing.T) {
 	clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
-	k1 := cacheTestKey(t, "key1.pem")
-	reloaded := cacheTestKey(t, "key1.pem") // same bytes, new pointer
-	k3 := cacheTestKey(t, "key3.pem")
+	k1 := cacheTestKey(t, "rsa2048.pem")
+	reloaded := cacheTestKey(t, "rsa2048.pem") // same bytes, new pointer
+	k3 := cacheTestKey(t, "other2048.pem")
 	c, _ := NewCache(100, clock.Now)
 	l := Lifetime{TTL: time.Hour}
 	c.Token("a", k1, "/v", l)
@@ -213,7 +213,7 @@ func TestCacheSeparatesNamespacesKeysAndScopes(t *testing.T) {
 
 func TestCacheIsBounded(t *testing.T) {
 	clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
-	key := cacheTestKey(t, "key1.pem")
+	key := cacheTestKey(t, "rsa2048.pem")
 	c, _ := NewCache(8, clock.Now)
 	l := Lifetime{TTL: time.Hour}
 	for i := range 50 {
@@ -242,7 +242,7 @@ func TestNewCacheSize(t *testing.T) {
 
 func TestCacheSignError(t *testing.T) {
 	c, _ := NewCache(4, nil)
-	if _, _, err := c.Token("r", &SigningKey{Key: cacheTestKey(t, "key1.pem").Key}, "/v", Lifetime{TTL: time.Hour}); err == nil {
+	if _, _, err := c.Token("r", &SigningKey{Key: cacheTestKey(t, "rsa2048.pem").Key}, "/v", Lifetime{TTL: time.Hour}); err == nil {
 		t.Error("a key without kid signed")
 	}
 	if s := c.Stats(); s.Entries != 0 || s.Signatures != 0 {
@@ -251,7 +251,7 @@ func TestCacheSignError(t *testing.T) {
 }
 
 func BenchmarkCacheHit(b *testing.B) {
-	key := cacheTestKey(b, "key1.pem")
+	key := cacheTestKey(b, "rsa2048.pem")
 	c, _ := NewCache(0, nil)
 	l := Lifetime{TTL: time.Hour}
 	c.Token("r", key, "/v/x.mp4", l)
@@ -265,7 +265,7 @@ func BenchmarkCacheHit(b *testing.B) {
 }
 
 func BenchmarkCacheMiss(b *testing.B) {
-	key := cacheTestKey(b, "key1.pem")
+	key := cacheTestKey(b, "rsa2048.pem")
 	c, _ := NewCache(1, nil)
 	l := Lifetime{TTL: time.Hour}
 	b.ReportAllocs()
