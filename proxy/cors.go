@@ -14,10 +14,12 @@ type cors struct {
 	origins map[string]bool
 	headers string // Access-Control-Allow-Headers
 	maxAge  string
+
+	varyOrigin []string
 }
 
 func newCORS(origins, headers []string, maxAgeSeconds int) *cors {
-	c := &cors{origins: map[string]bool{}, maxAge: strconv.Itoa(maxAgeSeconds)}
+	c := &cors{origins: map[string]bool{}, maxAge: strconv.Itoa(maxAgeSeconds), varyOrigin: []string{"Origin"}}
 	for _, o := range origins {
 		c.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
@@ -46,7 +48,11 @@ func (c *cors) decorate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Add("Vary", "Origin")
+	if v := h["Vary"]; len(v) == 0 {
+		h["Vary"] = c.varyOrigin // shared, read-only: cap == len, so appends copy
+	} else {
+		h["Vary"] = append(v, "Origin")
+	}
 	if o, ok := c.allowed(r); ok {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Credentials", "true")

@@ -11,8 +11,9 @@ import (
 // middleware composes the gateway's stack around h. In order, outermost
 // first:
 //
-//  1. access log (httpx.AccessLog): one JSON line per request, with the
-//     path but never the query, a cookie or Authorization;
+//  1. access log (httpx.AccessLog), unless SIGNGATE_ACCESS_LOG=false: one
+//     JSON line per request, with the path but never the query, a cookie
+//     or Authorization;
 //  2. metrics: duration and count by handler kind and status;
 //  3. h, the dispatcher (serve).
 //
@@ -20,7 +21,11 @@ import (
 // strips them inside Rewrite, after hop-by-hop removal, and nothing else
 // reads them but the header authenticator, from trusted proxies only.
 func (g *Gateway) middleware(h http.Handler) http.Handler {
-	return httpx.AccessLog(g.log)(g.measure(h))
+	h = g.measure(h)
+	if g.cfg.AccessLog {
+		h = httpx.AccessLog(g.log)(h)
+	}
+	return h
 }
 
 // measure records the metrics of each request.

@@ -179,7 +179,14 @@ func newFixture(t testing.TB, environ map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Tests keep the logs to inspect them; benchmarks format them as in
+	// production (JSON, info level) and discard them.
+	var log *slog.Logger
+	if _, bench := t.(*testing.B); bench {
+		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	} else {
+		log = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	f.gw, err = New(cfg, Options{Log: log, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
