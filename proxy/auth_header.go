@@ -12,15 +12,15 @@ import (
 type HeaderAuth struct {
 	// Header is the identity header, e.g. X-Forwarded-User.
 	Header string
-	// Trusted are the proxies' addresses; empty trusts nobody.
-	Trusted trustedProxies
+	// Trusted are the proxies' networks; empty trusts nobody.
+	Trusted []netip.Prefix
 }
 
 var _ Authenticator = (*HeaderAuth)(nil)
 
 // Authenticate implements Authenticator.
 func (a *HeaderAuth) Authenticate(r *http.Request) (Principal, error) {
-	if !a.Trusted.contains(r.RemoteAddr) {
+	if !trustedProxies(a.Trusted).contains(r.RemoteAddr) {
 		return Principal{}, fmt.Errorf("%w: peer is not a trusted proxy", ErrNoCredentials)
 	}
 	vs := r.Header.Values(a.Header)

@@ -53,7 +53,7 @@ func TestHeaderAuthTrustsOnlyConfiguredProxies(t *testing.T) {
 }
 
 func TestHeaderAuthRefusesOddValues(t *testing.T) {
-	a := &HeaderAuth{Header: "X-Forwarded-User", Trusted: trustedProxies(config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes())}
+	a := &HeaderAuth{Header: "X-Forwarded-User", Trusted: config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes()}
 	for _, tc := range []struct {
 		name, peer string
 		values     []string

@@ -213,6 +213,9 @@ func BenchmarkRedirectHitResident(b *testing.B) {
 		token        string
 		exp, refresh int64
 	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	resident, err := lru.New[entryKey, entry](100_000)
 	if err != nil {
 		b.Fatal(err)
@@ -222,8 +225,11 @@ func BenchmarkRedirectHitResident(b *testing.B) {
 		t[len(t)-1] = byte('A' + i%26)
 		resident.Add(entryKey{rt.name, key, fmt.Sprintf("/media/v/%d.mp4", i)}, entry{string(t), int64(i), int64(i)})
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
 	b.ResetTimer()
 	benchInProcess(b, f.gw.Handler(), nil, "/media/v/77.mp4")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "resident-MiB")
 	b.StopTimer()
 	runtime.KeepAlive(resident)
 }

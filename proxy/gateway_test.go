@@ -404,3 +404,41 @@ func TestKeyFileWatch(t *testing.T) {
 		t.Error("reloaded key is not the new file's")
 	}
 }
+
+func TestNewRefusesWhatWouldBreakServing(t *testing.T) {
+	base := func() config.Gateway {
+		return config.Gateway{
+			Listen: ":0", CacheSize: 10, SubjectHeader: "X-Signgate-Subject",
+			Routes: []config.Route{{
+				Prefix: "/media", CDNBase: "https://cdn.example.com", KeyFile: filepath.Join("testdata", "key1.pem"), KeyID: "k",
+				TTL: time.Hour, RedirectStatus: 302, Public: true,
+			}},
+		}
+	}
+	if g, err := New(base(), Options{}); err != nil {
+		t.Fatalf("valid hand-built configuration: %v", err)
+	} else {
+		g.Close()
+	}
+	for name, change := range map[string]func(*config.Gateway){
+		"zero TTL":    func(c *config.Gateway) { c.Routes[0].TTL = 0 },
+		"status 0":    func(c *config.Gateway) { c.Routes[0].RedirectStatus = 0 },
+		"missing key": func(c *config.Gateway) { c.Routes[0].KeyFile = filepath.Join(t.TempDir(), "none.pem") },
+		"public key file": func(c *config.Gateway) {
+			c.Routes[0].KeyFile = filepath.Join("..", "signer", "testdata", "rsa2048-pub.pem")
+		},
+		"bad base":     func(c *config.Gateway) { c.Routes[0].CDNBase = "cdn.example.com" },
+		"unknown auth": func(c *config.Gateway) { c.Auth = []string{"magic"} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := base()
+			change(&c)
+			if g, err := New(c, Options{}); err == nil {
+				g.Close()
+				t.Error("New accepted it")
+			} else if !strings.Contains(err.Error(), "SIGNGATE_") {
+				t.Errorf("error names no variable: %v", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signgate/signgate/internal/httpx"
@@ -99,8 +100,9 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 				pr.Out.Header[g.subjectHeader] = []string{p.Subject}
 			}
 		},
-		Transport: g.transport,
-		ErrorLog:  slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		Transport:  g.transport,
+		BufferPool: newBufferPool(),
+		ErrorLog:   slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				// The client left; there is nobody to answer.
@@ -140,4 +142,20 @@ func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
 	}
 	out.Header.Set("X-Forwarded-Host", host)
 	out.Header.Set("X-Forwarded-Proto", proto)
+}
+
+// bufferPool recycles the proxy's 32 KiB copy buffers, which it would
+// otherwise allocate for every response.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (bp *bufferPool) Get() []byte { return *bp.p.Get().(*[]byte) }
+
+func (bp *bufferPool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		bp.p.Put(&b)
+	}
 }

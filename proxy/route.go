@@ -38,6 +38,14 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s%d_CDN_BASE: %w", config.RoutesPrefix, i, err)
 	}
+	// New may be handed a configuration that LoadGateway never saw (an
+	// embedding program): refuse what would break the hot path.
+	if err := rc.Lifetime().Validate(); err != nil {
+		return nil, fmt.Errorf("%s%d_TTL: %w", config.RoutesPrefix, i, err)
+	}
+	if rc.RedirectStatus != http.StatusFound && rc.RedirectStatus != http.StatusTemporaryRedirect {
+		return nil, fmt.Errorf("%s%d_REDIRECT_STATUS: %d, want 302 or 307", config.RoutesPrefix, i, rc.RedirectStatus)
+	}
 	name := rc.Name
 	if name == "" {
 		name = strconv.Itoa(i)
