@@ -18,6 +18,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/signgate/signgate/config"
@@ -27,12 +28,31 @@ import (
 // cookie. The algorithms are pinned by configuration and the key, never by
 // the token: "none" and HS/RS confusion are refused. exp is required; iss
 // and aud are checked when configured.
+//
+// Verified tokens are remembered (bounded LRU, keyed by the token) until
+// the earliest of their exp and one minute after the check, so a session
+// costs one signature check per minute, not one per request; the minute
+// bounds how long a key removed from a JWKS stays honoured.
 type JWTAuth struct {
 	cookie       string
 	subjectClaim string
 	parser       *jwt.Parser
 	keyfunc      func(ctx context.Context) jwt.Keyfunc
+	now          func() time.Time
+	verified     *lru.Cache[string, verifiedSession]
 }
+
+// verifiedSession is a remembered verification.
+type verifiedSession struct {
+	p     Principal
+	until int64 // Unix seconds
+}
+
+// Bounds of the verified-session memory.
+const (
+	sessionMemory     = time.Minute
+	sessionMemorySize = 10_000
+)
 
 var _ Authenticator = (*JWTAuth)(nil)
 
@@ -41,7 +61,11 @@ var _ Authenticator = (*JWTAuth)(nil)
 // cfg.JWKSRefresh and, at most once per cfg.JWKSUnknownKIDRate, when a
 // token names an unknown kid. ctx ends the refresh goroutine.
 func newJWTAuth(ctx context.Context, cfg config.Gateway, log *slog.Logger, now func() time.Time) (*JWTAuth, error) {
-	a := &JWTAuth{cookie: cfg.JWTCookie, subjectClaim: cfg.JWTSubjectClaim}
+	verified, err := lru.New[string, verifiedSession](sessionMemorySize)
+	if err != nil {
+		return nil, err
+	}
+	a := &JWTAuth{cookie: cfg.JWTCookie, subjectClaim: cfg.JWTSubjectClaim, now: now, verified: verified}
 	algs := cfg.JWTAlgorithms
 	switch {
 	case cfg.JWTSecret.Reveal() != "":
@@ -120,6 +144,10 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
+	now := a.now()
+	if v, ok := a.verified.Get(tok); ok && now.Unix() < v.until {
+		return v.p, nil
+	}
 	claims := jwt.MapClaims{}
 	if _, err := a.parser.ParseWithClaims(tok, claims, a.keyfunc(r.Context())); err != nil {
 		return Principal{}, fmt.Errorf("%w: session token: %w", ErrUnauthenticated, jwtReason(err))
@@ -128,7 +156,13 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 	if sub == "" {
 		return Principal{}, fmt.Errorf("%w: session token has no %q claim", ErrUnauthenticated, a.subjectClaim)
 	}
-	return Principal{Subject: sub, Claims: claims}, nil
+	p := Principal{Subject: sub, Claims: claims}
+	until := now.Add(sessionMemory).Unix()
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil && exp.Unix() < until {
+		until = exp.Unix() // exp is required, so this always bounds it
+	}
+	a.verified.Add(tok, verifiedSession{p: p, until: until})
+	return p, nil
 }
 
 // token finds the session token: Authorization: Bearer first, then the

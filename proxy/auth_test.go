@@ -136,6 +136,32 @@ func TestJWTSessionHMAC(t *testing.T) {
 	}
 }
 
+func TestJWTVerifiedSessionsNeverOutliveExp(t *testing.T) {
+	f := newFixture(t, map[string]string{"SIGNGATE_JWT_LEEWAY": "0s"})
+	now := f.clock.Now()
+	tok := f.session("alice", map[string]any{"exp": now.Add(90 * time.Second).Unix()})
+	if resp := f.do("GET", "/media/x.mp4", bearer(tok)); resp.StatusCode != 302 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	f.clock.Advance(50 * time.Second) // remembered
+	if resp := f.do("GET", "/media/x.mp4", bearer(tok)); resp.StatusCode != 302 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	f.clock.Advance(20 * time.Second) // 70s: memory expired, token still valid
+	if resp := f.do("GET", "/media/x.mp4", bearer(tok)); resp.StatusCode != 302 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	f.clock.Advance(21 * time.Second) // 91s: past exp, although checked 21s ago
+	if resp := f.do("GET", "/media/x.mp4", bearer(tok)); resp.StatusCode != 401 {
+		t.Errorf("an expired session was honoured from memory: status %d", resp.StatusCode)
+	}
+	// A forged token never enters the memory: one byte off is refused.
+	forged := tok[:len(tok)-2] + "xx"
+	if resp := f.do("GET", "/media/x.mp4", bearer(forged)); resp.StatusCode != 401 {
+		t.Errorf("forged token: status %d", resp.StatusCode)
+	}
+}
+
 // writePublicKey writes pub as PKIX PEM into dir.
 func writePublicKey(t *testing.T, pub crypto.PublicKey) string {
 	t.Helper()
