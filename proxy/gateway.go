@@ -49,6 +49,7 @@ type Gateway struct {
 	loginURL      *url.URL
 	cors          *cors
 	transport     http.RoundTripper
+	ownTransport  *http.Transport // the transport New made, closed by Close
 	passthrough   http.Handler
 	metrics       *metrics
 	handler       http.Handler
@@ -96,7 +97,9 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		cancel:        cancel,
 	}
 	if g.transport == nil {
-		g.transport = newTransport()
+		t := newTransport()
+		g.transport = t
+		g.ownTransport = t
 	}
 	if err := g.build(ctx); err != nil {
 		g.Close()
@@ -209,12 +212,15 @@ func (g *Gateway) Cache() *signer.Cache { return g.cache }
 // Ready reports whether every route has a signing key.
 func (g *Gateway) Ready() bool { return g.keysLoaded() }
 
-// Close stops watching key files and refreshing the JWKS. The handler
-// keeps working with what it has.
+// Close stops watching key files and refreshing the JWKS, and closes idle
+// upstream connections. The handler keeps working with what it has.
 func (g *Gateway) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
 		g.cancel()
+		if g.ownTransport != nil {
+			g.ownTransport.CloseIdleConnections()
+		}
 		if g.stopWatch != nil {
 			err = g.stopWatch()
 			<-g.watchDone

@@ -205,3 +205,34 @@ func TestWantsHTML(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSafeReturnPath: whatever the request target, the return path stays
+// on the site, however often the login app decodes it.
+func FuzzSafeReturnPath(f *testing.F) {
+	for _, s := range openRedirectTricks() {
+		f.Add(s)
+	}
+	f.Add("/media/v/clip.mp4?start=10&auth=x")
+	site, _ := url.Parse("https://app.example.com/login")
+	f.Fuzz(func(t *testing.T, target string) {
+		path, query, _ := strings.Cut(target, "?")
+		got := SafeReturnPath(path, query)
+		if got != "/" && !strings.HasPrefix(got, "/") {
+			t.Fatalf("SafeReturnPath(%q) = %q", target, got)
+		}
+		for v, i := got, 0; i < 5; i++ {
+			res, err := browserResolve(site, v)
+			if err != nil {
+				t.Fatalf("return path %q does not parse: %v", v, err)
+			}
+			if res.Host != site.Host || res.Scheme != site.Scheme || res.User != nil {
+				t.Fatalf("SafeReturnPath(%q) = %q leads to %s", target, got, res)
+			}
+			d, err := url.PathUnescape(v)
+			if err != nil || d == v {
+				break
+			}
+			v = d
+		}
+	})
+}
