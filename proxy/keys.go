@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -116,5 +115,3 @@ func (g *Gateway) keysLoaded() bool {
 	}
 	return true
 }
-
-var _ slog.LogValuer = (*signer.SigningKey)(nil)
