@@ -9,7 +9,7 @@ import (
 )
 
 // minimal is a valid gateway environment; tests change it.
-func minimal() map[string]string {
+func gatewayEnv() map[string]string {
 	return map[string]string{
 		"SIGNGATE_AUTH":              "jwt",
 		"SIGNGATE_JWT_SECRET":        "0123456789abcdef0123456789abcdef",
@@ -21,8 +21,8 @@ func minimal() map[string]string {
 	}
 }
 
-func with(changes map[string]string) map[string]string {
-	m := minimal()
+func gatewayEnvWith(changes map[string]string) map[string]string {
+	m := gatewayEnv()
 	for k, v := range changes {
 		if v == "-" {
 			delete(m, k)
@@ -34,7 +34,7 @@ func with(changes map[string]string) map[string]string {
 }
 
 func TestLoadGatewayDefaults(t *testing.T) {
-	g, err := LoadGateway(minimal())
+	g, err := LoadGateway(gatewayEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestLoadGatewayDefaults(t *testing.T) {
 }
 
 func TestLoadGatewaySeveralRoutes(t *testing.T) {
-	g, err := LoadGateway(with(map[string]string{
+	g, err := LoadGateway(gatewayEnvWith(map[string]string{
 		"SIGNGATE_ROUTES_1_PREFIX":          "/premium/",
 		"SIGNGATE_ROUTES_1_CDN_BASE":        "https://cdn.example.com/base",
 		"SIGNGATE_ROUTES_1_KEY_FILE":        "/keys/b.pem",
@@ -142,7 +142,7 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 			[]string{"SIGNGATE_CACHE_SIZE", "SIGNGATE_GOGC", "SIGNGATE_ROUTES_0_REDIRECT_STATUS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadGateway(with(tc.changes))
+			_, err := LoadGateway(gatewayEnvWith(tc.changes))
 			if err == nil {
 				t.Fatalf("no error, want one naming %v", tc.want)
 			}
@@ -156,7 +156,7 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 }
 
 func TestLoadGatewayKeepsSecretsOutOfErrors(t *testing.T) {
-	_, err := LoadGateway(with(map[string]string{"SIGNGATE_JWT_SECRET": "hunter2", "SIGNGATE_UPSTREAM": "https://user:pw@app.example"}))
+	_, err := LoadGateway(gatewayEnvWith(map[string]string{"SIGNGATE_JWT_SECRET": "hunter2", "SIGNGATE_UPSTREAM": "https://user:pw@app.example"}))
 	if err == nil {
 		t.Fatal("want errors")
 	}
