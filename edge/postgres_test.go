@@ -1,0 +1,512 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/testenv"
+	"github.com/signgate/signgate/signer"
+)
+
+// These tests need a real PostgreSQL: SIGNGATE_TEST_POSTGRES (see
+// internal/testenv). Each runs in a fresh schema of its own.
+
+// openPostgres opens a Postgres store on dbURL, closed when t ends.
+func openPostgres(t *testing.T, dbURL string) *Postgres {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := OpenPostgres(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// pgAdmin is a connection of the test's own to the database at dbURL, for
+// what no edge does: SQL by hand, killing a backend.
+func pgAdmin(t *testing.T, dbURL string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// eventually polls cond every 2 ms until it holds, failing t after limit,
+// and returns how long it took.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		<-tick.C
+	}
+	return time.Since(start)
+}
+
+// status GETs target on host from h's media listener and returns the
+// status and the refusal reason, if any.
+func (h *harness) status(host, target string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.media.URL+target, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := h.media.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("X-Signgate-Reason")
+}
+
+// twoEdges starts two edges on one PostgreSQL schema, as two hosts would
+// run them. Their periodic refresh is an hour, so that within a test only
+// notifications carry changes across. storeB, when not nil, is the second
+// edge's store (the caller closes it); otherwise each edge opens its own
+// from cfg.DB.
+func twoEdges(t *testing.T, dbURL string, storeB Store) (a, b *harness) {
+	t.Helper()
+	clock := newClock()
+	cfg := func() config.Edge {
+		c := baseConfig(t, t.TempDir())
+		c.DB = config.Database(dbURL)
+		c.Refresh = time.Hour
+		return c
+	}
+	return startHarness(t, cfg(), clock), startHarnessStore(t, cfg(), clock, storeB)
+}
+
+// propagation is how long a change made at one edge may take to reach
+// another through NOTIFY: generous for a loaded machine, and still far
+// below the hour-long periodic refresh of twoEdges.
+const propagation = 5 * time.Second
+
+func TestPostgresStore(t *testing.T) {
+	testStore(t, func(t *testing.T) Store {
+		s, err := OpenPostgres(context.Background(), testenv.PostgresSchema(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestPostgresConcurrentMigrations is several edges starting at once on an
+// empty database: the advisory lock lets one migrate, and the others find
+// the schema current.
+func TestPostgresConcurrentMigrations(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.PostgresSchema(t)
+	const edges = 6
+	stores := make([]*Postgres, edges)
+	errs := make([]error, edges)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range edges {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			stores[i], errs[i] = OpenPostgres(ctx, dbURL)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("edge %d: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	rows, err := pgAdmin(t, dbURL).Query(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	latest := len(pgMigrations()) - 1
+	if err != nil || len(versions) != latest || versions[latest-1] != latest {
+		t.Fatalf("schema_migrations = %v, %v; want 1..%d once each", versions, err, latest)
+	}
+	for i, s := range stores {
+		if v, err := s.SchemaVersion(ctx); err != nil || v != latest {
+			t.Errorf("edge %d: SchemaVersion = %d, %v", i, v, err)
+		}
+	}
+	if err := stores[0].SetPolicy(ctx, "media", Authenticated); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := stores[edges-1].Policies(ctx); err != nil || m["media"] != Authenticated {
+		t.Errorf("another edge reads %v, %v", m, err)
+	}
+	// Opening a current schema again changes nothing.
+	openPostgres(t, dbURL)
+	var n int
+	if err := pgAdmin(t, dbURL).QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != latest {
+		t.Errorf("%d migration rows after a reopen, %v", n, err)
+	}
+}
+
+func TestPostgresRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.PostgresSchema(t)
+	s, err := OpenPostgres(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := pgAdmin(t, dbURL).Exec(ctx, `INSERT INTO schema_migrations (version) VALUES (99)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenPostgres(ctx, dbURL)
+	if err == nil {
+		s.Close()
+		t.Fatal("opened a database with schema version 99")
+	}
+	if !strings.Contains(err.Error(), "schema version 99 is newer") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+// withPassword returns dbURL with its password replaced.
+func withPassword(t *testing.T, dbURL, pw string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), pw)
+	return u.String()
+}
+
+// TestOpenPostgresErrors: every failure says what went wrong, and never
+// shows the URL's password.
+func TestOpenPostgresErrors(t *testing.T) {
+	dbURL := testenv.PostgresSchema(t)
+	const secret = "pw-never-shown-7f3a"
+	missingSchema := func() string {
+		u, _ := url.Parse(dbURL)
+		q := u.Query()
+		q.Set("search_path", "signgate_no_such_schema")
+		u.RawQuery = q.Encode()
+		return withPassword(t, u.String(), "signgate")
+	}()
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"a file", "/var/lib/edge.db", "not a postgres:// URL"},
+		{"unparsable", "postgres://signgate:" + secret + "@127.0.0.1:port/x", "not a valid connection URL"},
+		{"bad parameter", "postgres://signgate:" + secret + "@127.0.0.1/x?sslmode=sometimes", "not a valid connection URL: sslmode is invalid"},
+		{"bad parameter, password in the query", "postgres://127.0.0.1/x?user=signgate&password=" + secret + "&connect_timeout=soon",
+			`not a valid connection URL: strconv.ParseInt: parsing "soon"`},
+		{"wrong password", withPassword(t, dbURL, secret), "password authentication failed"},
+		{"nothing listening", "postgres://signgate:" + secret + "@127.0.0.1:1/x?sslmode=disable", "127.0.0.1:1"},
+		{"no schema", missingSchema, "no schema to create tables in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s, err := OpenPostgres(ctx, tc.url)
+			if err == nil {
+				s.Close()
+				t.Fatal("OpenPostgres succeeded")
+			}
+			t.Log(err)
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// TestPostgresRevocationAcrossEdges: a key deleted, or a policy changed,
+// at one edge reaches the other through NOTIFY, long before the periodic
+// refresh (an hour here) would bring it. It also measures how long a
+// revocation takes to reach the other edge (go test -v shows it).
+func TestPostgresRevocationAcrossEdges(t *testing.T) {
+	dbURL := testenv.PostgresSchema(t)
+	a, b := twoEdges(t, dbURL, nil)
+	bearer := a.bearer()
+
+	if st, m, _ := a.call(http.MethodPut, "/v1/buckets/media/policy/authenticated", bearer, ""); st != http.StatusOK {
+		t.Fatalf("set policy: %d %v", st, m)
+	}
+	eventually(t, propagation, "the other edge applies the policy", func() bool {
+		st, _ := b.status(mediaHost, "/v/abc/seg0.ts")
+		return st == http.StatusUnauthorized
+	})
+
+	// A key made through the first edge's API works at the second.
+	st, m, _ := a.call(http.MethodPost, "/v1/signing-keys", bearer, `{"bucket":"media"}`)
+	if st != http.StatusOK {
+		t.Fatalf("create key: %d %v", st, m)
+	}
+	created := m["signing_key"].(map[string]any)
+	kid := created["id"].(string)
+	priv, err := signer.ParsePrivateKey([]byte(created["private_key"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := &signer.SigningKey{ID: kid, Bucket: "media", Key: priv}
+	target := "/v/abc/seg0.ts?auth=" + sign(t, key, signer.Claims{URI: "/v/abc", Expires: a.clock.Now().Add(time.Hour)})
+	eventually(t, propagation, "the other edge learns the new key", func() bool {
+		st, _ := b.status(mediaHost, target)
+		return st == http.StatusOK
+	})
+	// Bearer tokens are shared too.
+	if st, m, _ := b.call(http.MethodGet, "/v1/signing-keys", bearer, ""); st != http.StatusOK {
+		t.Errorf("the first edge's bearer token at the second: %d %v", st, m)
+	}
+
+	if st, m, _ := a.call(http.MethodDelete, "/v1/signing-keys/"+kid, bearer, ""); st != http.StatusOK {
+		t.Fatalf("delete key: %d %v", st, m)
+	}
+	eventually(t, propagation, "the other edge refuses the deleted key", func() bool {
+		st, reason := b.status(mediaHost, target)
+		return st == http.StatusForbidden && reason == "unknown_key"
+	})
+
+	// Measure: each round adds a key, lets both edges verify a token with
+	// it (so the second has it in its verified-token cache too), deletes
+	// it through the first edge's API and times until the second refuses.
+	const rounds = 20
+	k1 := testKey(t, "key1.pem")
+	pub := signer.EncodePublicKey(&k1.Key.PublicKey)
+	took := make([]time.Duration, 0, rounds)
+	for i := range rounds {
+		kid := fmt.Sprintf("round-%02d", i)
+		if err := a.e.store.CreateKey(context.Background(), Key{ID: kid, Name: kid, Bucket: "media", PublicKey: pub, Created: a.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		k := &signer.SigningKey{ID: kid, Bucket: "media", Key: k1.Key}
+		target := "/v/abc/seg0.ts?auth=" + sign(t, k, signer.Claims{URI: "/v/abc", Expires: a.clock.Now().Add(time.Hour)})
+		eventually(t, propagation, "the other edge learns "+kid, func() bool {
+			st, _ := b.status(mediaHost, target)
+			return st == http.StatusOK
+		})
+		if st, _ := b.status(mediaHost, target); st != http.StatusOK {
+			t.Fatalf("%s: second request %d", kid, st)
+		}
+		start := time.Now()
+		if st, m, _ := a.call(http.MethodDelete, "/v1/signing-keys/"+kid, bearer, ""); st != http.StatusOK {
+			t.Fatalf("delete %s: %d %v", kid, st, m)
+		}
+		eventually(t, propagation, "the other edge refuses "+kid, func() bool {
+			st, reason := b.status(mediaHost, target)
+			return st == http.StatusForbidden && reason == "unknown_key"
+		})
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	t.Logf("revocation reached the other edge (from the DELETE call to its first refusal), %d rounds: min %s, median %s, p90 %s, max %s",
+		rounds, took[0].Round(10*time.Microsecond), took[rounds/2].Round(10*time.Microsecond),
+		took[rounds*9/10].Round(10*time.Microsecond), took[rounds-1].Round(10*time.Microsecond))
+
+	// A key deleted by hand in SQL is revoked at both edges: the trigger
+	// notifies whoever writes.
+	k := a.addKey("key2.pem", "by-hand", "media")
+	target = "/v/abc/seg0.ts?auth=" + sign(t, k, signer.Claims{URI: "/v/abc"})
+	eventually(t, propagation, "the other edge learns by-hand", func() bool {
+		st, _ := b.status(mediaHost, target)
+		return st == http.StatusOK
+	})
+	if _, err := pgAdmin(t, dbURL).Exec(context.Background(), `DELETE FROM signing_keys WHERE id = 'by-hand'`); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]*harness{"first": a, "second": b} {
+		eventually(t, propagation, "the "+name+" edge refuses a key deleted in SQL", func() bool {
+			st, _ := h.status(mediaHost, target)
+			return st == http.StatusForbidden
+		})
+	}
+
+	// Back to public, through the first edge.
+	if st, _, _ := a.call(http.MethodPut, "/v1/buckets/media/policy/public", bearer, ""); st != http.StatusOK {
+		t.Fatal("set policy public")
+	}
+	eventually(t, propagation, "the other edge serves the public bucket", func() bool {
+		st, _ := b.status(mediaHost, "/v/abc/seg0.ts")
+		return st == http.StatusOK
+	})
+}
+
+// TestPostgresListenerReconnects kills the second edge's LISTEN
+// connection, and deletes a key while it is gone: the edge reconnects,
+// does a full refresh (the notification was lost with the connection),
+// and refuses the key; later notifications arrive on the new connection.
+func TestPostgresListenerReconnects(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.PostgresSchema(t)
+	storeB := openPostgres(t, dbURL)
+	storeB.listener.minBackoff = 500 * time.Millisecond // the deletion lands while B is away
+	a, b := twoEdges(t, dbURL, storeB)
+	bearer := a.bearer()
+	if st, _, _ := a.call(http.MethodPut, "/v1/buckets/media/policy/authenticated", bearer, ""); st != http.StatusOK {
+		t.Fatal("set policy")
+	}
+	k := a.addKey("key1.pem", "k1", "media")
+	target := "/v/abc/seg0.ts?auth=" + sign(t, k, signer.Claims{URI: "/v/abc"})
+	eventually(t, propagation, "the other edge learns k1", func() bool {
+		st, _ := b.status(mediaHost, target)
+		return st == http.StatusOK
+	})
+	pid := storeB.listenPID.Load()
+	if pid == 0 {
+		t.Fatal("the second edge has no LISTEN connection")
+	}
+
+	var killed bool
+	if err := pgAdmin(t, dbURL).QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, int64(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, killed, err)
+	}
+	if st, m, _ := a.call(http.MethodDelete, "/v1/signing-keys/k1", bearer, ""); st != http.StatusOK {
+		t.Fatalf("delete k1: %d %v", st, m)
+	}
+	away := storeB.listenPID.Load() == 0
+	took := eventually(t, propagation, "the reconnected edge refuses k1", func() bool {
+		st, reason := b.status(mediaHost, target)
+		return st == http.StatusForbidden && reason == "unknown_key"
+	})
+	t.Logf("deleted while the listener was away: %v; refused %s after the DELETE", away, took.Round(time.Millisecond))
+	eventually(t, propagation, "a new LISTEN connection", func() bool {
+		p := storeB.listenPID.Load()
+		return p != 0 && p != pid
+	})
+	logs := b.logs.String()
+	for _, want := range []string{"change notifications interrupted; reconnecting", "listening for changes again"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the second edge's log does not say %q", want)
+		}
+	}
+	if strings.Contains(logs, ":signgate@") {
+		t.Error("the log shows the database password")
+	}
+
+	// Notifications flow on the new connection.
+	k = a.addKey("key2.pem", "k2", "media")
+	target = "/v/abc/seg0.ts?auth=" + sign(t, k, signer.Claims{URI: "/v/abc"})
+	eventually(t, propagation, "the other edge learns k2", func() bool {
+		st, _ := b.status(mediaHost, target)
+		return st == http.StatusOK
+	})
+	if st, _, _ := a.call(http.MethodDelete, "/v1/signing-keys/k2", bearer, ""); st != http.StatusOK {
+		t.Fatal("delete k2")
+	}
+	eventually(t, propagation, "the other edge refuses k2", func() bool {
+		st, _ := b.status(mediaHost, target)
+		return st == http.StatusForbidden
+	})
+}
+
+// recv waits for a value on ch, failing t after limit; it reports whether
+// ch is still open.
+func recv(t *testing.T, ch <-chan struct{}, limit time.Duration, what string) bool {
+	t.Helper()
+	select {
+	case _, ok := <-ch:
+		return ok
+	case <-time.After(limit):
+		t.Fatalf("%s: nothing within %s", what, limit)
+		return false
+	}
+}
+
+// TestPostgresChanges is the Notifier on its own: a value when listening
+// starts, one per write to keys or policies, a connection that survives
+// idle pings, and a channel closed when ctx ends or the store closes.
+func TestPostgresChanges(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.PostgresSchema(t)
+	writer := openPostgres(t, dbURL)
+	s := openPostgres(t, dbURL)
+	s.listener.idle = 20 * time.Millisecond
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := s.Changes(wctx, log)
+	if !recv(t, ch, propagation, "listening starts") {
+		t.Fatal("channel closed")
+	}
+	pid := s.listenPID.Load()
+	eventually(t, propagation, "three idle pings", func() bool {
+		return strings.Count(logs.String(), "listener idle; connection alive") >= 3
+	})
+	pem := signer.EncodePublicKey(&testKey(t, "key1.pem").Key.PublicKey)
+	for _, write := range []struct {
+		name string
+		do   func() error
+	}{
+		{"set policy", func() error { return writer.SetPolicy(ctx, "media", Authenticated) }},
+		{"create key", func() error {
+			return writer.CreateKey(ctx, Key{ID: "k1", Bucket: "media", PublicKey: pem, Created: time.Unix(1, 0)})
+		}},
+		{"rename key", func() error { _, err := writer.RenameKey(ctx, "k1", "n"); return err }},
+		{"delete key", func() error { return writer.DeleteKey(ctx, "k1") }},
+	} {
+		if err := write.do(); err != nil {
+			t.Fatalf("%s: %v", write.name, err)
+		}
+		if !recv(t, ch, propagation, write.name) {
+			t.Fatalf("%s: channel closed", write.name)
+		}
+	}
+	if p := s.listenPID.Load(); p != pid {
+		t.Errorf("the listener reconnected (pid %d, then %d) though nothing failed", pid, p)
+	}
+
+	cancel()
+	eventually(t, propagation, "the channel closes when ctx ends", func() bool {
+		select {
+		case _, ok := <-ch:
+			return !ok
+		default:
+			return false
+		}
+	})
+
+	ch = s.Changes(ctx, log)
+	recv(t, ch, propagation, "listening starts again")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for closed := false; !closed; {
+		select {
+		case _, ok := <-ch:
+			closed = !ok
+		default:
+			t.Fatal("Close returned before the listener stopped")
+		}
+	}
+	if s.listenPID.Load() != 0 {
+		t.Error("a LISTEN connection is left after Close")
+	}
+}
