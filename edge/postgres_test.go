@@ -371,6 +371,10 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	if st, _, _ := a.call(http.MethodPut, "/v1/buckets/media/policy/authenticated", bearer, ""); st != http.StatusOK {
 		t.Fatal("set policy")
 	}
+	eventually(t, propagation, "the other edge applies the policy", func() bool {
+		st, _ := b.status(mediaHost, "/v/abc/seg0.ts")
+		return st == http.StatusUnauthorized
+	})
 	k := a.addKey("key1.pem", "k1", "media")
 	target := "/v/abc/seg0.ts?auth=" + sign(t, k, signer.Claims{URI: "/v/abc"})
 	eventually(t, propagation, "the other edge learns k1", func() bool {
@@ -379,7 +383,7 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	})
 	pid := storeB.listenPID.Load()
 	if pid == 0 {
-		t.Fatal("the second edge has no LISTEN connection")
+		t.Fatal("the second edge learnt of k1 without a LISTEN connection")
 	}
 
 	var killed bool
