@@ -23,9 +23,11 @@ type Edge struct {
 	// APIListen is the address of the control API (/v1). "off" turns the
 	// API off; keys and policies can then only change through the store.
 	APIListen string `env:"EDGE_API_LISTEN" envDefault:"127.0.0.1:8082"`
-	// DB is the SQLite database file holding policies, public keys and API
-	// access tokens. It is created when missing.
-	DB string `env:"EDGE_DB" envDefault:"signgate-edge.db"`
+	// DB holds policies, public keys and API access tokens: an SQLite
+	// database file (created when missing) for one node, or a PostgreSQL
+	// URL (postgres://user:password@host/db) shared by several edges. The
+	// URL's password never reaches a log or an error message.
+	DB Database `env:"EDGE_DB" envDefault:"signgate-edge.db"`
 	// Domain, when set, maps each bucket with a region to the host
 	// {bucket}.media-storage.{region}.{domain}, as Qencode's CDN names them.
 	Domain string `env:"EDGE_DOMAIN"`
@@ -167,11 +169,8 @@ func (c *Edge) Validate() error {
 			bad("EDGE_API_KEYS", "key %d is shorter than %d characters", i, MinAPIKeyLen)
 		}
 	}
-	switch {
-	case c.DB == "":
-		bad("EDGE_DB", "a database file is required")
-	case strings.ContainsAny(c.DB, "?#"):
-		bad("EDGE_DB", "the file name must not contain ? or #")
+	if err := c.DB.check(); err != nil {
+		bad("EDGE_DB", "%v", err)
 	}
 	if c.Domain != "" && !hostName.MatchString(c.Domain) {
 		bad("EDGE_DOMAIN", "%q is not a lowercase domain name", c.Domain)

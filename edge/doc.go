@@ -11,15 +11,17 @@
 // and never stored.
 //
 // Policies, public keys and API access tokens live in a Store: SQLite
-// (OpenSQLite) for one node; the interface is kept SQL-neutral for a
-// shared database behind several edges. An Edge serves from an in-memory
-// snapshot of the store, refreshed on every write made through it and
-// periodically, so that another edge's revocation arrives within
-// seconds. Verified tokens are cached by their SHA-256 until their exp; the
-// cache is purged whenever a key is deleted or a policy changes.
+// (OpenSQLite) for one node, PostgreSQL (OpenPostgres) shared by several
+// edges; OpenStore picks one from the configuration. An Edge serves from
+// an in-memory snapshot of the store, refreshed on every write made
+// through it, periodically, and, when the store is a Notifier (PostgreSQL,
+// through LISTEN/NOTIFY), whenever the store reports a change, so that
+// another edge's revocation arrives within milliseconds. Verified tokens
+// are cached by their SHA-256 until their exp; the cache is purged
+// whenever a key is deleted or a policy changes.
 //
 // Client is an HTTP client for any Qencode-compatible control API.
 //
-// Concurrency: Edge, its handlers, the SQLite store and Client are safe for
+// Concurrency: Edge, its handlers, both stores and Client are safe for
 // concurrent use.
 package edge

@@ -24,8 +24,10 @@ type Options struct {
 	// Now is the clock for token checks and access-token expiry; nil is
 	// time.Now.
 	Now func() time.Time
-	// Store holds policies and keys. Nil opens SQLite at cfg.DB, and Close
-	// closes it; a Store passed in is the caller's to close.
+	// Store holds policies and keys. Nil opens the store cfg.DB names
+	// (OpenStore: PostgreSQL or SQLite), and Close closes it; a Store
+	// passed in is the caller's to close. A Store that is also a Notifier
+	// is watched, and each change it reports refreshes the edge at once.
 	Store Store
 }
 
@@ -94,7 +96,7 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		return nil, err
 	}
 	if e.store == nil {
-		s, err := OpenSQLite(context.Background(), cfg.DB)
+		s, err := OpenStore(context.Background(), cfg.DB)
 		if err != nil {
 			e.closeOrigins()
 			return nil, fmt.Errorf("edge: SIGNGATE_EDGE_DB: %w", err)
@@ -107,8 +109,21 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
-	go e.refreshLoop(ctx)
+	var changes <-chan struct{}
+	if n, ok := e.store.(Notifier); ok {
+		changes = n.Changes(ctx, e.log)
+	}
+	go e.refreshLoop(ctx, changes)
 	return e, nil
+}
+
+// OpenStore opens the store db names: PostgreSQL for a postgres:// URL,
+// else an SQLite file.
+func OpenStore(ctx context.Context, db config.Database) (Store, error) {
+	if db.IsPostgres() {
+		return OpenPostgres(ctx, db.Reveal())
+	}
+	return OpenSQLite(ctx, db.Reveal())
 }
 
 func (e *Edge) openBuckets() error {
@@ -161,22 +176,43 @@ func (e *Edge) Close() error {
 	return nil
 }
 
-// refreshLoop re-reads the store every cfg.Refresh until ctx ends. A
-// failed read keeps the last snapshot, and is logged.
-func (e *Edge) refreshLoop(ctx context.Context) {
+// refreshLoop re-reads the store every cfg.Refresh, and whenever changes
+// (nil when the store has no Notifier) reports one, until ctx ends. A
+// failed read keeps the last snapshot, and is logged. On the way out it
+// waits for changes to close, so that Close leaves no watcher behind.
+func (e *Edge) refreshLoop(ctx context.Context, changes <-chan struct{}) {
 	defer close(e.done)
 	t := time.NewTicker(e.cfg.Refresh)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if changes != nil {
+				for range changes {
+				}
+			}
 			return
 		case <-t.C:
-			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
-				e.log.Error("refresh keys and policies", "err", err)
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil
+				continue
 			}
 		}
+		if err := e.refreshWithin(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("refresh keys and policies", "err", err)
+		}
 	}
+}
+
+// refreshTimeout bounds a background refresh, so that a store that stopped
+// answering cannot hold the loop, and the refresh lock, for ever.
+const refreshTimeout = 30 * time.Second
+
+func (e *Edge) refreshWithin(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	return e.Refresh(ctx)
 }
 
 // bucketFor maps a Host header to a bucket; nil when none.

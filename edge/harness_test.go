@@ -100,7 +100,7 @@ func baseConfig(t testing.TB, root string) config.Edge {
 	return config.Edge{
 		Listen:    "127.0.0.1:0",
 		APIListen: "127.0.0.1:0",
-		DB:        filepath.Join(root, "edge.db"),
+		DB:        config.Database(filepath.Join(root, "edge.db")),
 		Domain:    "example.test",
 		Buckets: []config.Bucket{
 			{Name: "media", Region: "us-west", Origin: media, Hosts: []string{"cdn.example.test"}, Policy: "public"},
@@ -137,12 +137,19 @@ func newHarness(t *testing.T, mutate func(*config.Edge)) *harness {
 
 func startHarness(t *testing.T, cfg config.Edge, clock *fakeClock) *harness {
 	t.Helper()
+	return startHarnessStore(t, cfg, clock, nil)
+}
+
+// startHarnessStore is startHarness on the given store (nil: the one
+// cfg.DB names); the caller closes a store it passes.
+func startHarnessStore(t *testing.T, cfg config.Edge, clock *fakeClock, store Store) *harness {
+	t.Helper()
 	logs := &syncBuffer{}
-	e, err := New(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: clock.Now})
+	e, err := New(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: clock.Now, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, e: e, clock: clock, dir: cfg.Buckets[0].Origin, db: cfg.DB, logs: logs}
+	h := &harness{t: t, e: e, clock: clock, dir: cfg.Buckets[0].Origin, db: cfg.DB.Reveal(), logs: logs}
 	h.media = httptest.NewServer(e.Handler())
 	h.api = httptest.NewServer(e.APIHandler())
 	t.Cleanup(func() {

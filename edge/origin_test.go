@@ -152,7 +152,7 @@ func TestRevocationWhenStoreReadFails(t *testing.T) {
 	root := t.TempDir()
 	cfg := baseConfig(t, root)
 	cfg.Buckets[0].Policy = config.PolicyAuthenticated
-	sq, err := OpenSQLite(context.Background(), cfg.DB)
+	sq, err := OpenSQLite(context.Background(), cfg.DB.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,29 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("ids that are not text", func(t *testing.T) {
+		// Ids come from request paths, so any bytes can arrive; none can
+		// name a stored key.
+		s := fresh(t)
+		if err := s.CreateKey(ctx, key("k1", "media", "")); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"\xff\xfe", "k1\x00", "\x00"} {
+			if _, err := s.Key(ctx, id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Key(%q) = %v, want ErrNotFound", id, err)
+			}
+			if _, err := s.RenameKey(ctx, id, "x"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("RenameKey(%q) = %v, want ErrNotFound", id, err)
+			}
+			if err := s.DeleteKey(ctx, id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DeleteKey(%q) = %v, want ErrNotFound", id, err)
+			}
+		}
+		if _, err := s.Key(ctx, "k1"); err != nil {
+			t.Errorf("k1 after odd ids: %v", err)
+		}
+	})
+
 	t.Run("access tokens", func(t *testing.T) {
 		s := fresh(t)
 		now := created

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signgate/signgate/internal/testenv"
 )
 
 // edgeTestBuffer is an output sink safe for a server's goroutines.
@@ -322,5 +325,47 @@ func TestEdgeCommandConfigErrors(t *testing.T) {
 	}
 	if _, _, code = cli(t, environ, "edge", "extra"); code != 2 {
 		t.Errorf("edge with an argument: exit %d", code)
+	}
+}
+
+// TestEdgeCommandPostgres runs "signgate edge" on PostgreSQL: the log
+// names the database with its password masked, and a wrong password stops
+// start-up with an error that names the variable, not the password.
+func TestEdgeCommandPostgres(t *testing.T) {
+	dbURL := testenv.PostgresSchema(t)
+	environ, _ := edgeTestEnviron(t)
+	environ["SIGNGATE_EDGE_DB"] = dbURL
+	media, api, logs := startEdgeCommand(t, environ)
+	client := map[string]string{"SIGNGATE_API_KEY": edgeTestAPIKey}
+	if _, errOut, code := cli(t, client, "policy", "set", "media", "authenticated", "--api-url="+api); code != 0 {
+		t.Fatalf("policy set: %q", errOut)
+	}
+	if st, _ := httpGet(t, media+"/v/seg.ts"); st != http.StatusUnauthorized {
+		t.Errorf("authenticated bucket without a token: %d", st)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := u.User.Password()
+	masked := strings.Replace(dbURL, ":"+pw+"@", ":xxxxx@", 1)
+	l := logs.String()
+	if !strings.Contains(l, `"db":"`+masked+`"`) {
+		t.Errorf("the start-up log does not name the database as %s:\n%s", masked, l)
+	}
+	if strings.Contains(l, ":"+pw+"@") {
+		t.Error("the log holds the database password")
+	}
+
+	const wrong = "wrong-pw-never-shown-91c"
+	u.User = url.UserPassword(u.User.Username(), wrong)
+	environ["SIGNGATE_EDGE_DB"] = u.String()
+	environ["SIGNGATE_EDGE_LISTEN"], environ["SIGNGATE_EDGE_API_LISTEN"] = "127.0.0.1:0", "127.0.0.1:0"
+	out, errOut, code := cli(t, environ, "edge")
+	if code != 1 || !strings.Contains(errOut, "SIGNGATE_EDGE_DB") || !strings.Contains(errOut, "password authentication failed") {
+		t.Errorf("wrong password: exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(out+errOut, wrong) {
+		t.Errorf("the output shows the password: %q %q", out, errOut)
 	}
 }

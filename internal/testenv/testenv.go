@@ -7,10 +7,17 @@
 package testenv
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // CI reports whether the tests run in CI (CI is set to a true value).
@@ -54,4 +61,45 @@ func Postgres(t testing.TB) string {
 		missing(t, "PostgreSQL", "SIGNGATE_TEST_POSTGRES is not set")
 	}
 	return u
+}
+
+// PostgresSchema returns the URL of the test database (see Postgres) with
+// its search_path set to a fresh, empty schema, so that tests running at
+// once, in this or another package, never see each other's tables. The
+// schema is dropped when t ends.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	base := Postgres(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("SIGNGATE_TEST_POSTGRES is not a URL")
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "signgate_test_" + hex.EncodeToString(b[:])
+	run := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := run("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("PostgreSQL at SIGNGATE_TEST_POSTGRES: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := run("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
