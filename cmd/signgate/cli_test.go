@@ -10,15 +10,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signgate/signgate/signer"
 )
 
-// runCLI runs the program with args and returns its exit code and output.
+// runCLI runs the program with args and an empty environment and returns
+// its exit code and output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIEnv(t, map[string]string{}, args...)
+}
+
+// runCLIEnv runs the program with args and environ, bounded in time.
+func runCLIEnv(t *testing.T, environ map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), args, map[string]string{}, strings.NewReader(""), &out, &errb)
+	err := run(ctx, args, environ, strings.NewReader(""), &out, &errb)
 	return exitCode(err, &errb), out.String(), errb.String()
 }
 

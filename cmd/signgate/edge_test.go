@@ -1,42 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/signgate/signgate/internal/testenv"
 )
-
-// edgeTestBuffer is an output sink safe for a server's goroutines.
-type edgeTestBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *edgeTestBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *edgeTestBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 const edgeTestAPIKey = "cmd-test-api-key-0123456789"
 
@@ -65,59 +42,23 @@ func edgeTestEnviron(t *testing.T) (map[string]string, string) {
 
 // startEdgeCommand runs "signgate edge" until the test ends, and returns
 // the media and API base URLs and the command's log.
-func startEdgeCommand(t *testing.T, environ map[string]string) (media, api string, logs *edgeTestBuffer) {
+func startEdgeCommand(t *testing.T, environ map[string]string) (media, api string, logs *lockedBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs = &edgeTestBuffer{}
-	var mu sync.Mutex
-	addrs := map[string]string{}
-	ready := make(chan struct{})
-	e := &env{ctx: ctx, environ: environ, stdin: strings.NewReader(""), stdout: logs, stderr: logs,
-		ready: func(name string, addr net.Addr) {
-			mu.Lock()
-			defer mu.Unlock()
-			addrs[name] = "http://" + addr.String()
-			if len(addrs) == 2 {
-				close(ready)
-			}
-		}}
-	errc := make(chan error, 1)
-	go func() { errc <- e.run([]string{"edge"}) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		cancel()
-		t.Fatalf("edge exited: %v\n%s", err, logs)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("edge did not start")
-	}
+	addrs, logs, stop := startCommand(t, environ, []string{"edge", "api"}, "edge")
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("edge: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("edge did not stop")
+		if err := stop(); err != nil {
+			t.Errorf("edge: %v", err)
 		}
 	})
-	mu.Lock()
-	defer mu.Unlock()
-	return addrs["edge"], addrs["api"], logs
+	return "http://" + addrs["edge"], "http://" + addrs["api"], logs
 }
 
 // cli runs a signgate command line and returns stdout, stderr and the
 // exit code main would give.
 func cli(t *testing.T, environ map[string]string, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := run(ctx, args, environ, strings.NewReader(""), &out, &errb)
-	code := exitCode(err, &errb)
-	return out.String(), errb.String(), code
+	code, stdout, stderr := runCLIEnv(t, environ, args...)
+	return stdout, stderr, code
 }
 
 func httpGet(t *testing.T, u string) (int, string) {
