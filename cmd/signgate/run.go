@@ -50,6 +50,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"gateway": {"run the signing gateway", runGateway},
+		"demo":    {"run edge, demo app and gateway in one process, no configuration", runDemo},
 		"sign":    {"print a signed URL (or token) for a path", runSign},
 		"verify":  {"check a signed URL and print its claims", runVerify},
 		"keygen":  {"make a new RSA signing key", runKeygen},

@@ -144,7 +144,7 @@ func (a *App) check(w http.ResponseWriter, r *http.Request) {
 
 // returnPath is the return parameter when it is a same-site path, else "/".
 func returnPath(q url.Values) string {
-	for _, k := range []string{"return", "rd", "next"} {
+	for _, k := range []string{"return_to", "return", "rd", "next"} {
 		if p := q.Get(k); p != "" {
 			if sameSitePath(p) {
 				return p

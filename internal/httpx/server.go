@@ -37,6 +37,10 @@ type Listener struct {
 	Name    string // for logs, e.g. "gateway" or "metrics"
 	Addr    string // host:port; port 0 picks a free one
 	Handler http.Handler
+	// Bound, when set, is an already bound listener to serve on instead of
+	// binding Addr: for callers that must know an address before they can
+	// build the handler (the demo wires its servers to each other).
+	Bound net.Listener
 }
 
 // Serve listens on every l, calls ready (when not nil) with each bound
@@ -53,6 +57,10 @@ func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr n
 		}
 	}
 	for _, l := range ls {
+		if l.Bound != nil {
+			nls = append(nls, l.Bound)
+			continue
+		}
 		nl, err := lc.Listen(ctx, "tcp", l.Addr)
 		if err != nil {
 			closeAll()

@@ -1,0 +1,285 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/edge"
+	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/proxy"
+)
+
+//go:embed media/progressive.webm media/hls media/dash
+var sampleMedia embed.FS
+
+// Bucket is the demo's authenticated bucket.
+const Bucket = "demo"
+
+// Links returns where the sample media sits, as the gateway and the
+// bucket see it. The bucket holds it under these same paths, so the routes
+// need not strip their prefixes: /media/ (progressive, file scope),
+// /media/hls/ and /media/dash/ (manifests rewritten), /cookie/hls/
+// (signed-cookie mode).
+func Links() MediaLinks {
+	return MediaLinks{
+		Progressive: "/media/progressive.webm",
+		HLS:         "/media/hls/master.m3u8",
+		DASH:        "/media/dash/manifest.mpd",
+		HLSCookie:   "/cookie/hls/master.m3u8",
+	}
+}
+
+// Options configures Run. The zero value listens on the usual local ports.
+type Options struct {
+	// Listen is the gateway's address (default 127.0.0.1:8080): the one
+	// to open in a browser.
+	Listen string
+	// EdgeListen is the edge's address (default 127.0.0.1:8081).
+	EdgeListen string
+	// EdgeURL is the edge's base URL as browsers reach it, the CDN base
+	// the gateway signs for (default http:// + the bound EdgeListen).
+	EdgeURL string
+	// Log receives the servers' structured logs.
+	Log *slog.Logger
+	// Out receives the banner saying what to open.
+	Out io.Writer
+	// Ready, when set, is told each bound address: "gateway", "edge",
+	// "api", "app".
+	Ready func(name string, addr net.Addr)
+}
+
+// Run starts the edge, the demo app and the gateway in this process and
+// serves until ctx ends, then drains them all. Its files live in a
+// temporary directory that Run removes.
+func Run(ctx context.Context, o Options) (err error) {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8080"
+	}
+	if o.EdgeListen == "" {
+		o.EdgeListen = "127.0.0.1:8081"
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	dir, err := os.MkdirTemp("", "signgate-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	origin := filepath.Join(dir, "bucket")
+	if err := extractMedia(origin); err != nil {
+		return fmt.Errorf("demo: sample media: %w", err)
+	}
+
+	ls, err := bind(ctx, map[string]string{"gateway": o.Listen, "edge": o.EdgeListen, "api": "127.0.0.1:0", "app": "127.0.0.1:0"})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+		}
+	}()
+	edgeURL := o.EdgeURL
+	if edgeURL == "" {
+		edgeURL = "http://" + ls["edge"].Addr().String()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+
+	// The edge, and its API, come up first: the gateway's key comes from it.
+	apiKey := randomHex(24)
+	ecfg, err := config.LoadEdge(map[string]string{
+		"SIGNGATE_EDGE_LISTEN":           ls["edge"].Addr().String(),
+		"SIGNGATE_EDGE_API_LISTEN":       ls["api"].Addr().String(),
+		"SIGNGATE_EDGE_DB":               filepath.Join(dir, "edge.db"),
+		"SIGNGATE_EDGE_SINGLE_BUCKET":    "true",
+		"SIGNGATE_EDGE_BUCKETS_0_NAME":   Bucket,
+		"SIGNGATE_EDGE_BUCKETS_0_ORIGIN": origin,
+		"SIGNGATE_EDGE_API_KEYS":         apiKey,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: edge: %w", err)
+	}
+	ed, err := edge.New(ecfg, edge.Options{Log: o.Log.With("server", "edge")})
+	if err != nil {
+		return fmt.Errorf("demo: edge: %w", err)
+	}
+	defer ed.Close()
+	g.Go(func() error {
+		return httpx.Serve(ctx, o.Log.With("server", "edge"), o.Ready,
+			httpx.Listener{Name: "edge", Handler: ed.Handler(), Bound: ls["edge"]},
+			httpx.Listener{Name: "api", Handler: ed.APIHandler(), Bound: ls["api"]})
+	})
+
+	keyFile := filepath.Join(dir, "gateway-key.pem")
+	kid, err := provision(ctx, "http://"+ls["api"].Addr().String(), config.Secret(apiKey), keyFile)
+	if err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("demo: set up the bucket through the edge's API: %w", err), g.Wait())
+	}
+
+	links := Links()
+	app := NewApp(o.Log.With("server", "app"), nil, links)
+	appURL := "http://" + ls["app"].Addr().String()
+	gcfg, err := config.LoadGateway(gatewayEnviron(ls["gateway"].Addr().String(), appURL, edgeURL, keyFile, kid))
+	if err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("demo: gateway: %w", err), g.Wait())
+	}
+	gw, err := proxy.New(gcfg, proxy.Options{Log: o.Log.With("server", "gateway")})
+	if err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("demo: gateway: %w", err), g.Wait())
+	}
+	defer gw.Close()
+	g.Go(func() error {
+		return httpx.Serve(ctx, o.Log.With("server", "gateway"), o.Ready,
+			httpx.Listener{Name: "gateway", Handler: gw.Handler(), Bound: ls["gateway"]},
+			httpx.Listener{Name: "app", Handler: app.Handler(), Bound: ls["app"]})
+	})
+
+	gwURL := "http://" + ls["gateway"].Addr().String()
+	fmt.Fprintf(o.Out, `signgate demo is running.
+
+  Open %s/ and sign in as %q with password %q.
+
+  gateway  %s   (in front of the demo app; media paths redirect to signed edge URLs)
+  edge     %s   (bucket %q, authenticated, key %s created through the edge's API)
+
+  Players can follow the gateway too, with the session cookie from the browser:
+    progressive  %s%s
+    HLS          %s%s      (manifests rewritten to signed URLs)
+    HLS          %s%s     (Qencode-Auth-Token signed cookie)
+    DASH         %s%s
+
+Press Ctrl-C to stop.
+`, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, kid,
+		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.HLSCookie, gwURL, links.DASH)
+	return g.Wait()
+}
+
+// gatewayEnviron is the gateway's configuration, as environment variables
+// so that it goes through the same loading and validation as a real one.
+func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string) map[string]string {
+	env := map[string]string{
+		"SIGNGATE_LISTEN":                 listen,
+		"SIGNGATE_METRICS_LISTEN":         "127.0.0.1:0",
+		"SIGNGATE_UPSTREAM":               appURL,
+		"SIGNGATE_AUTH":                   "forward",
+		"SIGNGATE_FORWARD_URL":            appURL + "/auth/check",
+		"SIGNGATE_FORWARD_SUBJECT_HEADER": UserHeader,
+		"SIGNGATE_LOGIN_URL":              "/login",
+		"SIGNGATE_WATCH_KEYS":             "false",
+	}
+	routes := []struct{ prefix, scope string }{
+		{"/media/", "file"},
+		{"/media/hls/", "dir"},
+		{"/media/dash/", "dir"},
+		{"/cookie/hls/", "dir"},
+	}
+	for i, r := range routes {
+		p := fmt.Sprintf("SIGNGATE_ROUTES_%d_", i)
+		env[p+"PREFIX"] = r.prefix
+		env[p+"CDN_BASE"] = edgeURL
+		env[p+"KEY_FILE"] = keyFile
+		env[p+"KEY_ID"] = kid
+		env[p+"SCOPE"] = r.scope
+		env[p+"TTL"] = "10m"
+	}
+	return env
+}
+
+// provision sets the demo bucket to authenticated and creates its signing
+// key through the edge's own API, writing the private key to keyFile.
+func provision(ctx context.Context, apiURL string, apiKey config.Secret, keyFile string) (kid string, err error) {
+	c := &edge.Client{BaseURL: apiURL}
+	tok, _, err := c.AccessToken(ctx, apiKey)
+	if err != nil {
+		return "", err
+	}
+	c.Token = tok
+	if err := c.SetPolicy(ctx, Bucket, edge.Authenticated); err != nil {
+		return "", err
+	}
+	k, err := c.CreateKey(ctx, edge.CreateKeyRequest{Bucket: Bucket, Name: "demo gateway"})
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(keyFile, []byte(k.PrivateKey.Reveal()), 0o600); err != nil {
+		return "", err
+	}
+	return k.ID, nil
+}
+
+// extractMedia writes the embedded sample media into dir under the paths
+// the routes use: media/... and a copy of the HLS ladder under cookie/hls.
+func extractMedia(dir string) error {
+	return fs.WalkDir(sampleMedia, "media", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := sampleMedia.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		targets := []string{p}
+		if rest, ok := strings.CutPrefix(p, "media/hls/"); ok {
+			targets = append(targets, path.Join("cookie/hls", rest))
+		}
+		for _, t := range targets {
+			out := filepath.Join(dir, filepath.FromSlash(t))
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, data, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// bind listens on every named address, or on none.
+func bind(ctx context.Context, addrs map[string]string) (map[string]net.Listener, error) {
+	var lc net.ListenConfig
+	ls := make(map[string]net.Listener, len(addrs))
+	for name, a := range addrs {
+		l, err := lc.Listen(ctx, "tcp", a)
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return nil, fmt.Errorf("demo: %s: listen on %s: %w", name, a, err)
+		}
+		ls[name] = l
+	}
+	return ls, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
