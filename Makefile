@@ -4,7 +4,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-short vet fuzz bench clean
+.PHONY: all build test test-short vet fuzz bench screenshot clean
 
 all: vet test
 
@@ -29,6 +29,10 @@ vet:
 FUZZTIME ?= 20s
 fuzz:
 	./.ci/fuzz $(FUZZTIME)
+
+# Refreshes docs/demo.png from the browser test (needs chromium).
+screenshot:
+	SIGNGATE_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestBrowserPlaysVideo ./internal/demo
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
