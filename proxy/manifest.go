@@ -83,10 +83,6 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 	if err != nil {
 		return nil, counts, fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	base, err := url.Parse(rt.base.String() + signer.EscapePath(bp))
-	if err != nil {
-		return nil, counts, fmt.Errorf("route %s: manifest URL: %w", rt.name, err)
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), rt.stream.timeout)
 	defer cancel()
 	resp, err := g.fetchManifest(ctx, r.Context(), src, f, rt.stream.maxBytes)
@@ -94,12 +90,16 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
 	}
 	defer resp.Body.Close()
+	// URIs resolve against where the manifest was found, after any
+	// redirect (on the CDN's own host: the client checked), token aside.
+	base := *resp.Request.URL
+	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
 	var out []byte
 	switch f {
 	case formatHLS:
-		out, err = manifest.HLS(resp.Body, base, rt.stream.maxBytes, m.rewrite)
+		out, err = manifest.HLS(resp.Body, &base, rt.stream.maxBytes, m.rewrite)
 	default:
-		out, err = manifest.DASH(resp.Body, base, rt.stream.maxBytes, m.rewrite)
+		out, err = manifest.DASH(resp.Body, &base, rt.stream.maxBytes, m.rewrite)
 	}
 	if err != nil {
 		return nil, m.counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, fetchErr(ctx, r.Context(), err))
@@ -146,16 +146,17 @@ func (g *Gateway) fetchManifest(ctx, client context.Context, src string, f manif
 // client left, the fetch timed out, or the CDN could not be reached. The
 // URL (and its token) in a *url.Error is dropped.
 func fetchErr(ctx, client context.Context, err error) error {
+	err = stripURL(err)
 	switch {
 	case errors.Is(err, manifest.ErrTooLarge), errors.Is(err, manifest.ErrMalformed), errors.Is(err, ErrManifestURI),
 		errors.Is(err, ErrNoKey), errors.Is(err, ErrCDN), errors.Is(err, ErrCDNRefused), errors.Is(err, ErrNotFound):
 		return err
 	case client.Err() != nil:
-		return fmt.Errorf("%w: %w", errClientGone, stripURL(err))
+		return fmt.Errorf("%w: %w", errClientGone, err)
 	case ctx.Err() != nil:
-		return fmt.Errorf("%w: %w", ErrCDNTimeout, stripURL(err))
+		return fmt.Errorf("%w: %w", ErrCDNTimeout, err)
 	}
-	return fmt.Errorf("%w: %w", ErrCDN, stripURL(err))
+	return fmt.Errorf("%w: %w", ErrCDN, err)
 }
 
 // stripURL returns err without the URL a *url.Error quotes.

@@ -344,7 +344,7 @@ func TestManifestErrors(t *testing.T) {
 		}
 	})
 	c.hook("/media/away.m3u8", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, other.URL+"/media/away.m3u8", http.StatusFound)
+		http.Redirect(w, r, other.URL+"/media/away.m3u8?"+r.URL.RawQuery, http.StatusFound)
 	})
 	c.hook("/media/moved.m3u8", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/media/x/ok.m3u8?"+r.URL.RawQuery, http.StatusFound)
@@ -367,7 +367,7 @@ func TestManifestErrors(t *testing.T) {
 	for _, tc := range []struct {
 		path       string
 		wantStatus int
-		wantCode   string
+		wantCode   string // or, for a 200, what the body holds
 	}{
 		{"/media/missing.m3u8", 404, "not_found"},
 		{"/media/refused.m3u8", 502, "cdn_refused"},
@@ -377,15 +377,18 @@ func TestManifestErrors(t *testing.T) {
 		{"/media/big.m3u8", 502, "manifest_too_large"},
 		{"/media/chunked.m3u8", 502, "manifest_too_large"}, // no Content-Length: counted while read
 		{"/media/away.m3u8", 502, "cdn_unavailable"},
-		{"/media/moved.m3u8", 200, ""},
-		{"/media/gzip.m3u8", 200, ""},
+		{"/media/moved.m3u8", 200, c.URL + "/media/x/seg.ts?auth="}, // relative to where it was found
+		{"/media/gzip.m3u8", 200, c.URL + "/media/seg.ts?auth="},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp := f.get(tc.path, nil)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.wantStatus, body(t, resp))
 			}
-			if tc.wantCode == "" {
+			if tc.wantStatus == 200 {
+				if got := body(t, resp); !strings.Contains(got, tc.wantCode) {
+					t.Errorf("body lacks %q:\n%s", tc.wantCode, got)
+				}
 				return
 			}
 			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
