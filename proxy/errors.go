@@ -70,6 +70,8 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusBadGateway, "manifest_too_large", "the manifest is too large", err)
 	case errors.Is(err, manifest.ErrMalformed):
 		return httpx.Errorf(http.StatusBadGateway, "manifest_malformed", "the manifest could not be parsed", err)
+	case errors.Is(err, manifest.ErrUnsupported):
+		return httpx.Errorf(http.StatusBadGateway, "manifest_unsupported", "the manifest uses a form the gateway cannot rewrite", err)
 	case errors.Is(err, ErrManifestURI):
 		return httpx.Errorf(http.StatusBadGateway, "manifest_uri_refused", "the manifest points outside this route", err)
 	case errors.Is(err, ErrCDNRefused):

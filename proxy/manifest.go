@@ -148,7 +148,7 @@ func (g *Gateway) fetchManifest(ctx, client context.Context, src string, f manif
 func fetchErr(ctx, client context.Context, err error) error {
 	err = stripURL(err)
 	switch {
-	case errors.Is(err, manifest.ErrTooLarge), errors.Is(err, manifest.ErrMalformed), errors.Is(err, ErrManifestURI),
+	case errors.Is(err, manifest.ErrTooLarge), errors.Is(err, manifest.ErrMalformed), errors.Is(err, manifest.ErrUnsupported), errors.Is(err, ErrManifestURI),
 		errors.Is(err, ErrNoKey), errors.Is(err, ErrCDN), errors.Is(err, ErrCDNRefused), errors.Is(err, ErrNotFound):
 		return err
 	case client.Err() != nil:

@@ -12,6 +12,9 @@ var (
 	ErrTooLarge = errors.New("manifest too large")
 	// ErrMalformed: the manifest does not parse.
 	ErrMalformed = errors.New("manifest malformed")
+	// ErrUnsupported: the manifest parses but uses a construct whose URIs
+	// cannot be made absolute without changing its structure.
+	ErrUnsupported = errors.New("manifest construct not supported")
 )
 
 // Kind says what a URI in a manifest points at.
