@@ -52,6 +52,11 @@ func BenchmarkManifestRewrite(b *testing.B) {
 			if tc.f == formatDASH {
 				parse = manifest.DASH
 			}
+			m := &rewriter{g: f.gw, rt: rt, key: rt.key.Load(), scope: "/media/v", tokens: map[string]string{}, budget: 8 << 20}
+			out, err := parse(strings.NewReader(tc.body), base, 1<<20, m.rewrite)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.body)))
 			defer cpuPerOp(b)()
@@ -67,6 +72,7 @@ func BenchmarkManifestRewrite(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tc.uris), "ns/uri")
+			b.ReportMetric(float64(len(out)), "out-bytes")
 		})
 	}
 }

@@ -62,11 +62,11 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	}
 	d := xml.NewDecoder(bytes.NewReader(in))
 	d.Strict = true
-	out := make([]byte, 0, len(in)+len(in)/2)
+	var out assembler
 	copied := 0 // in[:copied] is already in out
 	splice := func(from, to int64, with string) {
-		out = append(out, in[copied:from]...)
-		out = append(out, with...)
+		out.bytes(in[copied:from])
+		out.string(with)
 		copied = int(to)
 	}
 	// bases[i] is the base URL in force inside the element at depth i, and
@@ -171,8 +171,8 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	if len(names) > 0 {
 		return nil, fmt.Errorf("%w: element %q not closed", ErrMalformed, names[len(names)-1])
 	}
-	out = append(out, in[copied:]...)
-	return out, nil
+	out.bytes(in[copied:])
+	return out.join(), nil
 }
 
 // baseAfterSegments notes a BaseURL whose parent element is at depth

@@ -74,3 +74,39 @@ func resolve(base *url.URL, ref string, kind Kind, rw Rewriter) (string, bool, e
 	}
 	return out, true, nil
 }
+
+// assembler collects a rewritten manifest as pieces, unchanged spans of
+// the input and new text, and joins them once at the end: one allocation
+// of the exact size rather than a buffer regrown as URIs swell.
+type assembler struct {
+	pieces []piece
+	size   int
+}
+
+type piece struct {
+	b []byte
+	s string
+}
+
+func (a *assembler) bytes(b []byte) {
+	if len(b) > 0 {
+		a.pieces = append(a.pieces, piece{b: b})
+		a.size += len(b)
+	}
+}
+
+func (a *assembler) string(s string) {
+	if s != "" {
+		a.pieces = append(a.pieces, piece{s: s})
+		a.size += len(s)
+	}
+}
+
+func (a *assembler) join() []byte {
+	out := make([]byte, 0, a.size)
+	for _, p := range a.pieces {
+		out = append(out, p.b...)
+		out = append(out, p.s...)
+	}
+	return out
+}
