@@ -95,17 +95,39 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 	base := *resp.Request.URL
 	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
 	var out []byte
+	body := readErrors{resp.Body}
 	switch f {
 	case formatHLS:
-		out, err = manifest.HLS(resp.Body, &base, rt.stream.maxBytes, m.rewrite)
+		out, err = manifest.HLS(body, &base, rt.stream.maxBytes, m.rewrite)
 	default:
-		out, err = manifest.DASH(resp.Body, &base, rt.stream.maxBytes, m.rewrite)
+		out, err = manifest.DASH(body, &base, rt.stream.maxBytes, m.rewrite)
+	}
+	var re *readError
+	if errors.As(err, &re) {
+		err = fetchErr(ctx, r.Context(), re.err)
 	}
 	if err != nil {
-		return nil, m.counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, fetchErr(ctx, r.Context(), err))
+		return nil, m.counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
 	}
 	return out, m.counts, nil
 }
+
+// readErrors marks the errors of reading a CDN response, so that they can
+// be told from the parser's and the rewriter's.
+type readErrors struct{ r io.Reader }
+
+func (b readErrors) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
+}
+
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "read from the CDN: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
 
 // fetchManifest GETs src (a signed CDN URL) with a request built from
 // scratch: no header of the client's reaches the CDN. It returns the
@@ -143,18 +165,18 @@ func (g *Gateway) fetchManifest(ctx, client context.Context, src string, f manif
 }
 
 // fetchErr classifies an error of the fetch or of reading the body: the
-// client left, the fetch timed out, or the CDN could not be reached. The
-// URL (and its token) in a *url.Error is dropped.
+// client left, the fetch timed out, or the CDN could not be reached (or
+// redirected off its host). The URL (and its token) in a *url.Error is
+// dropped.
 func fetchErr(ctx, client context.Context, err error) error {
 	err = stripURL(err)
 	switch {
-	case errors.Is(err, manifest.ErrTooLarge), errors.Is(err, manifest.ErrMalformed), errors.Is(err, manifest.ErrUnsupported), errors.Is(err, ErrManifestURI),
-		errors.Is(err, ErrNoKey), errors.Is(err, ErrCDN), errors.Is(err, ErrCDNRefused), errors.Is(err, ErrNotFound):
-		return err
 	case client.Err() != nil:
 		return fmt.Errorf("%w: %w", errClientGone, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: %w", ErrCDNTimeout, err)
+	case errors.Is(err, ErrCDN):
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrCDN, err)
 }
