@@ -64,8 +64,11 @@ func newStream(i int, rc config.Route, base signer.Base) (stream, error) {
 			return st, fmt.Errorf("%s%d_COOKIE_DOMAIN: %w", config.RoutesPrefix, i, err)
 		}
 	}
-	if st.mode == streamManifest && (st.maxBytes <= 0 || st.timeout <= 0) {
-		return st, fmt.Errorf("%s%d_MANIFEST_MAX_BYTES and _MANIFEST_TIMEOUT must be positive", config.RoutesPrefix, i)
+	if st.mode == streamManifest && st.maxBytes <= 0 {
+		return st, fmt.Errorf("%s%d_MANIFEST_MAX_BYTES: %d, must be positive", config.RoutesPrefix, i, st.maxBytes)
+	}
+	if st.mode == streamManifest && st.timeout <= 0 {
+		return st, fmt.Errorf("%s%d_MANIFEST_TIMEOUT: %s, must be positive", config.RoutesPrefix, i, st.timeout)
 	}
 	return st, nil
 }
