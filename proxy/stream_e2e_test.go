@@ -296,6 +296,25 @@ func TestPlayerCookieModeHLS(t *testing.T) {
 		if len(served["/hls/360p/index.m3u8"])+len(served["/hls/180p/index.m3u8"]) == 0 {
 			t.Error("ffmpeg asked for no variant playlist")
 		}
+		// ffmpeg never got as far as a segment; a segment fetched as the
+		// player would, without the cookie, gets 401 too, and 200 with it.
+		for _, cookie := range []string{"", c.Name + "=" + c.Value} {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.ts", nil)
+			want := http.StatusOK
+			if cookie == "" {
+				want = http.StatusUnauthorized
+			} else {
+				req.Header.Set("Cookie", cookie)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("segment with cookie %v: %d, want %d (%s)", cookie != "", resp.StatusCode, want, resp.Header.Get(edge.ReasonHeader))
+			}
+		}
 	})
 	t.Run("through the gateway", func(t *testing.T) {
 		// ffmpeg keeps the Set-Cookie of the redirect, as a browser does.
