@@ -36,26 +36,24 @@ type Options struct {
 
 // Gateway is signgate's gateway. Safe for concurrent use.
 type Gateway struct {
-	cfg              config.Gateway
-	opts             Options
-	log              *slog.Logger
-	routes           routes
-	cache            *signer.Cache
-	chain            *chain // every configured authenticator
-	idChain          *chain // pass-through identity: all but forward-auth
-	trusted          trustedProxies
-	identity         identityHeaders
-	subjectHeader    string
-	loginURL         *url.URL
-	cors             *cors
-	transport        http.RoundTripper
-	ownTransport     *http.Transport // the transport New made, closed by Close
-	cdn              *http.Client    // fetches manifests from CDNs (manifest mode)
-	cdnTransport     *http.Transport
-	dropStreamCookie bool // a route sets streaming cookies: keep them from the upstream
-	passthrough      http.Handler
-	metrics          *metrics
-	handler          http.Handler
+	cfg           config.Gateway
+	opts          Options
+	log           *slog.Logger
+	routes        routes
+	cache         *signer.Cache
+	chain         *chain // every configured authenticator
+	idChain       *chain // pass-through identity: all but forward-auth
+	trusted       trustedProxies
+	identity      identityHeaders
+	subjectHeader string
+	loginURL      *url.URL
+	cors          *cors
+	transport     http.RoundTripper
+	ownTransport  *http.Transport // the transport New made, closed by Close
+	passthrough   http.Handler
+	metrics       *metrics
+	handler       http.Handler
+	streams       streamState
 
 	hdrNoStore    []string
 	hdrNoReferrer []string
@@ -104,7 +102,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		g.transport = t
 		g.ownTransport = t
 	}
-	g.cdn, g.cdnTransport = newCDNClient()
+	g.streams = newStreamState()
 	if err := g.build(ctx); err != nil {
 		g.Close()
 		return nil, err
@@ -127,8 +125,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s%d_KEY_FILE: %w", config.RoutesPrefix, i, err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
-		rt.cookies = g.metrics.streaming.cookies.WithLabelValues(rt.name)
-		g.dropStreamCookie = g.dropStreamCookie || rt.stream.mode == streamCookie
+		g.streams.add(rt, g.metrics)
 		rs = append(rs, rt)
 	}
 	g.routes = newRoutes(rs)
@@ -227,7 +224,7 @@ func (g *Gateway) Close() error {
 		if g.ownTransport != nil {
 			g.ownTransport.CloseIdleConnections()
 		}
-		g.cdnTransport.CloseIdleConnections()
+		g.streams.close()
 		if g.stopWatch != nil {
 			err = g.stopWatch()
 			<-g.watchDone

@@ -140,7 +140,7 @@ func (g *Gateway) fetchManifest(ctx, client context.Context, src string, f manif
 	}
 	req.Header.Set("Accept", f.contentType()+", */*;q=0.5")
 	req.Header.Set("User-Agent", "signgate")
-	resp, err := g.cdn.Do(req)
+	resp, err := g.streams.cdn.Do(req)
 	if err != nil {
 		return nil, fetchErr(ctx, client, err)
 	}

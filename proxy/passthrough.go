@@ -95,7 +95,7 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			g.identity.strip(pr.Out.Header)
-			if g.dropStreamCookie { // streaming cookies are for the CDN (cookie.go)
+			if g.streams.dropCookie { // streaming cookies are for the CDN (cookie.go)
 				dropCookie(pr.Out.Header, CookieName)
 			}
 			g.setForwarded(pr)

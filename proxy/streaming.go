@@ -167,6 +167,29 @@ func hostPort(u *url.URL) string {
 	return h
 }
 
+// streamState is what the gateway keeps for HLS and DASH: the client that
+// fetches manifests from CDNs, and whether a route sets streaming cookies
+// (which pass-through then keeps from the upstream app).
+type streamState struct {
+	cdn        *http.Client
+	transport  *http.Transport
+	dropCookie bool
+}
+
+func newStreamState() streamState {
+	c, t := newCDNClient()
+	return streamState{cdn: c, transport: t}
+}
+
+// add wires route rt's streaming metrics and notes its mode.
+func (s *streamState) add(rt *route, m *metrics) {
+	rt.cookies = m.streaming.cookies.WithLabelValues(rt.name)
+	s.dropCookie = s.dropCookie || rt.stream.mode == streamCookie
+}
+
+// close drops the idle connections to CDNs.
+func (s *streamState) close() { s.transport.CloseIdleConnections() }
+
 // errRedirectOffCDN stops the manifest client from following a redirect
 // to another host: our token must never leave the CDN.
 var errRedirectOffCDN = fmt.Errorf("%w: the CDN redirected off its own host", ErrCDN)
