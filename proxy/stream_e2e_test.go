@@ -390,3 +390,36 @@ func TestRangeThroughTheRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedStreamCookies pins down what docs/gateway.md warns about: a
+// browser holding cookies for nested directories sends both, and the edge
+// refuses a request with two different tokens.
+func TestNestedStreamCookies(t *testing.T) {
+	f, e := playerGateway(t, config.StreamingCookie)
+	outer := authCookie(f.get("/media/hls/master.m3u8", nil))
+	inner := authCookie(f.get("/media/hls/360p/index.m3u8", nil))
+	if outer == nil || inner == nil || outer.Path != "/hls" || inner.Path != "/hls/360p" {
+		t.Fatalf("cookies %v and %v", outer, inner)
+	}
+	for _, tc := range []struct {
+		cookies    string
+		wantStatus int
+	}{
+		{outer.Name + "=" + outer.Value, 200},
+		{inner.Name + "=" + inner.Value + "; " + outer.Name + "=" + outer.Value, 403}, // as a browser orders them
+	} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.ts", nil)
+		req.Header.Set("Cookie", tc.cookies)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("%d, want %d (%s)", resp.StatusCode, tc.wantStatus, resp.Header.Get(edge.ReasonHeader))
+		}
+		if tc.wantStatus == 403 && resp.Header.Get(edge.ReasonHeader) != "token_malformed" {
+			t.Errorf("reason %q", resp.Header.Get(edge.ReasonHeader))
+		}
+	}
+}
