@@ -158,7 +158,34 @@ type Route struct {
 	Require []string `env:"REQUIRE"`
 	// RedirectStatus is 302 or 307.
 	RedirectStatus int `env:"REDIRECT_STATUS" envDefault:"302"`
+
+	// Streaming is how HLS and DASH work on this route: off, cookie
+	// (each redirect also sets the Qencode-Auth-Token cookie for the
+	// directory) or manifest (the gateway fetches .m3u8 and .mpd files
+	// from the CDN and rewrites every URI in them to a signed URL).
+	Streaming string `env:"STREAMING" envDefault:"off"`
+	// CookieDomain is the Domain of the cookie in cookie mode: the parent
+	// domain shared by the gateway and the CDN, e.g. .example.com. Empty
+	// sets a host-only cookie, which reaches a CDN on the gateway's host
+	// only (cookies ignore ports).
+	CookieDomain string `env:"COOKIE_DOMAIN"`
+	// ManifestMaxBytes bounds a manifest fetched in manifest mode; a
+	// larger one is answered 502.
+	ManifestMaxBytes int64 `env:"MANIFEST_MAX_BYTES" envDefault:"1048576"`
+	// ManifestTimeout bounds the fetch of a manifest from the CDN; past it
+	// the request gets 504.
+	ManifestTimeout time.Duration `env:"MANIFEST_TIMEOUT" envDefault:"10s"`
 }
+
+// Streaming modes of a route (Route.Streaming).
+const (
+	StreamingOff      = "off"
+	StreamingCookie   = "cookie"
+	StreamingManifest = "manifest"
+)
+
+// MaxManifestBytes is the largest SIGNGATE_ROUTES_<n>_MANIFEST_MAX_BYTES.
+const MaxManifestBytes = 64 << 20
 
 // Lifetime returns the route's token lifetime.
 func (r Route) Lifetime() signer.Lifetime {

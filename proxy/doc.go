@@ -11,6 +11,13 @@
 // same-site return path; other clients get 401 JSON. A failing auth backend
 // gives 503: failures fail closed.
 //
+// HLS and DASH are a route option (streaming.go). In cookie mode each
+// redirect also sets the Qencode-Auth-Token cookie for the directory
+// (cookie.go). In manifest mode the gateway fetches .m3u8 and .mpd files
+// from the CDN itself and answers them rewritten (manifest.go): media
+// URIs become signed absolute CDN URLs, child playlists root-relative
+// gateway paths, URIs on other hosts stay as they are.
+//
 // Other paths go to the upstream through httputil.ReverseProxy with
 // Rewrite, which strips the client's copies of the identity headers and
 // sets the authenticated subject.

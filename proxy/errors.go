@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/internal/manifest"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -30,7 +31,24 @@ var (
 	ErrNoKey = errors.New("no signing key loaded")
 	// ErrUpstream: the upstream app could not be reached.
 	ErrUpstream = errors.New("upstream unavailable")
+	// ErrCDN: the CDN could not be reached for a manifest, or answered
+	// with an error.
+	ErrCDN = errors.New("CDN unavailable")
+	// ErrCDNRefused: the CDN refused the gateway's own token for a
+	// manifest (wrong key, clock skew, revoked key).
+	ErrCDNRefused = errors.New("CDN refused the token")
+	// ErrCDNTimeout: the CDN did not deliver a manifest in time.
+	ErrCDNTimeout = errors.New("CDN timed out")
+	// ErrManifestURI: a manifest points at a path on the CDN that this
+	// route may not sign.
+	ErrManifestURI = errors.New("manifest URI refused")
+
+	// errClientGone: the client left before the answer was ready.
+	errClientGone = errors.New("client closed the request")
 )
+
+// statusClientClosed is logged (and never seen) when the client left.
+const statusClientClosed = 499
 
 // status maps an error to the HTTP error the client sees: a status, a
 // stable code and a short public message. The error itself is kept as the
@@ -46,6 +64,22 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusForbidden, "forbidden", "you may not access this resource", err)
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrNoCredentials):
 		return httpx.Errorf(http.StatusUnauthorized, "unauthenticated", "authentication required", err)
+	// Manifest mode: before ErrPath and ErrQuery, which a refused URI in
+	// a manifest wraps; the manifest is the CDN's fault, not the client's.
+	case errors.Is(err, manifest.ErrTooLarge):
+		return httpx.Errorf(http.StatusBadGateway, "manifest_too_large", "the manifest is too large", err)
+	case errors.Is(err, manifest.ErrMalformed):
+		return httpx.Errorf(http.StatusBadGateway, "manifest_malformed", "the manifest could not be parsed", err)
+	case errors.Is(err, manifest.ErrUnsupported):
+		return httpx.Errorf(http.StatusBadGateway, "manifest_unsupported", "the manifest uses a form the gateway cannot rewrite", err)
+	case errors.Is(err, ErrManifestURI):
+		return httpx.Errorf(http.StatusBadGateway, "manifest_uri_refused", "the manifest points outside this route", err)
+	case errors.Is(err, ErrCDNRefused):
+		return httpx.Errorf(http.StatusBadGateway, "cdn_refused", "the CDN refused the gateway's token", err)
+	case errors.Is(err, ErrCDNTimeout):
+		return httpx.Errorf(http.StatusGatewayTimeout, "cdn_timeout", "the CDN did not answer in time", err)
+	case errors.Is(err, ErrCDN):
+		return httpx.Errorf(http.StatusBadGateway, "cdn_unavailable", "the CDN is unavailable", err)
 	case errors.Is(err, signer.ErrPath):
 		return httpx.Errorf(http.StatusBadRequest, "path_not_canonical", "the path is not canonical", err)
 	case errors.Is(err, signer.ErrQuery):
@@ -58,6 +92,8 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusServiceUnavailable, "not_ready", "signing is temporarily unavailable", err)
 	case errors.Is(err, ErrUpstream):
 		return httpx.Errorf(http.StatusBadGateway, "bad_gateway", "the upstream application is unavailable", err)
+	case errors.Is(err, errClientGone):
+		return httpx.Errorf(statusClientClosed, "client_gone", "the client closed the request", err)
 	}
 	return httpx.Errorf(http.StatusInternalServerError, "internal", "internal error", err)
 }

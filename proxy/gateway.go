@@ -53,6 +53,7 @@ type Gateway struct {
 	passthrough   http.Handler
 	metrics       *metrics
 	handler       http.Handler
+	streams       streamState
 
 	hdrNoStore    []string
 	hdrNoReferrer []string
@@ -101,6 +102,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		g.transport = t
 		g.ownTransport = t
 	}
+	g.streams = newStreamState()
 	if err := g.build(ctx); err != nil {
 		g.Close()
 		return nil, err
@@ -123,6 +125,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s%d_KEY_FILE: %w", config.RoutesPrefix, i, err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
+		g.streams.add(rt, g.metrics)
 		rs = append(rs, rt)
 	}
 	g.routes = newRoutes(rs)
@@ -221,6 +224,7 @@ func (g *Gateway) Close() error {
 		if g.ownTransport != nil {
 			g.ownTransport.CloseIdleConnections()
 		}
+		g.streams.close()
 		if g.stopWatch != nil {
 			err = g.stopWatch()
 			<-g.watchDone

@@ -24,11 +24,12 @@ const (
 	kindHealth
 	kindCORS
 	kindError
+	kindManifest
 	numKinds
 )
 
 func kindNames() [numKinds]string {
-	return [numKinds]string{"redirect", "passthrough", "sign", "auth", "health", "cors", "error"}
+	return [numKinds]string{"redirect", "passthrough", "sign", "auth", "health", "cors", "error", "manifest"}
 }
 
 // metrics are the gateway's Prometheus metrics. None holds a token, a
@@ -43,6 +44,7 @@ type metrics struct {
 	authVerdicts *prometheus.CounterVec
 	keyReloads   *prometheus.CounterVec
 	signErrors   prometheus.Counter
+	streaming    streamMetrics
 }
 
 func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
@@ -83,6 +85,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return f(cache.Stats()) })
 	}
+	m.streaming = newStreamMetrics(reg)
 	reg.MustRegister(m.requests, dur, m.redirects, m.authVerdicts, m.keyReloads, m.signErrors,
 		stat("signgate_token_cache_hits_total", "Token cache hits.", func(s signer.CacheStats) float64 { return float64(s.Hits) }),
 		stat("signgate_token_cache_misses_total", "Token cache misses.", func(s signer.CacheStats) float64 { return float64(s.Misses) }),

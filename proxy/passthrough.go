@@ -95,6 +95,9 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			g.identity.strip(pr.Out.Header)
+			if g.streams.dropCookie { // streaming cookies are for the CDN (cookie.go)
+				dropCookie(pr.Out.Header, CookieName)
+			}
 			g.setForwarded(pr)
 			if p, ok := PrincipalFrom(pr.In.Context()); ok && p.Subject != "" {
 				pr.Out.Header[g.subjectHeader] = []string{p.Subject}

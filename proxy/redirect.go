@@ -39,7 +39,16 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 		g.writeError(w, r, err)
 		return
 	}
+	if rt.stream.mode == streamManifest { // HLS/DASH manifest mode (manifest.go)
+		if f := formatOf(bp); f != formatNone {
+			g.serveManifest(w, r, rt, bp, f)
+			return
+		}
+	}
 	loc, _, err := g.sign(rt, bp, r.URL.RawQuery)
+	if err == nil && rt.stream.mode == streamCookie { // HLS/DASH cookie mode (cookie.go)
+		err = g.setStreamCookie(w, rt, bp)
+	}
 	if err != nil {
 		g.writeError(w, r, err)
 		return

@@ -31,6 +31,8 @@ type route struct {
 	key      atomic.Pointer[signer.SigningKey]
 	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
 	redirect prometheus.Counter       // redirects served
+	stream   stream                   // HLS/DASH settings (streaming.go)
+	cookies  prometheus.Counter       // streaming cookies set
 }
 
 func newRoute(i int, rc config.Route) (*route, error) {
@@ -46,11 +48,16 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	if rc.RedirectStatus != http.StatusFound && rc.RedirectStatus != http.StatusTemporaryRedirect {
 		return nil, fmt.Errorf("%s%d_REDIRECT_STATUS: %d, want 302 or 307", config.RoutesPrefix, i, rc.RedirectStatus)
 	}
+	st, err := newStream(i, rc, base)
+	if err != nil {
+		return nil, err
+	}
 	name := rc.Name
 	if name == "" {
 		name = strconv.Itoa(i)
 	}
 	return &route{
+		stream:  st,
 		name:    name,
 		prefix:  config.NormalizePrefix(rc.Prefix),
 		strip:   rc.StripPrefix,

@@ -24,6 +24,24 @@ func dashURLAttrs(element string) []string {
 	return nil
 }
 
+// isContainer reports whether a DASH element may hold BaseURL and segment
+// information that its descendants inherit.
+func isContainer(element string) bool {
+	switch element {
+	case "MPD", "Period", "AdaptationSet", "Representation":
+		return true
+	}
+	return false
+}
+
+// container is what DASH tracks of an open MPD, Period, AdaptationSet or
+// Representation.
+type container struct {
+	depth    int  // index in the element stack
+	relative bool // holds segment information with a relative URL
+	descBase bool // a descendant container has a BaseURL
+}
+
 // DASH rewrites a DASH MPD read from r, whose own URL is base: BaseURL
 // elements, SegmentTemplate media/initialization/index, SegmentURL
 // media/index and Initialization/RepresentationIndex sourceURL. URLs are
@@ -31,6 +49,12 @@ func dashURLAttrs(element string) []string {
 // Representation) before they reach rw, so the rewritten values are
 // absolute and no longer depend on BaseURL. Everything else is kept byte
 // for byte; only rewritten start tags are re-serialised.
+//
+// Segment information with relative URLs that a descendant with its own
+// BaseURL inherits (a SegmentTemplate on the AdaptationSet, a BaseURL on
+// each Representation) resolves differently in each descendant, so no one
+// absolute URL can replace it: such an MPD gives ErrUnsupported rather
+// than URLs that point at the wrong place.
 func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 	in, err := readLimited(r, limit)
 	if err != nil {
@@ -38,17 +62,18 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	}
 	d := xml.NewDecoder(bytes.NewReader(in))
 	d.Strict = true
-	out := make([]byte, 0, len(in)+len(in)/2)
+	var out assembler
 	copied := 0 // in[:copied] is already in out
 	splice := func(from, to int64, with string) {
-		out = append(out, in[copied:from]...)
-		out = append(out, with...)
+		out.bytes(in[copied:from])
+		out.string(with)
 		copied = int(to)
 	}
 	// bases[i] is the base URL in force inside the element at depth i, and
 	// names[i-1] that element's name, to check nesting (RawToken does not).
 	bases := []*url.URL{base}
 	var names []string
+	var open []container // the containers among names, outermost first
 	sawMPD := false
 	for {
 		start := d.InputOffset()
@@ -71,7 +96,13 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 			cur := bases[len(bases)-1]
 			bases = append(bases, cur)
 			names = append(names, qname(t.Name))
+			if isContainer(t.Name.Local) {
+				open = append(open, container{depth: len(names) - 1})
+			}
 			if t.Name.Local == "BaseURL" {
+				if err := baseAfterSegments(open, len(names)-2); err != nil {
+					return nil, err
+				}
 				text, textEnd, err := baseURLText(d, in)
 				if err != nil {
 					return nil, err
@@ -107,6 +138,9 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				if a.Name.Space != "" || !slices.Contains(attrs, a.Name.Local) {
 					continue
 				}
+				if err := relativeSegments(open, a.Value); err != nil {
+					return nil, err
+				}
 				s, ok, err := resolve(cur, a.Value, kind, rw)
 				if err != nil {
 					return nil, err
@@ -126,6 +160,9 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 			}
 			names = names[:len(names)-1]
 			bases = bases[:len(bases)-1]
+			if n := len(open); n > 0 && open[n-1].depth == len(names) {
+				open = open[:n-1]
+			}
 		}
 	}
 	if !sawMPD {
@@ -134,8 +171,46 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	if len(names) > 0 {
 		return nil, fmt.Errorf("%w: element %q not closed", ErrMalformed, names[len(names)-1])
 	}
-	out = append(out, in[copied:]...)
-	return out, nil
+	out.bytes(in[copied:])
+	return out.join(), nil
+}
+
+// baseAfterSegments notes a BaseURL whose parent element is at depth
+// parent: it refuses one that applies to relative segment URLs already
+// resolved without it (in its parent or an ancestor), and marks the
+// ancestors as having a descendant BaseURL.
+func baseAfterSegments(open []container, parent int) error {
+	for i := range open {
+		c := &open[i]
+		if c.depth > parent {
+			continue
+		}
+		if c.relative {
+			return fmt.Errorf("%w: a BaseURL in the scope of segment information with relative URLs that was already resolved", ErrUnsupported)
+		}
+		if c.depth < parent {
+			c.descBase = true
+		}
+	}
+	return nil
+}
+
+// relativeSegments notes segment information holding URL value in the
+// innermost open container, and refuses relative URLs there when a
+// descendant container already had its own BaseURL.
+func relativeSegments(open []container, value string) error {
+	if len(open) == 0 {
+		return nil
+	}
+	if u, err := url.Parse(strings.TrimSpace(value)); err == nil && u.Scheme != "" {
+		return nil // absolute: no BaseURL changes it
+	}
+	c := &open[len(open)-1]
+	if c.descBase {
+		return fmt.Errorf("%w: segment information with relative URLs inherited by an element with its own BaseURL", ErrUnsupported)
+	}
+	c.relative = true
+	return nil
 }
 
 // baseURLText reads a BaseURL element's text up to its end tag and returns

@@ -23,29 +23,27 @@ func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 	if !bytes.HasPrefix(in, []byte("#EXTM3U")) {
 		return nil, fmt.Errorf("%w: HLS playlist does not start with #EXTM3U", ErrMalformed)
 	}
-	out := make([]byte, 0, len(in)+len(in)/2)
+	var out assembler
 	nextIsPlaylist := false
 	for len(in) > 0 {
-		line, rest, _ := bytes.Cut(in, []byte("\n"))
-		eol := "\n"
-		if len(rest) == 0 && !bytes.HasSuffix(in, []byte("\n")) {
-			eol = ""
-		}
+		line, rest, found := bytes.Cut(in, []byte("\n"))
+		full := in[:len(in)-len(rest)] // the line with its "\n", if any
 		in = rest
 		cr := bytes.HasSuffix(line, []byte("\r"))
-		text := string(bytes.TrimSuffix(line, []byte("\r")))
-		trimmed := strings.TrimSpace(text)
+		trimmed := bytes.TrimSpace(line)
+		text, changed := "", false // the line's new text
 		switch {
-		case trimmed == "":
-		case strings.HasPrefix(trimmed, "#"):
-			if strings.HasPrefix(trimmed, "#EXT-X-STREAM-INF") {
+		case len(trimmed) == 0:
+		case trimmed[0] == '#':
+			if bytes.HasPrefix(trimmed, []byte("#EXT-X-STREAM-INF")) {
 				nextIsPlaylist = true
 			}
-			if strings.HasPrefix(trimmed, "#EXT") {
-				text, err = rewriteTagURI(text, base, rw)
-				if err != nil {
+			if bytes.HasPrefix(trimmed, []byte("#EXT")) && bytes.Contains(line, []byte("URI")) {
+				old := string(bytes.TrimSuffix(line, []byte("\r")))
+				if text, err = rewriteTagURI(old, base, rw); err != nil {
 					return nil, err
 				}
+				changed = text != old
 			}
 		default:
 			kind := Media
@@ -53,19 +51,24 @@ func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 				kind = Playlist
 			}
 			nextIsPlaylist = false
-			s, _, err := resolve(base, trimmed, kind, rw)
-			if err != nil {
+			if text, _, err = resolve(base, string(trimmed), kind, rw); err != nil {
 				return nil, err
 			}
-			text = s
+			changed = true
 		}
-		out = append(out, text...)
+		if !changed {
+			out.bytes(full)
+			continue
+		}
+		out.string(text)
 		if cr {
-			out = append(out, '\r')
+			out.string("\r")
 		}
-		out = append(out, eol...)
+		if found {
+			out.string("\n")
+		}
 	}
-	return out, nil
+	return out.join(), nil
 }
 
 // tagKind says what the URI attribute of a tag names.

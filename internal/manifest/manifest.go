@@ -12,6 +12,9 @@ var (
 	ErrTooLarge = errors.New("manifest too large")
 	// ErrMalformed: the manifest does not parse.
 	ErrMalformed = errors.New("manifest malformed")
+	// ErrUnsupported: the manifest parses but uses a construct whose URIs
+	// cannot be made absolute without changing its structure.
+	ErrUnsupported = errors.New("manifest construct not supported")
 )
 
 // Kind says what a URI in a manifest points at.
@@ -70,4 +73,40 @@ func resolve(base *url.URL, ref string, kind Kind, rw Rewriter) (string, bool, e
 		return "", false, err
 	}
 	return out, true, nil
+}
+
+// assembler collects a rewritten manifest as pieces, unchanged spans of
+// the input and new text, and joins them once at the end: one allocation
+// of the exact size rather than a buffer regrown as URIs swell.
+type assembler struct {
+	pieces []piece
+	size   int
+}
+
+type piece struct {
+	b []byte
+	s string
+}
+
+func (a *assembler) bytes(b []byte) {
+	if len(b) > 0 {
+		a.pieces = append(a.pieces, piece{b: b})
+		a.size += len(b)
+	}
+}
+
+func (a *assembler) string(s string) {
+	if s != "" {
+		a.pieces = append(a.pieces, piece{s: s})
+		a.size += len(s)
+	}
+}
+
+func (a *assembler) join() []byte {
+	out := make([]byte, 0, a.size)
+	for _, p := range a.pieces {
+		out = append(out, p.b...)
+		out = append(out, p.s...)
+	}
+	return out
 }

@@ -1,0 +1,121 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// CookieName is the signed cookie of Qencode's CDN, which the edge reads
+// too: a token for a directory, sent by the browser with every request for
+// a segment under it.
+const CookieName = "Qencode-Auth-Token"
+
+// setStreamCookie adds to w the Qencode-Auth-Token cookie for the
+// directory of bucket path bp (cookie mode): the directory's token from
+// the cache, Path = that directory on the CDN, on the configured domain
+// (host-only when none), Secure when the CDN is https, HttpOnly,
+// SameSite=Lax, expiring with the token. Nothing is added on error, nor
+// when the directory would reach past the route (scopeFits).
+func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string) error {
+	key := rt.key.Load()
+	if key == nil {
+		return fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
+	}
+	scope := signer.ScopeDir.URI(bp)
+	if !g.scopeFits(rt, scope) {
+		// The directory holds another route's paths: no cookie rather
+		// than one granting them.
+		g.log.Warn("no streaming cookie: the directory reaches past the route", "route", rt.name, "path", bp)
+		return nil
+	}
+	tok, exp, err := g.cache.Token(rt.name, key, scope, rt.life)
+	if err != nil {
+		g.metrics.signErrors.Inc()
+		return fmt.Errorf("route %s: %w", rt.name, err)
+	}
+	c := http.Cookie{
+		Name:     CookieName,
+		Value:    tok,
+		Path:     cookiePath(rt.stream.cdnPath(), scope),
+		Domain:   rt.stream.cookieDomain,
+		Expires:  exp.UTC(),
+		MaxAge:   maxAge(exp, g.opts.Now()),
+		Secure:   rt.stream.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	v := c.String()
+	if v == "" {
+		return fmt.Errorf("route %s: cannot write the %s cookie", rt.name, CookieName)
+	}
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], v)
+	rt.cookies.Inc()
+	return nil
+}
+
+// cookiePath returns the cookie Path for a token whose uri claim is scope,
+// on a CDN whose escaped path prefix is prefix: the directory as the
+// browser will send it, escaped and without a trailing slash, so that it
+// matches the directory and everything below it at a "/" boundary, as
+// the claim does. A ";" cannot stand in a cookie attribute, so a path
+// holding one is cut back to the directory above its first ";": a wider
+// Path only sends the cookie to more URLs, and the token's scope still
+// decides.
+func cookiePath(prefix, scope string) string {
+	p := prefix
+	if scope != "" && scope != "/" {
+		p += signer.EscapePath(scope)
+	}
+	if i := strings.IndexByte(p, ';'); i >= 0 {
+		p = p[:strings.LastIndexByte(p[:i], '/')]
+	}
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// maxAge is the Max-Age of a cookie expiring at exp: whole seconds, at
+// least one.
+func maxAge(exp, now time.Time) int {
+	s := int((exp.Sub(now) + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// dropCookie removes the cookie called name from every Cookie header of h,
+// keeping the others.
+func dropCookie(h http.Header, name string) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	found := false
+	for _, line := range lines {
+		if strings.Contains(line, name) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			n, _, _ := strings.Cut(part, "=")
+			if strings.TrimSpace(n) == name || strings.TrimSpace(part) == "" {
+				continue
+			}
+			kept = append(kept, strings.TrimSpace(part))
+		}
+	}
+	delete(h, "Cookie")
+	if len(kept) > 0 {
+		h["Cookie"] = []string{strings.Join(kept, "; ")}
+	}
+}

@@ -1,0 +1,380 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/signgate/signgate/internal/manifest"
+	"github.com/signgate/signgate/signer"
+)
+
+// Limits of one manifest rewrite, beyond the route's size limit.
+const (
+	// maxManifestScopes bounds the directories (so the RSA signatures on
+	// a cold cache) one manifest may need tokens for.
+	maxManifestScopes = 16
+	// manifestGrowth bounds the rewritten URIs of a manifest to this many
+	// times the route's size limit, so that a manifest of tiny relative
+	// URIs cannot swell into signed URLs without end.
+	manifestGrowth = 8
+	// maxReasonLen bounds the edge's reason header quoted in a log line.
+	maxReasonLen = 64
+)
+
+// serveManifest answers a request for an HLS playlist or a DASH MPD in
+// manifest mode, once the request is authenticated and authorized: fetch
+// it from the CDN with the directory's token, rewrite every URI, and
+// answer 200 with a private, never cached body. Failures go through
+// status: 404 when the CDN has no such manifest, 502 with a reason when
+// the CDN refuses or fails or the manifest is malformed or too large, 504
+// when the CDN is too slow.
+func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *route, bp string, f manifestFormat) {
+	setKind(w, kindManifest)
+	body, counts, err := g.rewriteManifest(r, rt, bp, f)
+	g.metrics.manifestDone(rt.name, f, counts, err)
+	if err != nil {
+		if errors.Is(err, errClientGone) {
+			w.WriteHeader(statusClientClosed)
+			return
+		}
+		g.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{f.contentType()}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Cache-Control"] = g.hdrNoStore
+	h["Referrer-Policy"] = g.hdrNoReferrer
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// rewriteManifest fetches the manifest at bucket path bp from the route's
+// CDN and returns it rewritten, with the count of URIs by kind.
+func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat) ([]byte, uriCounts, error) {
+	var counts uriCounts
+	key := rt.key.Load()
+	if key == nil {
+		return nil, counts, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
+	}
+	m := &rewriter{
+		g: g, rt: rt, key: key,
+		scope:  signer.ScopeDir.URI(bp),
+		tokens: make(map[string]string, 2),
+		budget: manifestGrowth * rt.stream.maxBytes,
+	}
+	if !g.scopeFits(rt, m.scope) {
+		m.scope = bp
+	}
+	tok, err := m.token(m.scope)
+	if err != nil {
+		return nil, counts, err
+	}
+	src, err := rt.base.URL(bp, r.URL.RawQuery, tok)
+	if err != nil {
+		return nil, counts, fmt.Errorf("route %s: %w", rt.name, err)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), rt.stream.timeout)
+	defer cancel()
+	resp, err := g.fetchManifest(ctx, r.Context(), src, f, rt.stream.maxBytes)
+	if err != nil {
+		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
+	}
+	defer resp.Body.Close()
+	// URIs resolve against where the manifest was found, after any
+	// redirect (on the CDN's own host: the client checked), token aside.
+	base := *resp.Request.URL
+	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
+	var out []byte
+	body := readErrors{resp.Body}
+	switch f {
+	case formatHLS:
+		out, err = manifest.HLS(body, &base, rt.stream.maxBytes, m.rewrite)
+	default:
+		out, err = manifest.DASH(body, &base, rt.stream.maxBytes, m.rewrite)
+	}
+	var re *readError
+	if errors.As(err, &re) {
+		err = fetchErr(ctx, r.Context(), re.err)
+	}
+	if err != nil {
+		return nil, m.counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
+	}
+	return out, m.counts, nil
+}
+
+// readErrors marks the errors of reading a CDN response, so that they can
+// be told from the parser's and the rewriter's.
+type readErrors struct{ r io.Reader }
+
+func (b readErrors) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
+}
+
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "read from the CDN: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// fetchManifest GETs src (a signed CDN URL) with a request built from
+// scratch: no header of the client's reaches the CDN. It returns the
+// response of a 200, or an error for any other answer, which never holds
+// the URL (and so the token).
+func (g *Gateway) fetchManifest(ctx, client context.Context, src string, f manifestFormat, limit int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: build request: %w", ErrCDN, stripURL(err))
+	}
+	req.Header.Set("Accept", f.contentType()+", */*;q=0.5")
+	req.Header.Set("User-Agent", "signgate")
+	resp, err := g.streams.cdn.Do(req)
+	if err != nil {
+		return nil, fetchErr(ctx, client, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: Content-Length %d", manifest.ErrTooLarge, resp.ContentLength)
+		}
+		return resp, nil
+	}
+	// Drain a little so the connection can be reused, then close.
+	io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotFound || code == http.StatusGone:
+		return nil, fmt.Errorf("%w: the CDN answered %d", ErrNotFound, code)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return nil, fmt.Errorf("%w: %d, reason %q", ErrCDNRefused, code, reason(resp.Header.Get("X-Signgate-Reason")))
+	default:
+		return nil, fmt.Errorf("%w: the CDN answered %d", ErrCDN, code)
+	}
+}
+
+// fetchErr classifies an error of the fetch or of reading the body: the
+// client left, the fetch timed out, or the CDN could not be reached (or
+// redirected off its host). The URL (and its token) in a *url.Error is
+// dropped.
+func fetchErr(ctx, client context.Context, err error) error {
+	err = stripURL(err)
+	switch {
+	case client.Err() != nil:
+		return fmt.Errorf("%w: %w", errClientGone, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", ErrCDNTimeout, err)
+	case errors.Is(err, ErrCDN):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCDN, err)
+}
+
+// stripURL returns err without the URL a *url.Error quotes.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// reason returns the edge's reason header fit for a log line: short and
+// printable.
+func reason(s string) string {
+	if len(s) > maxReasonLen {
+		s = s[:maxReasonLen]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// uriCounts counts a manifest's URIs by what became of them.
+type uriCounts [numURIKinds]int
+
+// What became of a URI, the "kind" label of signgate_manifest_uris_total.
+const (
+	uriMedia    = iota // signed absolute CDN URL
+	uriTemplate        // DASH SegmentTemplate, its directory signed
+	uriPlaylist        // child playlist, back through the gateway
+	uriForeign         // on another host: left alone, no token
+	numURIKinds
+)
+
+func uriKindNames() [numURIKinds]string {
+	return [numURIKinds]string{"media", "template", "playlist", "foreign"}
+}
+
+// rewriter rewrites the URIs of one manifest of route rt. Not safe for
+// concurrent use; one per request.
+type rewriter struct {
+	g      *Gateway
+	rt     *route
+	key    *signer.SigningKey
+	scope  string            // uri claim of the manifest's directory
+	tokens map[string]string // tokens by uri claim, for this manifest
+	budget int64             // bytes of rewritten URIs still allowed
+	counts uriCounts
+}
+
+// token returns the token for uri claim scope, from the manifest's own
+// map, else the cache (which mints on a miss).
+func (m *rewriter) token(scope string) (string, error) {
+	if tok, ok := m.tokens[scope]; ok {
+		return tok, nil
+	}
+	if len(m.tokens) >= maxManifestScopes {
+		return "", fmt.Errorf("%w: URIs in more than %d directories", manifest.ErrTooLarge, maxManifestScopes)
+	}
+	tok, _, err := m.g.cache.Token(m.rt.name, m.key, scope, m.rt.life)
+	if err != nil {
+		m.g.metrics.signErrors.Inc()
+		return "", fmt.Errorf("route %s: %w", m.rt.name, err)
+	}
+	m.tokens[scope] = tok
+	return tok, nil
+}
+
+// rewrite is the manifest.Rewriter: ref is absolute, resolved against the
+// manifest's CDN URL.
+//
+//   - On another scheme or host: left as it is, absolute, without a
+//     token (ours must never leave the CDN).
+//   - A child playlist: the root-relative gateway path, so the player
+//     asks the gateway it used (whatever its Host said) and that playlist
+//     is rewritten too.
+//   - Media: the signed absolute CDN URL, with the token of the
+//     manifest's directory when it covers the file, else of the file's
+//     own directory.
+//   - A DASH SegmentTemplate: its path up to the last "/" before the first
+//     "$" identifier is the directory signed; the rest stays as written.
+//
+// A URI on the CDN must stay inside this route: one whose gateway path
+// would belong to another route, or to none, is refused, since the user
+// was authorized for this route only.
+func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
+	st := &m.rt.stream
+	if !sameOrigin(ref, st.cdn) {
+		m.counts[uriForeign]++
+		return ref.String(), nil
+	}
+	if ref.User != nil {
+		return "", fmt.Errorf("%w: user info in a CDN URI", ErrManifestURI)
+	}
+	rel, ok := strings.CutPrefix(ref.EscapedPath(), st.cdnPath())
+	if !ok || rel != "" && rel[0] != '/' {
+		return "", fmt.Errorf("%w: a CDN URI outside the base path", ErrManifestURI)
+	}
+	// dir is the path to sign; tail, when not empty, follows it as written.
+	dir, tail := rel, ""
+	switch {
+	case kind == manifest.Template:
+		cut := len(rel)
+		if i := strings.IndexByte(rel, '$'); i >= 0 {
+			cut = i
+		}
+		i := strings.LastIndexByte(rel[:cut], '/')
+		if i < 0 {
+			return "", fmt.Errorf("%w: a template without a directory", ErrManifestURI)
+		}
+		dir, tail = rel[:i], rel[i:]
+	case strings.HasSuffix(rel, "/") || rel == "":
+		if kind == manifest.Playlist {
+			return "", fmt.Errorf("%w: a child playlist names a directory", ErrManifestURI)
+		}
+		dir, tail = strings.TrimSuffix(rel, "/"), "/"
+	}
+	p := "/"
+	if dir != "" {
+		var err error
+		if p, err = signer.CanonicalPath(dir); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
+		}
+	}
+	gp := m.rt.gatewayPath(p)
+	if m.g.routes.match(gp) != m.rt {
+		return "", fmt.Errorf("%w: %s is outside route %s", ErrManifestURI, gp, m.rt.name)
+	}
+	var out string
+	if kind == manifest.Playlist {
+		q, err := signer.StripAuth(ref.RawQuery)
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
+		}
+		out = signer.EscapePath(gp)
+		if q != "" {
+			out += "?" + q
+		}
+		m.counts[uriPlaylist]++
+	} else {
+		scope, err := m.scopeOf(p, tail != "")
+		if err != nil {
+			return "", err
+		}
+		tok, err := m.token(scope)
+		if err != nil {
+			return "", err
+		}
+		u, err := m.rt.base.URL(p, ref.RawQuery, tok)
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
+		}
+		if tail != "" {
+			q := strings.IndexByte(u, '?')
+			u = strings.TrimSuffix(u[:q], "/") + tail + u[q:]
+		}
+		if kind == manifest.Template {
+			m.counts[uriTemplate]++
+		} else {
+			m.counts[uriMedia]++
+		}
+		out = u
+	}
+	if ref.Fragment != "" {
+		out += "#" + ref.EscapedFragment()
+	}
+	if m.budget -= int64(len(out)); m.budget < 0 {
+		return "", fmt.Errorf("%w: rewritten URIs over %d bytes", manifest.ErrTooLarge, manifestGrowth*m.rt.stream.maxBytes)
+	}
+	return out, nil
+}
+
+// scopeOf returns the uri claim to sign canonical bucket path p with: the
+// manifest's directory when it covers p; else p's own directory, or p
+// itself when p is a directory (isDir). A directory that would reach past
+// the route, or over a path another route serves, falls back to the file
+// alone; a directory in that case is refused.
+func (m *rewriter) scopeOf(p string, isDir bool) (string, error) {
+	if signer.Covers(m.scope, p) {
+		return m.scope, nil
+	}
+	scope := signer.ScopeDir.URI(p)
+	if isDir {
+		scope = p
+		if p == "/" {
+			scope = ""
+		}
+	}
+	if m.g.scopeFits(m.rt, scope) {
+		return scope, nil
+	}
+	if isDir {
+		return "", fmt.Errorf("%w: directory %s reaches past route %s", ErrManifestURI, p, m.rt.name)
+	}
+	return p, nil
+}

@@ -1,0 +1,261 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
+)
+
+// streamMode is how a route serves HLS and DASH (SIGNGATE_ROUTES_<n>_STREAMING).
+type streamMode uint8
+
+const (
+	// streamOff: every path redirects; relative segment URLs in a
+	// manifest lose the query token.
+	streamOff streamMode = iota
+	// streamCookie: every redirect also sets the Qencode-Auth-Token
+	// cookie for the directory of the path.
+	streamCookie
+	// streamManifest: .m3u8 and .mpd paths are fetched from the CDN and
+	// answered rewritten; other paths redirect.
+	streamManifest
+)
+
+// stream is a route's HLS/DASH settings.
+type stream struct {
+	mode         streamMode
+	cookieDomain string        // "" for a host-only cookie
+	secure       bool          // the CDN base is https: the cookie is Secure
+	cdn          *url.URL      // the CDN base: scheme, host, escaped path prefix
+	maxBytes     int64         // manifest size limit
+	timeout      time.Duration // manifest fetch limit
+}
+
+// newStream reads route i's streaming settings. New may be handed a
+// configuration LoadGateway never saw, so the checks that matter for
+// serving are repeated here.
+func newStream(i int, rc config.Route, base signer.Base) (stream, error) {
+	st := stream{maxBytes: rc.ManifestMaxBytes, timeout: rc.ManifestTimeout}
+	switch rc.Streaming {
+	case config.StreamingOff, "":
+		st.mode = streamOff
+	case config.StreamingCookie:
+		st.mode = streamCookie
+	case config.StreamingManifest:
+		st.mode = streamManifest
+	default:
+		return st, fmt.Errorf("%s%d_STREAMING: %q, want off, cookie or manifest", config.RoutesPrefix, i, rc.Streaming)
+	}
+	u, err := url.Parse(base.String())
+	if err != nil {
+		return st, fmt.Errorf("%s%d_CDN_BASE: %w", config.RoutesPrefix, i, err)
+	}
+	st.cdn = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	st.secure = u.Scheme == "https"
+	if rc.CookieDomain != "" {
+		if st.cookieDomain, err = config.CookieDomain(rc.CookieDomain); err != nil {
+			return st, fmt.Errorf("%s%d_COOKIE_DOMAIN: %w", config.RoutesPrefix, i, err)
+		}
+	}
+	if st.mode == streamManifest && st.maxBytes <= 0 {
+		return st, fmt.Errorf("%s%d_MANIFEST_MAX_BYTES: %d, must be positive", config.RoutesPrefix, i, st.maxBytes)
+	}
+	if st.mode == streamManifest && st.timeout <= 0 {
+		return st, fmt.Errorf("%s%d_MANIFEST_TIMEOUT: %s, must be positive", config.RoutesPrefix, i, st.timeout)
+	}
+	return st, nil
+}
+
+// cdnPath is the escaped path prefix of the CDN base: "" or "/prefix".
+func (st *stream) cdnPath() string { return st.cdn.EscapedPath() }
+
+// manifestFormat says which parser a manifest path needs.
+type manifestFormat uint8
+
+const (
+	formatNone manifestFormat = iota
+	formatHLS
+	formatDASH
+)
+
+func (f manifestFormat) String() string {
+	switch f {
+	case formatHLS:
+		return "hls"
+	case formatDASH:
+		return "dash"
+	}
+	return "none"
+}
+
+// contentType is the type of a rewritten manifest.
+func (f manifestFormat) contentType() string {
+	if f == formatDASH {
+		return "application/dash+xml"
+	}
+	return "application/vnd.apple.mpegurl"
+}
+
+// formatOf returns the manifest format of canonical path p by its
+// extension, .m3u8 or .mpd in any case, or formatNone.
+func formatOf(p string) manifestFormat {
+	switch {
+	case len(p) >= 5 && strings.EqualFold(p[len(p)-5:], ".m3u8"):
+		return formatHLS
+	case len(p) >= 4 && strings.EqualFold(p[len(p)-4:], ".mpd"):
+		return formatDASH
+	}
+	return formatNone
+}
+
+// gatewayPath returns the gateway path that serves bucket path bp: bp
+// itself, or under the prefix when the route strips it.
+func (rt *route) gatewayPath(bp string) string {
+	if !rt.strip || rt.prefix == "/" {
+		return bp
+	}
+	if bp == "/" {
+		return rt.prefix
+	}
+	return rt.prefix + bp
+}
+
+// scopeFits reports whether a token of route rt with uri claim scope
+// grants only paths the gateway routes to rt: its gateway path is inside
+// rt's prefix, and no other route's longer prefix lies inside it. Safe
+// scopes never let a directory token reach a more restricted route.
+func (g *Gateway) scopeFits(rt *route, scope string) bool {
+	sp := "/"
+	if scope != "" {
+		sp = scope
+	}
+	gp := rt.gatewayPath(sp)
+	if !rt.matches(gp) {
+		return false
+	}
+	for _, o := range g.routes {
+		if o != rt && len(o.prefix) > len(rt.prefix) && signer.Covers(gp, o.prefix) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameOrigin reports whether u is on the scheme and host of the CDN base
+// (host case and default ports aside).
+func sameOrigin(u, cdn *url.URL) bool {
+	return strings.EqualFold(u.Scheme, cdn.Scheme) &&
+		strings.EqualFold(hostPort(u), hostPort(cdn))
+}
+
+// hostPort returns u's host with the scheme's default port dropped.
+func hostPort(u *url.URL) string {
+	h := u.Host
+	switch {
+	case strings.EqualFold(u.Scheme, "https") && strings.HasSuffix(h, ":443"):
+		return h[:len(h)-4]
+	case strings.EqualFold(u.Scheme, "http") && strings.HasSuffix(h, ":80"):
+		return h[:len(h)-3]
+	}
+	return h
+}
+
+// streamState is what the gateway keeps for HLS and DASH: the client that
+// fetches manifests from CDNs, and whether a route sets streaming cookies
+// (which pass-through then keeps from the upstream app).
+type streamState struct {
+	cdn        *http.Client
+	transport  *http.Transport
+	dropCookie bool
+}
+
+func newStreamState() streamState {
+	c, t := newCDNClient()
+	return streamState{cdn: c, transport: t}
+}
+
+// add wires route rt's streaming metrics and notes its mode.
+func (s *streamState) add(rt *route, m *metrics) {
+	rt.cookies = m.streaming.cookies.WithLabelValues(rt.name)
+	s.dropCookie = s.dropCookie || rt.stream.mode == streamCookie
+}
+
+// close drops the idle connections to CDNs.
+func (s *streamState) close() { s.transport.CloseIdleConnections() }
+
+// errRedirectOffCDN stops the manifest client from following a redirect
+// to another host: our token must never leave the CDN.
+var errRedirectOffCDN = fmt.Errorf("%w: the CDN redirected off its own host", ErrCDN)
+
+// newCDNClient returns the client that fetches manifests from CDNs. It
+// sends no client headers (no cookie, no Authorization: requests are
+// built from scratch), follows at most three redirects and only on the
+// same scheme and host, and honours HTTPS_PROXY for egress.
+func newCDNClient() (*http.Client, *http.Transport) {
+	t := newTransport()
+	t.Proxy = http.ProxyFromEnvironment
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 64, 64
+	t.DisableCompression = false // manifests compress well; the limit applies to the decoded bytes
+	t.ForceAttemptHTTP2 = true
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 || !sameOrigin(req.URL, via[0].URL) {
+				return errRedirectOffCDN
+			}
+			return nil
+		},
+	}, t
+}
+
+// streamMetrics count manifest rewrites and streaming cookies. Labels are
+// route names, formats, kinds and status codes: never a path or a token.
+type streamMetrics struct {
+	rewrites *prometheus.CounterVec // route, format, outcome
+	uris     *prometheus.CounterVec // route, kind
+	cookies  *prometheus.CounterVec // route
+}
+
+func newStreamMetrics(reg *prometheus.Registry) streamMetrics {
+	m := streamMetrics{
+		rewrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signgate_manifest_rewrites_total",
+			Help: "Manifests served in manifest mode, by route, format (hls, dash) and outcome (ok, or the error code answered).",
+		}, []string{"route", "format", "outcome"}),
+		uris: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signgate_manifest_uris_total",
+			Help: "URIs rewritten in manifests, by route and kind: media (signed), template (DASH, directory signed), playlist (back through the gateway), foreign (another host, left alone).",
+		}, []string{"route", "kind"}),
+		cookies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signgate_stream_cookies_total",
+			Help: "Qencode-Auth-Token cookies set in cookie mode, by route.",
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.rewrites, m.uris, m.cookies)
+	return m
+}
+
+// manifestDone records one manifest request: its outcome, and the URIs of
+// a manifest that was rewritten.
+func (m *metrics) manifestDone(route string, f manifestFormat, counts uriCounts, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = status(err).Code
+	}
+	m.streaming.rewrites.WithLabelValues(route, f.String(), outcome).Inc()
+	if err != nil {
+		return
+	}
+	for k, name := range uriKindNames() {
+		if counts[k] > 0 {
+			m.streaming.uris.WithLabelValues(route, name).Add(float64(counts[k]))
+		}
+	}
+}
