@@ -69,7 +69,7 @@ func (g *Gateway) sign(rt *route, bp, rawQuery string) (string, time.Time, error
 	if key == nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	tok, exp, err := g.cache.Token(rt.name, key, rt.scope.URI(bp), rt.life)
+	tok, exp, err := g.cache.Token(rt.name, key, rt.tokenURI(bp), rt.life)
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)

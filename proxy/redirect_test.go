@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -275,6 +276,55 @@ func TestRequiredClaims(t *testing.T) {
 			resp := f.do("GET", "/media/x.mp4", bearer(f.session("alice", tc.claims)))
 			if resp.StatusCode != tc.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
+
+// TestScopeNarrowedAtNestedRoute: a directory or bucket token of /media
+// must never open /media/premium, a more restricted route on the same
+// bucket with the same key; such tokens are narrowed to the file. Paths
+// away from the nested route keep the configured scope.
+func TestScopeNarrowedAtNestedRoute(t *testing.T) {
+	for _, tc := range []struct {
+		scope, path, wantURI string
+	}{
+		{"dir", "/media/clip.mp4", "/media/clip.mp4"},        // its directory /media holds /media/premium
+		{"dir", "/media/v/clip.mp4", "/media/v"},             // /media/v does not
+		{"bucket", "/media/v/clip.mp4", "/media/v/clip.mp4"}, // the bucket holds /media/premium
+	} {
+		t.Run(tc.scope+" "+tc.path, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_SCOPE": tc.scope})
+			// The same gateway with a second, restricted route on the same
+			// bucket and key.
+			env := maps.Clone(f.environ)
+			for k, v := range map[string]string{
+				"SIGNGATE_ROUTES_1_PREFIX":   "/media/premium",
+				"SIGNGATE_ROUTES_1_CDN_BASE": f.cdn.URL,
+				"SIGNGATE_ROUTES_1_KEY_FILE": env["SIGNGATE_ROUTES_0_KEY_FILE"],
+				"SIGNGATE_ROUTES_1_KEY_ID":   "key1",
+				"SIGNGATE_ROUTES_1_REQUIRE":  "plan=premium",
+			} {
+				env[k] = v
+			}
+			f = newFixture(t, env)
+			sess := bearer(f.session("alice", nil))
+			if resp := f.do("GET", "/media/premium/ep1.mp4", sess); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("premium without the claim: %d, want 403", resp.StatusCode)
+			}
+			resp := f.do("GET", tc.path, sess)
+			loc := location(t, resp)
+			v := signer.NewVerifier(f.cdn.keys)
+			v.Now = f.clock.Now
+			c, err := v.Parse(loc.Query().Get("auth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.URI != tc.wantURI {
+				t.Errorf("uri claim %q, want %q", c.URI, tc.wantURI)
+			}
+			if signer.Covers(c.URI, "/media/premium/ep1.mp4") {
+				t.Errorf("the token of %s opens /media/premium", tc.path)
 			}
 		})
 	}

@@ -33,6 +33,11 @@ type route struct {
 	redirect prometheus.Counter       // redirects served
 	stream   stream                   // HLS/DASH settings (streaming.go)
 	cookies  prometheus.Counter       // streaming cookies set
+	// nested holds the bucket paths of the other routes that serve the same
+	// bucket with the same key under a longer, unstripped prefix. A dir or
+	// bucket token that would cover one of them is narrowed to the file, so
+	// that a route's token never opens another, maybe more restricted one.
+	nested []string
 }
 
 func newRoute(i int, rc config.Route) (*route, error) {
@@ -101,7 +106,30 @@ type routes []*route
 func newRoutes(rs []*route) routes {
 	out := append(routes(nil), rs...)
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i].prefix) > len(out[j].prefix) })
+	for _, rt := range out {
+		for _, o := range out {
+			if o != rt && !o.strip && len(o.prefix) > len(rt.prefix) &&
+				o.base == rt.base && o.kid == rt.kid {
+				rt.nested = append(rt.nested, o.prefix)
+			}
+		}
+	}
 	return out
+}
+
+// tokenURI returns the uri claim for bucket path bp: the route's scope,
+// narrowed to bp itself where it would reach a nested route.
+func (rt *route) tokenURI(bp string) string {
+	uri := rt.scope.URI(bp)
+	if rt.scope == signer.ScopeFile {
+		return uri
+	}
+	for _, n := range rt.nested {
+		if signer.Covers(uri, n) {
+			return bp
+		}
+	}
+	return uri
 }
 
 // match returns the route with the longest prefix covering p, or nil.
