@@ -47,9 +47,9 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 	s := e.snap.Load()
 	private := s.policy(b.name) == Authenticated
 	if private {
-		tok, err := tokenFrom(r)
+		toks, err := tokensFrom(r)
 		if err == nil {
-			err = e.check(s, b, tok, p)
+			err = e.checkAny(s, b, toks, p)
 		}
 		if err != nil {
 			writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))

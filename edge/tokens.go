@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -92,11 +93,17 @@ func scope(uri, p string) error {
 	return nil
 }
 
-// tokenFrom returns the request's token: the auth query parameter or,
-// without one, the Qencode-Auth-Token cookie. Several auth parameters, or
-// several different cookies, are refused as ambiguous; an empty auth
-// parameter counts as none.
-func tokenFrom(r *http.Request) (string, error) {
+// maxCookieTokens bounds the distinct Qencode-Auth-Token cookies a request
+// may carry: each costs a verification.
+const maxCookieTokens = 4
+
+// tokensFrom returns the request's candidate tokens: the auth query
+// parameter or, without one, the distinct Qencode-Auth-Token cookies, in
+// the order the client sent them. A browser holding cookies for nested
+// directories (/show and /show/ep1) sends both, the longest path first;
+// each is a candidate. Several auth parameters are refused as ambiguous;
+// an empty auth parameter counts as none.
+func tokensFrom(r *http.Request) ([]string, error) {
 	var tok string
 	n := 0
 	for q := r.URL.RawQuery; q != ""; {
@@ -114,27 +121,45 @@ func tokenFrom(r *http.Request) (string, error) {
 		n++
 		v, err := url.QueryUnescape(val)
 		if err != nil {
-			return "", fmt.Errorf("%w: auth parameter is not validly escaped", signer.ErrMalformed)
+			return nil, fmt.Errorf("%w: auth parameter is not validly escaped", signer.ErrMalformed)
 		}
 		tok = v
 	}
 	switch {
 	case n > 1:
-		return "", fmt.Errorf("%w: more than one auth parameter", signer.ErrMalformed)
+		return nil, fmt.Errorf("%w: more than one auth parameter", signer.ErrMalformed)
 	case tok != "":
-		return tok, nil
+		return []string{tok}, nil
 	}
+	var toks []string
 	for _, c := range r.CookiesNamed(CookieName) {
-		switch {
-		case c.Value == "" || c.Value == tok:
-		case tok != "":
-			return "", fmt.Errorf("%w: more than one %s cookie", signer.ErrMalformed, CookieName)
-		default:
-			tok = c.Value
+		if c.Value == "" || slices.Contains(toks, c.Value) {
+			continue
+		}
+		if len(toks) == maxCookieTokens {
+			return nil, fmt.Errorf("%w: more than %d %s cookies", signer.ErrMalformed, maxCookieTokens, CookieName)
+		}
+		toks = append(toks, c.Value)
+	}
+	if len(toks) == 0 {
+		return nil, signer.ErrMissing
+	}
+	return toks, nil
+}
+
+// checkAny accepts the request when any candidate token verifies for p;
+// otherwise it reports the first candidate's failure, the most specific
+// cookie's.
+func (e *Edge) checkAny(s *snapshot, b *bucket, toks []string, p string) error {
+	var first error
+	for _, tok := range toks {
+		err := e.check(s, b, tok, p)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
 		}
 	}
-	if tok == "" {
-		return "", signer.ErrMissing
-	}
-	return tok, nil
+	return first
 }

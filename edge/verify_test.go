@@ -132,7 +132,10 @@ func TestTokenSources(t *testing.T) {
 		{"escaped name", "%61uth=" + good, "", 200},
 		{"other parameters", "a=1&auth=" + good + "&b=2", "", 200},
 		{"two auth parameters", "auth=" + good + "&auth=" + good, "", 403},
-		{"two different cookies", "", cookie(good) + "; " + cookie(bad), 403},
+		{"two cookies, the first good", "", cookie(good) + "; " + cookie(bad), 200},
+		{"two cookies, the second good", "", cookie(bad) + "; " + cookie(good), 200},
+		{"two bad cookies", "", cookie(bad) + "; " + cookie(bad+"x"), 403},
+		{"too many cookies", "", cookie("a") + "; " + cookie("b") + "; " + cookie("c") + "; " + cookie("d") + "; " + cookie(good), 403},
 		{"empty auth alone", "auth=", "", 401},
 		{"author is not auth", "author=" + good, "", 401},
 	} {
