@@ -171,12 +171,12 @@ func Run(ctx context.Context, o Options) (err error) {
   Players can follow the gateway too, with the session cookie from the browser:
     progressive  %s%s
     HLS          %s%s      (manifests rewritten to signed URLs)
-    HLS          %s%s     (Qencode-Auth-Token signed cookie)
-    DASH         %s%s
+    DASH         %s%s    (manifest rewritten)
+    HLS          %s%s     (Qencode-Auth-Token signed cookie, for players that keep cookies)
 
 Press Ctrl-C to stop.
 `, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, kid,
-		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.HLSCookie, gwURL, links.DASH)
+		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.DASH, gwURL, links.HLSCookie)
 	return g.Wait()
 }
 
@@ -193,15 +193,16 @@ func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string) map[string]str
 		"SIGNGATE_LOGIN_URL":              "/login",
 		"SIGNGATE_WATCH_KEYS":             "false",
 	}
-	routes := []struct{ prefix, scope string }{
-		{"/media/", "file"},
-		{"/media/hls/", "dir"},
-		{"/media/dash/", "dir"},
-		{"/cookie/hls/", "dir"},
+	routes := []struct{ prefix, scope, streaming string }{
+		{"/media/", "file", "off"},
+		{"/media/hls/", "dir", "manifest"},
+		{"/media/dash/", "dir", "manifest"},
+		{"/cookie/hls/", "dir", "cookie"},
 	}
 	for i, r := range routes {
 		p := fmt.Sprintf("SIGNGATE_ROUTES_%d_", i)
 		env[p+"PREFIX"] = r.prefix
+		env[p+"STREAMING"] = r.streaming
 		env[p+"CDN_BASE"] = edgeURL
 		env[p+"KEY_FILE"] = keyFile
 		env[p+"KEY_ID"] = kid
