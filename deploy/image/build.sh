@@ -144,13 +144,23 @@ out=$(pm run --rm "${RUN_FLAGS[@]}" --network none --read-only --read-only-tmpfs
 [ "$out" = "signgate $VERSION" ] || fail "version printed \"$out\", want \"signgate $VERSION\""
 echo "$out"
 
-step "gateway: key from a read-only mount, /healthz, /readyz, a signed redirect, /metrics"
-mkdir -p "$work/keys" "$work/data" "$work/media/v"
-chmod 777 "$work/keys"
-kid=$(pm run --rm "${RUN_FLAGS[@]}" --network none --read-only --read-only-tmpfs=false \
-  --cap-drop all -v "$work/keys:/keys" "$IMAGE" keygen --out /keys/media.pem | sed -n 's/^kid: *//p')
+step "gateway: key from a read-only Secret-style mount, /healthz, /readyz, a signed redirect, /metrics"
+mkdir -p "$work/gen1" "$work/gen2" "$work/keys" "$work/data" "$work/media/v"
+chmod 777 "$work/gen1" "$work/gen2"
+# keygen DIR: a new key in DIR/media.pem, made by the image; prints its kid.
+keygen() {
+  pm run --rm "${RUN_FLAGS[@]}" --network none --read-only --read-only-tmpfs=false \
+    --cap-drop all -v "$1:/out" "$IMAGE" keygen --out /out/media.pem | sed -n 's/^kid: *//p'
+}
+kid=$(keygen "$work/gen1")
 [ -n "$kid" ] || fail "keygen printed no kid"
-chmod 755 "$work/keys"
+# The layout the kubelet gives a Secret volume: files are symlinks through
+# ..data, which an update swaps atomically to a new timestamped directory.
+mkdir "$work/keys/..2000_01_01_00_00_00.1"
+cp "$work/gen1/media.pem" "$work/keys/..2000_01_01_00_00_00.1/"
+ln -s ..2000_01_01_00_00_00.1 "$work/keys/..data"
+ln -s ..data/media.pem "$work/keys/media.pem"
+chmod -R a+rX "$work/keys"
 gw=signgate-ci-gateway-$$
 run "$gw" -v "$work/keys:/etc/signgate/keys:ro" \
   -e SIGNGATE_LISTEN=127.0.0.1:0 -e SIGNGATE_METRICS_LISTEN=127.0.0.1:0 \
@@ -170,6 +180,24 @@ case "$loc" in https://demo.media-storage.us-west.qencode.com/media/v/clip.mp4\?
 expect 401 "http://$g/media/v/clip.mp4"
 expect 200 "http://$m/metrics"
 grep -q '^signgate_' "$work/body" || fail "/metrics has no signgate_ series"
+
+step "gateway: the Secret is updated as the kubelet does it; the new key signs, no restart"
+keygen "$work/gen2" >/dev/null
+mkdir "$work/keys/..2000_01_01_00_01_00.2"
+cp "$work/gen2/media.pem" "$work/keys/..2000_01_01_00_01_00.2/"
+chmod -R a+rX "$work/keys"
+ln -s ..2000_01_01_00_01_00.2 "$work/keys/..data_tmp"
+mv -T "$work/keys/..data_tmp" "$work/keys/..data"
+rm -rf "$work/keys/..2000_01_01_00_00_00.1"
+for i in $(seq 1 100); do
+  now=$(curl -s -o /dev/null -w '%{redirect_url}' -H 'X-Forwarded-User: ci' "http://$g/media/v/clip.mp4")
+  [ "$now" != "$loc" ] && break
+  [ "$i" = 100 ] && fail "the gateway still signs with the old key 10 s after the Secret changed"
+  sleep 0.1
+done
+pm logs "$gw" 2>&1 | grep -q '"msg":"key reloaded"' || fail "no \"key reloaded\" in the gateway's log"
+expect 200 "http://$g/readyz"
+[ "$(pm inspect -f '{{.RestartCount}}' "$gw")" = 0 ] || fail "the gateway restarted"
 
 step "edge: SQLite on a volume, /healthz, /readyz, a key through the API, a file"
 printf 'SEGMENT' >"$work/media/v/seg.ts"
