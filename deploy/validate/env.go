@@ -17,6 +17,10 @@ import (
 // does not hold: long enough for every length rule (JWT secret, API key).
 const placeholderSecret = "validate-placeholder-secret-0123456789abcdef"
 
+// placeholderDB stands for SIGNGATE_EDGE_DB from a Secret: a database URL
+// kept in a Secret is PostgreSQL's, as it carries a password.
+const placeholderDB = "postgres://signgate:" + placeholderSecret + "@db.invalid/signgate"
+
 // env resolves a container's environment as the kubelet would: envFrom
 // ConfigMaps, then env entries (Secrets become placeholderSecret).
 func (c *checker) env(where string, ct *corev1.Container) map[string]string {
@@ -42,6 +46,8 @@ func (c *checker) env(where string, ct *corev1.Container) map[string]string {
 		switch {
 		case e.ValueFrom == nil:
 			env[e.Name] = e.Value
+		case e.ValueFrom.SecretKeyRef != nil && e.Name == "SIGNGATE_EDGE_DB":
+			env[e.Name] = placeholderDB
 		case e.ValueFrom.SecretKeyRef != nil:
 			env[e.Name] = placeholderSecret
 		case e.ValueFrom.ConfigMapKeyRef != nil:
@@ -68,6 +74,9 @@ func (c *checker) env(where string, ct *corev1.Container) map[string]string {
 		if v, ok := env[k]; ok && v != placeholderSecret {
 			c.addf(where, "%s is set in plain text: take it from a Secret (valueFrom.secretKeyRef)", k)
 		}
+	}
+	if db := config.Database(env["SIGNGATE_EDGE_DB"]); db.Reveal() != placeholderDB && db.Redacted() != db.Reveal() {
+		c.addf(where, "SIGNGATE_EDGE_DB holds a password in plain text: take the URL from a Secret (valueFrom.secretKeyRef)")
 	}
 	return env
 }

@@ -11,7 +11,19 @@ import (
 
 func main() {
 	root := flag.String("root", "../..", "the repository `directory`")
+	show := flag.String("build", "", "only print what the kustomization in `directory` builds to, as kubectl kustomize does")
 	flag.Parse()
+	if *show != "" {
+		docs, err := build(*show)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		for _, d := range docs {
+			fmt.Printf("---\n%s", d)
+		}
+		return
+	}
 	problems := validate(*root, os.Stdout)
 	for _, p := range problems {
 		fmt.Fprintln(os.Stderr, "FAIL:", p)

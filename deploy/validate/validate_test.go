@@ -176,6 +176,9 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"edge directory origin without a volume", func(b *bundle) {
 			configMap(b, "signgate-edge").Data["SIGNGATE_EDGE_BUCKETS_0_ORIGIN"] = "/srv/media"
 		}, "origin directory /srv/media is on no volume"},
+		{"database password in plain text", func(b *bundle) {
+			configMap(b, "signgate-edge").Data["SIGNGATE_EDGE_DB"] = "postgres://edge:hunter2@db/signgate"
+		}, "password in plain text"},
 		{"memory limit under the request", func(b *bundle) {
 			edgeContainer(b).Resources.Limits[corev1.ResourceMemory] = resource.MustParse("64Mi")
 		}, "below the request"},
