@@ -358,6 +358,8 @@ func TestWalkRules(t *testing.T) {
 		Ptr     *nested         `envPrefix:"PTR_"`
 		Items   []item          `envPrefix:"ITEMS"`
 		Tags    []string        `env:"TAGS"`
+		Max     int64           `env:"MAX"`
+		Ratio   float64         `env:"RATIO"`
 		NoTag   string
 		private string
 	}
@@ -372,6 +374,7 @@ func TestWalkRules(t *testing.T) {
 	want := map[string]string{
 		"P_WAIT": "duration", "P_KEY": "secret", "P_DB": "database", "P_IN_PORT": "int",
 		"P_PTR_PORT": "int", "P_ITEMS_<n>_NAME": "string", "P_TAGS": "list of string",
+		"P_MAX": "int", "P_RATIO": "number",
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d variables, want %d: %v", len(got), len(want), got)

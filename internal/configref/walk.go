@@ -199,9 +199,16 @@ func typeName(t reflect.Type) string {
 	case t.PkgPath() != "" && t.Name() != "":
 		// A named type: config.Secret, config.Database, signer.Scope.
 		return strings.ToLower(t.Name())
-	default:
-		return t.Kind().String()
 	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "int"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "unsigned int"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return t.Kind().String()
 }
 
 // isSecret reports whether values of t are redacted in logs.
