@@ -36,6 +36,7 @@ var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 //	PUT    /v1/signing-keys/{id}                   {"name"}: rename
 //	DELETE /v1/signing-keys/{id}                   delete: its tokens fail at once
 //	GET    /healthz                                liveness
+//	GET    /readyz                                 readiness (see Ready)
 //
 // Every other endpoint needs "Authorization: Bearer TOKEN". Errors are
 // JSON {"error": {"code", "message"}} with Cache-Control: no-store.
@@ -52,9 +53,8 @@ func (e *Edge) APIHandler() http.Handler {
 	mux.Handle("GET /v1/signing-keys/{id}", e.authed(e.getKey))
 	mux.Handle("PUT /v1/signing-keys/{id}", e.authed(e.renameKey))
 	mux.Handle("DELETE /v1/signing-keys/{id}", e.authed(e.deleteKey))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, success())
-	})
+	mux.HandleFunc("GET /healthz", e.serveHealth)
+	mux.HandleFunc("GET /readyz", e.serveHealth)
 	// The same paths without a method: a JSON 405 rather than the
 	// router's plain-text one.
 	for p, allow := range map[string]string{
@@ -65,6 +65,7 @@ func (e *Edge) APIHandler() http.Handler {
 		"/v1/signing-keys":                     "GET, HEAD, POST",
 		"/v1/signing-keys/{id}":                "GET, HEAD, PUT, DELETE",
 		"/healthz":                             "GET, HEAD",
+		"/readyz":                              "GET, HEAD",
 	} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)

@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"keys":    {"create, list, rename or delete signing keys through the API", runKeys},
 		"policy":  {"set a bucket's access policy through the API", runPolicy},
 		"version": {"print the version", runVersion},
+		"config":  {"print the SIGNGATE_* reference, or check the environment", runConfig},
 	}
 }
 

@@ -1,0 +1,62 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/signgate/signgate/internal/httpx"
+)
+
+// ErrNotReady is the cause of a failing /readyz.
+var ErrNotReady = errors.New("edge not ready")
+
+// Ready reports whether the edge can serve: keys and policies are loaded,
+// and every directory origin is still the directory its path names (one
+// removed, renamed or unmounted since start fails here, rather than turning
+// every request into a 404).
+//
+// It does not ask the store. The edge serves from its last snapshot while
+// the store is out of reach, and no key or policy can change meanwhile
+// (changes go through that store), so an unreachable shared PostgreSQL
+// must not take every edge out of its Service at once.
+func (e *Edge) Ready() error {
+	if e.snap.Load() == nil {
+		return fmt.Errorf("%w: keys and policies not loaded", ErrNotReady)
+	}
+	for _, bc := range e.cfg.Buckets {
+		b, ok := e.byName[bc.Name]
+		if !ok {
+			return fmt.Errorf("%w: bucket %s not open", ErrNotReady, bc.Name)
+		}
+		d, ok := b.origin.(*dirOrigin)
+		if !ok {
+			continue // an HTTP origin is not probed: its failures are 502s
+		}
+		served, err := d.root.Stat(".")
+		if err != nil {
+			return fmt.Errorf("%w: bucket %s: origin directory: %w", ErrNotReady, b.name, err)
+		}
+		named, err := os.Stat(bc.Origin)
+		if err != nil {
+			return fmt.Errorf("%w: bucket %s: origin directory: %w", ErrNotReady, b.name, err)
+		}
+		if !os.SameFile(served, named) {
+			return fmt.Errorf("%w: bucket %s: %s is no longer the directory opened at start; restart the edge", ErrNotReady, b.name, bc.Origin)
+		}
+	}
+	return nil
+}
+
+// serveHealth answers GET /healthz (the process serves) and GET /readyz
+// (Ready), on the API listener: Kubernetes probes, load balancers.
+func (e *Edge) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/readyz" {
+		if err := e.Ready(); err != nil {
+			writeError(w, r, e.log, httpx.Errorf(http.StatusServiceUnavailable, "not_ready", "the edge is not ready", err))
+			return
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, success())
+}

@@ -1,0 +1,19 @@
+//go:build ignore
+
+// gen writes fielddocs.go and docs/config.md from package config's source.
+// Run it with "go generate ./internal/configref".
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/signgate/signgate/internal/configref"
+)
+
+func main() {
+	if err := configref.Generate("../../config", ".", "../../docs/config.md"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
