@@ -145,6 +145,10 @@ type Route struct {
 	// KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.
 	KeyFile string `env:"KEY_FILE"`
 	KeyID   string `env:"KEY_ID"`
+	// KeyIDFile, instead of KeyID, is a file holding the kid, reloaded with
+	// KeyFile: a new key with a new kid then rotates without a restart
+	// (write both, then swap them in at once, as a Kubernetes Secret does).
+	KeyIDFile string `env:"KEY_ID_FILE"`
 	// TTL is the token lifetime; MinValidity the least validity left on a
 	// URL handed out (0: TTL/2).
 	TTL         time.Duration `env:"TTL" envDefault:"1h"`

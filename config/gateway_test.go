@@ -114,6 +114,7 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 		{"bad bucket", map[string]string{"SIGNGATE_ROUTES_0_BUCKET": "My_Bucket"}, []string{"SIGNGATE_ROUTES_0_BUCKET"}},
 		{"bad region", map[string]string{"SIGNGATE_ROUTES_0_REGION": "us west"}, []string{"SIGNGATE_ROUTES_0_REGION"}},
 		{"no key", map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-"}, []string{"SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_0_KEY_ID"}},
+		{"kid and kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
 		{"min validity too large", map[string]string{"SIGNGATE_ROUTES_0_MIN_VALIDITY": "2h"}, []string{"SIGNGATE_ROUTES_0_MIN_VALIDITY"}},
 		{"fractional TTL", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1500ms"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
 		{"redirect status", map[string]string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS": "301"}, []string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS"}},

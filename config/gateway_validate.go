@@ -226,8 +226,11 @@ func (g Gateway) validateRoutes() []error {
 		if r.KeyFile == "" {
 			add("KEY_FILE", "required")
 		}
-		if r.KeyID == "" {
-			add("KEY_ID", "required: the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i)
+		switch {
+		case r.KeyID == "" && r.KeyIDFile == "":
+			add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
+		case r.KeyID != "" && r.KeyIDFile != "":
+			add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
 		}
 		if err := r.Lifetime().Validate(); err != nil {
 			v := "TTL"

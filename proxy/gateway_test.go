@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -362,6 +363,57 @@ func TestKeyReload(t *testing.T) {
 	v.Now = f.clock.Now
 	if _, err := v.Verify(loc[strings.Index(loc, "auth=")+5:], "/media/x.mp4"); err != nil {
 		t.Errorf("token of the new key: %v", err)
+	}
+}
+
+// TestKeyIDFileRotation: with KEY_ID_FILE, a new key with a new kid
+// rotates on reload without a restart; a bad kid file keeps the old pair.
+func TestKeyIDFileRotation(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := copyKey(t, dir, "key1.pem")
+	kidFile := filepath.Join(dir, "kid")
+	os.WriteFile(kidFile, []byte("key1\n"), 0o600)
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_ROUTES_0_KEY_FILE":    keyFile,
+		"SIGNGATE_ROUTES_0_KEY_ID":      "",
+		"SIGNGATE_ROUTES_0_KEY_ID_FILE": kidFile,
+	})
+	tok := f.session("alice", nil)
+	kidOf := func() string {
+		t.Helper()
+		resp := f.do("GET", "/media/x.mp4", bearer(tok))
+		loc := location(t, resp)
+		v := signer.NewVerifier(signer.NewKeys(
+			signer.PublicKey{ID: "key1", Key: &testKey(t, "key1.pem").Key.PublicKey},
+			signer.PublicKey{ID: "key3", Key: &testKey(t, "key3.pem").Key.PublicKey}))
+		v.Now = f.clock.Now
+		if _, err := v.Verify(loc.Query().Get("auth"), "/media/x.mp4"); err != nil {
+			t.Fatalf("token does not verify: %v", err)
+		}
+		parts := strings.Split(loc.Query().Get("auth"), ".")
+		h, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		return string(h)
+	}
+	if h := kidOf(); !strings.Contains(h, `"kid":"key1"`) {
+		t.Fatalf("header %s, want kid key1", h)
+	}
+	data, _ := os.ReadFile(filepath.Join("testdata", "key3.pem"))
+	os.WriteFile(keyFile, data, 0o600)
+	os.WriteFile(kidFile, []byte("key3"), 0o600)
+	if err := f.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if h := kidOf(); !strings.Contains(h, `"kid":"key3"`) {
+		t.Fatalf("after rotation, header %s, want kid key3", h)
+	}
+	for _, bad := range []string{"", "two words", strings.Repeat("k", 300)} {
+		os.WriteFile(kidFile, []byte(bad), 0o600)
+		if err := f.gw.Reload(); err == nil || !strings.Contains(err.Error(), "key id file") {
+			t.Errorf("kid file %q: Reload error %v", bad, err)
+		}
+		if h := kidOf(); !strings.Contains(h, `"kid":"key3"`) {
+			t.Errorf("a bad kid file replaced the key: %s", h)
+		}
 	}
 }
 

@@ -6,22 +6,35 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/signgate/signgate/signer"
 )
 
-// loadKey reads the route's key file. When the file is unchanged the
-// loaded key is kept, so the token cache stays warm; a new key is a new
-// pointer, so the cache never hands out tokens of the old one. A file that
-// cannot be read or parsed keeps the old key and returns why.
+// loadKey reads the route's key file, and its kid file when the kid comes
+// from one. When both are unchanged the loaded key is kept, so the token
+// cache stays warm; a new key is a new pointer, so the cache never hands
+// out tokens of the old one. A file that cannot be read or parsed keeps the
+// old key and returns why.
 func (rt *route) loadKey() (changed bool, err error) {
 	data, err := os.ReadFile(rt.keyFile)
 	if err != nil {
 		return false, fmt.Errorf("route %s: key file: %w", rt.name, err)
 	}
-	sum := sha256.Sum256(data)
+	kid := rt.kid
+	h := sha256.New()
+	h.Write(data)
+	if rt.kidFile != "" {
+		if kid, err = readKeyID(rt.kidFile); err != nil {
+			return false, fmt.Errorf("route %s: %w", rt.name, err)
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(kid))
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
 	if old := rt.keyHash.Load(); old != nil && *old == sum && rt.key.Load() != nil {
 		return false, nil
 	}
@@ -29,9 +42,25 @@ func (rt *route) loadKey() (changed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)
 	}
-	rt.key.Store(&signer.SigningKey{ID: rt.kid, Bucket: rt.bucket, Key: priv})
+	rt.key.Store(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv})
 	rt.keyHash.Store(&sum)
 	return true, nil
+}
+
+// readKeyID reads a kid file: one line, surrounding space ignored.
+func readKeyID(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("key id file: %w", err)
+	}
+	kid := strings.TrimSpace(string(b))
+	switch {
+	case kid == "":
+		return "", fmt.Errorf("key id file %s is empty", path)
+	case len(kid) > 256 || strings.ContainsFunc(kid, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return "", fmt.Errorf("key id file %s does not hold one key id", path)
+	}
+	return kid, nil
 }
 
 // Reload reads every route's key file again. A file that is unchanged
@@ -93,14 +122,19 @@ func (g *Gateway) newKeyWatcher() (*fsnotify.Watcher, error) {
 	}
 	dirs := map[string]bool{}
 	for _, rt := range g.routes {
-		d := filepath.Dir(rt.keyFile)
-		if dirs[d] {
-			continue
-		}
-		dirs[d] = true
-		if err := w.Add(d); err != nil {
-			w.Close()
-			return nil, fmt.Errorf("watch key directory %s: %w", d, err)
+		for _, f := range []string{rt.keyFile, rt.kidFile} {
+			if f == "" {
+				continue
+			}
+			d := filepath.Dir(f)
+			if dirs[d] {
+				continue
+			}
+			dirs[d] = true
+			if err := w.Add(d); err != nil {
+				w.Close()
+				return nil, fmt.Errorf("watch key directory %s: %w", d, err)
+			}
 		}
 	}
 	return w, nil

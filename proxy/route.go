@@ -26,7 +26,8 @@ type route struct {
 	require  []config.Requirement
 	status   int
 	keyFile  string
-	kid      string
+	kid      string // "" when kidFile gives it
+	kidFile  string
 	bucket   string
 	key      atomic.Pointer[signer.SigningKey]
 	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
@@ -34,7 +35,7 @@ type route struct {
 	stream   stream                   // HLS/DASH settings (streaming.go)
 	cookies  prometheus.Counter       // streaming cookies set
 	// nested holds the bucket paths of the other routes that serve the same
-	// bucket with the same key under a longer, unstripped prefix. A dir or
+	// bucket with the same key file under a longer, unstripped prefix. A dir or
 	// bucket token that would cover one of them is narrowed to the file, so
 	// that a route's token never opens another, maybe more restricted one.
 	nested []string
@@ -74,6 +75,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		status:  rc.RedirectStatus,
 		keyFile: rc.KeyFile,
 		kid:     rc.KeyID,
+		kidFile: rc.KeyIDFile,
 		bucket:  rc.Bucket,
 	}, nil
 }
@@ -109,7 +111,7 @@ func newRoutes(rs []*route) routes {
 	for _, rt := range out {
 		for _, o := range out {
 			if o != rt && !o.strip && len(o.prefix) > len(rt.prefix) &&
-				o.base == rt.base && o.kid == rt.kid {
+				o.base == rt.base && o.keyFile == rt.keyFile {
 				rt.nested = append(rt.nested, o.prefix)
 			}
 		}

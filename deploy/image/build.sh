@@ -158,15 +158,17 @@ kid=$(keygen "$work/gen1")
 # ..data, which an update swaps atomically to a new timestamped directory.
 mkdir "$work/keys/..2000_01_01_00_00_00.1"
 cp "$work/gen1/media.pem" "$work/keys/..2000_01_01_00_00_00.1/"
+printf '%s\n' "$kid" >"$work/keys/..2000_01_01_00_00_00.1/media.kid"
 ln -s ..2000_01_01_00_00_00.1 "$work/keys/..data"
 ln -s ..data/media.pem "$work/keys/media.pem"
+ln -s ..data/media.kid "$work/keys/media.kid"
 chmod -R a+rX "$work/keys"
 gw=signgate-ci-gateway-$$
 run "$gw" -v "$work/keys:/etc/signgate/keys:ro" \
   -e SIGNGATE_LISTEN=127.0.0.1:0 -e SIGNGATE_METRICS_LISTEN=127.0.0.1:0 \
   -e SIGNGATE_AUTH=header -e SIGNGATE_TRUSTED_PROXIES=127.0.0.1 \
   -e SIGNGATE_ROUTES_0_PREFIX=/media -e SIGNGATE_ROUTES_0_BUCKET=demo -e SIGNGATE_ROUTES_0_REGION=us-west \
-  -e SIGNGATE_ROUTES_0_KEY_FILE=/etc/signgate/keys/media.pem -e SIGNGATE_ROUTES_0_KEY_ID="$kid" \
+  -e SIGNGATE_ROUTES_0_KEY_FILE=/etc/signgate/keys/media.pem -e SIGNGATE_ROUTES_0_KEY_ID_FILE=/etc/signgate/keys/media.kid \
   "$IMAGE" gateway
 g=$(addr "$gw" gateway)
 m=$(addr "$gw" metrics)
@@ -181,10 +183,11 @@ expect 401 "http://$g/media/v/clip.mp4"
 expect 200 "http://$m/metrics"
 grep -q '^signgate_' "$work/body" || fail "/metrics has no signgate_ series"
 
-step "gateway: the Secret is updated as the kubelet does it; the new key signs, no restart"
-keygen "$work/gen2" >/dev/null
+step "gateway: the Secret is updated as the kubelet does it; the new key and kid sign, no restart"
+kid2=$(keygen "$work/gen2")
 mkdir "$work/keys/..2000_01_01_00_01_00.2"
 cp "$work/gen2/media.pem" "$work/keys/..2000_01_01_00_01_00.2/"
+printf '%s\n' "$kid2" >"$work/keys/..2000_01_01_00_01_00.2/media.kid"
 chmod -R a+rX "$work/keys"
 ln -s ..2000_01_01_00_01_00.2 "$work/keys/..data_tmp"
 mv -T "$work/keys/..data_tmp" "$work/keys/..data"
@@ -196,6 +199,9 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 pm logs "$gw" 2>&1 | grep -q '"msg":"key reloaded"' || fail "no \"key reloaded\" in the gateway's log"
+hdr=$(printf '%s' "${now#*auth=}" | cut -d. -f1 | tr '_-' '/+')
+while [ $(( ${#hdr} % 4 )) != 0 ]; do hdr="$hdr="; done
+printf '%s' "$hdr" | base64 -d | grep -q "\"kid\":\"$kid2\"" || fail "the new token does not carry the new kid"
 expect 200 "http://$g/readyz"
 [ "$(pm inspect -f '{{.RestartCount}}' "$gw")" = 0 ] || fail "the gateway restarted"
 

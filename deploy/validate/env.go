@@ -115,16 +115,21 @@ func (c *checker) gateway(where string, d *appsv1.Deployment, ct *corev1.Contain
 		c.addf(where, "SIGNGATE_WATCH_KEYS is false: a rotated Secret would not be picked up")
 	}
 	for i, r := range cfg.Routes {
-		m, ok := mountFor(mounts, r.KeyFile)
-		switch {
-		case !ok:
-			c.addf(where, "route %d: key file %s is on no volume", i, r.KeyFile)
-		case m.volume.Secret == nil:
-			c.addf(where, "route %d: key file %s is not on a Secret volume", i, r.KeyFile)
-		case m.SubPath != "" || m.SubPathExpr != "":
-			c.addf(where, "route %d: key file %s is mounted with subPath, which the kubelet never updates: a rotated Secret would not reach the pod", i, r.KeyFile)
-		case !m.ReadOnly:
-			c.addf(where, "route %d: the key volume is not mounted read-only", i)
+		for _, f := range []string{r.KeyFile, r.KeyIDFile} {
+			if f == "" {
+				continue
+			}
+			m, ok := mountFor(mounts, f)
+			switch {
+			case !ok:
+				c.addf(where, "route %d: key file %s is on no volume", i, f)
+			case m.volume.Secret == nil:
+				c.addf(where, "route %d: key file %s is not on a Secret volume", i, f)
+			case m.SubPath != "" || m.SubPathExpr != "":
+				c.addf(where, "route %d: key file %s is mounted with subPath, which the kubelet never updates: a rotated Secret would not reach the pod", i, f)
+			case !m.ReadOnly:
+				c.addf(where, "route %d: the key volume is not mounted read-only", i)
+			}
 		}
 	}
 }

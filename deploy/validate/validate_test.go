@@ -127,7 +127,10 @@ func TestChecksCatchMistakes(t *testing.T) {
 			configMap(b, "signgate-gateway").Data["SIGNGATE_ROUTES_0_KEYFILE"] = "/etc/signgate/keys/media.pem"
 		}, "unknown route setting KEYFILE"},
 		{"misspelt variable", func(b *bundle) { configMap(b, "signgate-edge").Data["SIGNGATE_EDGE_LEWAY"] = "1m" }, "SIGNGATE_EDGE_LEWAY is not a signgate variable"},
-		{"invalid configuration", func(b *bundle) { delete(configMap(b, "signgate-gateway").Data, "SIGNGATE_ROUTES_0_KEY_ID") }, "SIGNGATE_ROUTES_0_KEY_ID: required"},
+		{"invalid configuration", func(b *bundle) { delete(configMap(b, "signgate-gateway").Data, "SIGNGATE_ROUTES_0_KEY_ID_FILE") }, "SIGNGATE_ROUTES_0_KEY_ID: required"},
+		{"kid file off the volume", func(b *bundle) {
+			configMap(b, "signgate-gateway").Data["SIGNGATE_ROUTES_0_KEY_ID_FILE"] = "/keys/media.kid"
+		}, "key file /keys/media.kid is on no volume"},
 		{"secret in plain text", func(b *bundle) { setEnv(gateway(b), "SIGNGATE_JWT_SECRET", strings.Repeat("s", 40)) }, "plain text"},
 		{"envFrom a Secret", func(b *bundle) {
 			gateway(b).EnvFrom = append(gateway(b).EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "x"}}})

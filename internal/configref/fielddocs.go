@@ -66,6 +66,7 @@ func fieldDocs() Docs {
 		"Route.CookieDomain":           "CookieDomain is the Domain of the cookie in cookie mode: the parent domain shared by the gateway and the CDN, e.g. .example.com. Empty sets a host-only cookie, which reaches a CDN on the gateway's host only (cookies ignore ports).",
 		"Route.KeyFile":                "KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.",
 		"Route.KeyID":                  "KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.",
+		"Route.KeyIDFile":              "KeyIDFile, instead of KeyID, is a file holding the kid, reloaded with KeyFile: a new key with a new kid then rotates without a restart (write both, then swap them in at once, as a Kubernetes Secret does).",
 		"Route.ManifestMaxBytes":       "ManifestMaxBytes bounds a manifest fetched in manifest mode; a larger one is answered 502.",
 		"Route.ManifestTimeout":        "ManifestTimeout bounds the fetch of a manifest from the CDN; past it the request gets 504.",
 		"Route.MinValidity":            "TTL is the token lifetime; MinValidity the least validity left on a URL handed out (0: TTL/2).",
