@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,54 +10,24 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/testenv"
 	"github.com/signgate/signgate/signer"
 )
 
 // testAPIKey is the API key the test edges accept.
 const testAPIKey = "test-api-key-0123456789"
 
-// fakeClock is a clock that tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock and syncBuffer are testenv's.
+type (
+	fakeClock  = testenv.Clock
+	syncBuffer = testenv.Buffer
+)
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_750_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a log sink safe for the servers' goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func newClock() *fakeClock { return testenv.NewClock(time.Unix(1_750_000_000, 0)) }
 
 // harness is an edge on real listeners, with its files, store, clock and
 // logs.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,28 +16,17 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/testenv"
 	"github.com/signgate/signgate/signer"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock and syncBuffer are testenv's.
+type (
+	fakeClock  = testenv.Clock
+	syncBuffer = testenv.Buffer
+)
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return testenv.NewClock(time.Unix(1_800_000_000, 0)) }
 
 // hmacSecret is the session secret of the test configurations.
 const hmacSecret = "0123456789abcdef0123456789abcdef-test-secret"
@@ -258,22 +246,4 @@ func location(t testing.TB, resp *http.Response) *url.URL {
 		t.Fatalf("Location %q: %v", resp.Header.Get("Location"), err)
 	}
 	return u
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -139,10 +139,3 @@ func uriLines(s string) []string {
 	}
 	return out
 }
-
-// Reset empties the buffer.
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}

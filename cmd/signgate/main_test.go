@@ -1,32 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signgate/signgate/internal/testenv"
 )
 
-// lockedBuffer is a bytes.Buffer safe for a command's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is testenv's Buffer: a command's output, written by its
+// servers' goroutines.
+type lockedBuffer = testenv.Buffer
 
 // startCommand runs a server subcommand in the background with environ
 // and waits until every listener named in listeners is bound. It returns
