@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -208,7 +209,7 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 			out.URL.RawQuery = pq.query
 			out.Host = ""
 			out.Header.Del("Authorization")
-			dropCookie(out.Header, CookieName)
+			httpx.DropCookie(out.Header, CookieName)
 		},
 		Transport: t,
 		ModifyResponse: func(resp *http.Response) error {
@@ -246,27 +247,4 @@ func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, pr
 	ctx := context.WithValue(r.Context(), proxiedKey{}, proxied{path: p, query: q, private: private})
 	o.rp.ServeHTTP(w, r.WithContext(ctx))
 	return nil
-}
-
-// dropCookie removes the cookie called name from every Cookie header of h,
-// keeping the others byte for byte.
-func dropCookie(h http.Header, name string) {
-	lines := h.Values("Cookie")
-	if len(lines) == 0 {
-		return
-	}
-	var kept []string
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			n, _, _ := strings.Cut(part, "=")
-			if strings.TrimSpace(n) == name || strings.TrimSpace(part) == "" {
-				continue
-			}
-			kept = append(kept, strings.TrimSpace(part))
-		}
-	}
-	h.Del("Cookie")
-	if len(kept) > 0 {
-		h.Set("Cookie", strings.Join(kept, "; "))
-	}
 }

@@ -86,36 +86,3 @@ func maxAge(exp, now time.Time) int {
 	s := int((exp.Sub(now) + time.Second - 1) / time.Second)
 	return max(s, 1)
 }
-
-// dropCookie removes the cookie called name from every Cookie header of h,
-// keeping the others.
-func dropCookie(h http.Header, name string) {
-	lines := h["Cookie"]
-	if len(lines) == 0 {
-		return
-	}
-	found := false
-	for _, line := range lines {
-		if strings.Contains(line, name) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return
-	}
-	var kept []string
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			n, _, _ := strings.Cut(part, "=")
-			if strings.TrimSpace(n) == name || strings.TrimSpace(part) == "" {
-				continue
-			}
-			kept = append(kept, strings.TrimSpace(part))
-		}
-	}
-	delete(h, "Cookie")
-	if len(kept) > 0 {
-		h["Cookie"] = []string{strings.Join(kept, "; ")}
-	}
-}

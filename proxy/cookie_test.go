@@ -148,25 +148,3 @@ func TestPassthroughDropsStreamCookie(t *testing.T) {
 		t.Errorf("the app got Cookie %q, want the streaming cookie dropped", got)
 	}
 }
-
-func TestDropCookie(t *testing.T) {
-	for _, tc := range []struct {
-		in   []string
-		want []string
-	}{
-		{nil, nil},
-		{[]string{"a=1"}, []string{"a=1"}},
-		{[]string{CookieName + "=x"}, nil},
-		{[]string{"a=1; " + CookieName + "=x", CookieName + "=y;b=2"}, []string{"a=1; b=2"}},
-		{[]string{"x" + CookieName + "=1"}, []string{"x" + CookieName + "=1"}},
-	} {
-		h := http.Header{}
-		if tc.in != nil {
-			h["Cookie"] = tc.in
-		}
-		dropCookie(h, CookieName)
-		if got := h["Cookie"]; len(got) != len(tc.want) || len(got) > 0 && got[0] != tc.want[0] {
-			t.Errorf("dropCookie(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

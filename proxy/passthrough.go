@@ -96,7 +96,7 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 			pr.SetURL(upstream)
 			g.identity.strip(pr.Out.Header)
 			if g.streams.dropCookie { // streaming cookies are for the CDN (cookie.go)
-				dropCookie(pr.Out.Header, CookieName)
+				httpx.DropCookie(pr.Out.Header, CookieName)
 			}
 			g.setForwarded(pr)
 			if p, ok := PrincipalFrom(pr.In.Context()); ok && p.Subject != "" {
