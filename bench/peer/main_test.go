@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,27 @@ func TestFiles(t *testing.T) {
 	}
 }
 
+func TestProxy(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seen-Forwarded-For", r.Header.Get("X-Forwarded-For"))
+		io.WriteString(w, "app:"+r.URL.Path)
+	}))
+	defer app.Close()
+	base := start(t, "proxy", "-upstream", app.URL)
+	resp, err := noFollow().Get(base + "/v/1k.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "app:/v/1k.ts" {
+		t.Errorf("status %d, body %q; want 200 and the app's answer", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("X-Seen-Forwarded-For"); got != "127.0.0.1" {
+		t.Errorf("the app saw X-Forwarded-For %q, want 127.0.0.1", got)
+	}
+}
+
 func TestPorts(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"ports", "3"}, &out, nil); err != nil {
@@ -126,6 +148,7 @@ func TestBadArguments(t *testing.T) {
 		{"unknown", []string{"nope"}, `unknown command "nope"`},
 		{"redirect without location", []string{"redirect"}, "-location is required"},
 		{"files without dir", []string{"files", "-dir", "/nonexistent/dir"}, "is not a directory"},
+		{"proxy without upstream", []string{"proxy"}, "is not an http(s) URL"},
 		{"ports not a number", []string{"ports", "x"}, "is not a number"},
 		{"ports too many", []string{"ports", "65"}, "is not a number from 1 to 64"},
 	}

@@ -13,21 +13,34 @@ import (
 // AccessLog logs one line per request: method, path (never the query, which
 // may hold a token), status, bytes, duration and peer. Cookies and
 // Authorization are never logged.
+//
+// It hands the record to log's handler itself, with the time it already
+// read for the duration and no caller PC (the line's source would be this
+// function anyway): a clock read and a stack walk fewer per request than
+// Logger.LogAttrs.
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	h := log.Handler()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &Recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			ctx := r.Context()
+			if !h.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
+			end := time.Now()
+			line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			line.AddAttrs(
 				slog.String("method", r.Method),
 				slog.String("host", r.Host),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.StatusCode()),
 				slog.Int64("bytes", rec.Bytes),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", end.Sub(start)),
 				slog.String("peer", r.RemoteAddr),
 			)
+			_ = h.Handle(ctx, line) // as Logger does: a handler's error has nowhere to go
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,5 +195,63 @@ func BenchmarkServeFile(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+func TestAccessLogLine(t *testing.T) {
+	tests := []struct {
+		name  string
+		level slog.Level
+		want  bool // a line is written
+	}{
+		{"info", slog.LevelInfo, true},
+		{"warn drops access lines", slog.LevelWarn, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tt.level}))
+			h := AccessLog(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusFound)
+			}))
+			r := httptest.NewRequest("GET", "http://cdn.example/v/a.ts?auth=SECRET-TOKEN", nil)
+			r.RemoteAddr = "192.0.2.7:4242"
+			before := time.Now()
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			out := logs.String()
+			if !tt.want {
+				if out != "" {
+					t.Fatalf("logged %q at level %v", out, tt.level)
+				}
+				return
+			}
+			if strings.Contains(out, "SECRET-TOKEN") || strings.Contains(out, "auth=") {
+				t.Fatalf("the query reached the access log: %s", out)
+			}
+			var line struct {
+				Time     time.Time `json:"time"`
+				Level    string    `json:"level"`
+				Msg      string    `json:"msg"`
+				Method   string    `json:"method"`
+				Host     string    `json:"host"`
+				Path     string    `json:"path"`
+				Status   int       `json:"status"`
+				Bytes    int64     `json:"bytes"`
+				Duration int64     `json:"duration"`
+				Peer     string    `json:"peer"`
+			}
+			if err := json.Unmarshal([]byte(out), &line); err != nil {
+				t.Fatalf("access log %q: %v", out, err)
+			}
+			want := "INFO request GET cdn.example /v/a.ts 302 0 192.0.2.7:4242"
+			got := strings.Join([]string{line.Level, line.Msg, line.Method, line.Host, line.Path,
+				strconv.Itoa(line.Status), strconv.FormatInt(line.Bytes, 10), line.Peer}, " ")
+			if got != want {
+				t.Errorf("access line %q, want %q", got, want)
+			}
+			if line.Time.Before(before.Truncate(time.Millisecond)) || line.Time.After(time.Now()) || line.Duration < 0 {
+				t.Errorf("time %v, duration %d: want the end of the request and a duration >= 0", line.Time, line.Duration)
+			}
+		})
 	}
 }
