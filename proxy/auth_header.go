@@ -21,12 +21,12 @@ var _ Authenticator = (*HeaderAuth)(nil)
 // Authenticate implements Authenticator.
 func (a *HeaderAuth) Authenticate(r *http.Request) (Principal, error) {
 	if !trustedProxies(a.Trusted).contains(r.RemoteAddr) {
-		return Principal{}, fmt.Errorf("%w: peer is not a trusted proxy", ErrNoCredentials)
+		return Principal{}, errUntrustedPeer
 	}
 	vs := r.Header.Values(a.Header)
 	switch {
 	case len(vs) == 0 || vs[0] == "":
-		return Principal{}, fmt.Errorf("%w: no %s header", ErrNoCredentials, a.Header)
+		return Principal{}, &noHeaderError{header: a.Header}
 	case len(vs) > 1:
 		return Principal{}, fmt.Errorf("%w: %s header given %d times", ErrUnauthenticated, a.Header, len(vs))
 	case len(vs[0]) > 256:
@@ -39,6 +39,19 @@ func (a *HeaderAuth) Authenticate(r *http.Request) (Principal, error) {
 	}
 	return Principal{Subject: vs[0]}, nil
 }
+
+// errUntrustedPeer and noHeaderError are the header authenticator's "no
+// credentials": the common case on pass-through, so they cost no
+// formatting until read.
+var errUntrustedPeer = fmt.Errorf("%w: peer is not a trusted proxy", ErrNoCredentials)
+
+// noHeaderError reads as fmt.Errorf("%w: no %s header", ErrNoCredentials, header).
+type noHeaderError struct{ header string }
+
+func (e *noHeaderError) Error() string {
+	return ErrNoCredentials.Error() + ": no " + e.header + " header"
+}
+func (e *noHeaderError) Unwrap() error { return ErrNoCredentials }
 
 // trustedProxies is a set of CIDRs.
 type trustedProxies []netip.Prefix
