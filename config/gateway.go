@@ -32,8 +32,8 @@ const RoutesPrefix = Prefix + "ROUTES_"
 type Gateway struct {
 	// Listen is the address of the gateway listener.
 	Listen string `env:"LISTEN" envDefault:":8080"`
-	// MetricsListen is the address of the /metrics listener; empty
-	// disables it.
+	// MetricsListen is the address of the /metrics listener; "off" turns
+	// it off (an empty value means the default, as for every variable).
 	MetricsListen string `env:"METRICS_LISTEN" envDefault:"127.0.0.1:9090"`
 	// Upstream is the app every non-media path is passed to; empty answers
 	// 404 for them.
@@ -216,6 +216,12 @@ func (r Route) Requirements() []Requirement {
 	}
 	return out
 }
+
+// MetricsOff is the SIGNGATE_METRICS_LISTEN value that turns metrics off.
+const MetricsOff = "off"
+
+// MetricsEnabled reports whether the metrics listener is on.
+func (g Gateway) MetricsEnabled() bool { return g.MetricsListen != MetricsOff && g.MetricsListen != "" }
 
 // TrustedPrefixes parses TrustedProxies. Validate has checked it.
 func (g Gateway) TrustedPrefixes() []netip.Prefix {

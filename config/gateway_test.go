@@ -175,3 +175,23 @@ func TestHeaderKey(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsOff(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "127.0.0.1:9191": true, "off": false} {
+		env := map[string]string{
+			"SIGNGATE_ROUTES_0_PREFIX": "/media", "SIGNGATE_ROUTES_0_CDN_BASE": "https://cdn.example.com",
+			"SIGNGATE_ROUTES_0_KEY_FILE": "k.pem", "SIGNGATE_ROUTES_0_KEY_ID": "k",
+			"SIGNGATE_ROUTES_0_PUBLIC": "true",
+		}
+		if v != "" {
+			env["SIGNGATE_METRICS_LISTEN"] = v
+		}
+		g, err := LoadGateway(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.MetricsEnabled() != want {
+			t.Errorf("SIGNGATE_METRICS_LISTEN=%q: enabled %v, want %v", v, g.MetricsEnabled(), want)
+		}
+	}
+}

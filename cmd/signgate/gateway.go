@@ -56,7 +56,7 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	}()
 
 	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler()}}
-	if cfg.MetricsListen != "" {
+	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler()})
 	}
 	return httpx.Serve(e.ctx, log, e.ready, ls...)

@@ -52,7 +52,7 @@ func fieldDocs() Docs {
 		"Gateway.Listen":               "Listen is the address of the gateway listener.",
 		"Gateway.LoginReturnParam":     "LoginReturnParam is the query parameter of LoginURL that carries the (same-site) path to come back to.",
 		"Gateway.LoginURL":             "LoginURL is where unauthenticated browsers are sent: an absolute http(s) URL or a path on this host.",
-		"Gateway.MetricsListen":        "MetricsListen is the address of the /metrics listener; empty disables it.",
+		"Gateway.MetricsListen":        "MetricsListen is the address of the /metrics listener; \"off\" turns it off (an empty value means the default, as for every variable).",
 		"Gateway.Routes":               "Routes are the media prefixes, SIGNGATE_ROUTES_0_*, _1_, ...",
 		"Gateway.SubjectHeader":        "SubjectHeader carries the authenticated subject to the upstream and in answers of /.signgate/auth. Clients' copies are always stripped.",
 		"Gateway.TrustedProxies":       "TrustedProxies are the CIDRs (or single addresses) of the proxies whose identity header and X-Forwarded-* are believed. Default: none.",
