@@ -13,14 +13,7 @@ func cdnEnv(changes map[string]string) map[string]string {
 		"SIGNGATE_ROUTES_0_REGION":   "-",
 		"SIGNGATE_ROUTES_0_CDN_BASE": "https://cdn.example.com",
 	})
-	for k, v := range changes {
-		if v == "-" {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	return m
+	return withChanges(m, changes)
 }
 
 func TestStreamingDefaults(t *testing.T) {

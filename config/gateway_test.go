@@ -22,7 +22,11 @@ func gatewayEnv() map[string]string {
 }
 
 func gatewayEnvWith(changes map[string]string) map[string]string {
-	m := gatewayEnv()
+	return withChanges(gatewayEnv(), changes)
+}
+
+// withChanges applies changes to m: "-" deletes a variable.
+func withChanges(m, changes map[string]string) map[string]string {
 	for k, v := range changes {
 		if v == "-" {
 			delete(m, k)
@@ -177,16 +181,8 @@ func TestHeaderKey(t *testing.T) {
 }
 
 func TestMetricsOff(t *testing.T) {
-	for v, want := range map[string]bool{"": true, "127.0.0.1:9191": true, "off": false} {
-		env := map[string]string{
-			"SIGNGATE_ROUTES_0_PREFIX": "/media", "SIGNGATE_ROUTES_0_CDN_BASE": "https://cdn.example.com",
-			"SIGNGATE_ROUTES_0_KEY_FILE": "k.pem", "SIGNGATE_ROUTES_0_KEY_ID": "k",
-			"SIGNGATE_ROUTES_0_PUBLIC": "true",
-		}
-		if v != "" {
-			env["SIGNGATE_METRICS_LISTEN"] = v
-		}
-		g, err := LoadGateway(env)
+	for v, want := range map[string]bool{"-": true, "127.0.0.1:9191": true, "off": false} {
+		g, err := LoadGateway(gatewayEnvWith(map[string]string{"SIGNGATE_METRICS_LISTEN": v}))
 		if err != nil {
 			t.Fatal(err)
 		}
