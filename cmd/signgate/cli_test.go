@@ -173,3 +173,28 @@ func TestVerifyReasons(t *testing.T) {
 		t.Errorf("both sources: exit %d: %s", code, stderr)
 	}
 }
+
+// A URL that does not parse is refused without being quoted back: its
+// query may hold a token.
+func TestBadURLNeverShowsToken(t *testing.T) {
+	const secret = "eyJSECRETTOKEN"
+	for _, u := range []string{
+		"https://cdn.example.com:99999x/x.mp4?auth=" + secret,
+		"https://cdn.example.com/x\x01.mp4?auth=" + secret,
+	} {
+		for _, args := range [][]string{
+			{"verify", "--key", testKeyFile, u},
+			{"sign", "--key", testKeyFile, "--kid", "k", u},
+		} {
+			t.Run(args[0]+" "+strings.ReplaceAll(u, "\x01", `\x01`), func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, args...)
+				if code != 2 || !strings.Contains(stderr, "not a URL") {
+					t.Errorf("exit %d, stderr %q", code, stderr)
+				}
+				if strings.Contains(stdout+stderr, secret) {
+					t.Errorf("the token was printed: %q", stdout+stderr)
+				}
+			})
+		}
+	}
+}

@@ -67,7 +67,7 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 
 	target, err := url.Parse(pos[0])
 	if err != nil {
-		return usagef("sign: %q is not a URL or path: %v", pos[0], err)
+		return usagef("sign: not a URL or path: %v", parseCause(err))
 	}
 	cdn := *base
 	if target.IsAbs() && cdn == "" {

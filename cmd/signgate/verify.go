@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,7 +66,7 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 
 	u, err := url.Parse(pos[0])
 	if err != nil {
-		return usagef("verify: not a URL: %v", err)
+		return usagef("verify: not a URL: %v", parseCause(err))
 	}
 	v := signer.NewVerifier(keys)
 	v.Bucket = *bucket
@@ -92,6 +93,16 @@ func verifyURL(v *signer.Verifier, u *url.URL) (signer.Claims, error) {
 		return signer.Claims{}, fmt.Errorf("%w: %w", signer.ErrMalformed, signer.ErrQuery)
 	}
 	return v.Verify(q.Get("auth"), p)
+}
+
+// parseCause is what url.Parse found wrong, without the URL, which
+// *url.Error quotes whole: its query may hold a token.
+func parseCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // describeClaims shows claims with readable times.
