@@ -40,6 +40,8 @@ func newRecordingOrigin(t *testing.T) *recordingOrigin {
 		case "/bucket/v/abc/seg0.ts":
 			http.ServeContent(w, r, "seg0.ts", time.Unix(originModUnix, 0), strings.NewReader("0123456789"))
 		default:
+			w.Header().Set("Cache-Control", "public, max-age=300") // an origin may cache its 404s
+			w.Header().Set("Etag", `"404"`)
 			http.Error(w, "<Error><Code>NoSuchKey</Code></Error>", http.StatusNotFound)
 		}
 	}))
@@ -107,6 +109,14 @@ func TestHTTPOrigin(t *testing.T) {
 	// The origin's 404 passes through.
 	if resp := h.get(mediaHost, "/v/none.ts?auth="+tok); resp.StatusCode != 404 {
 		t.Errorf("missing file: %d", resp.StatusCode)
+	} else {
+		checkErrorHeaders(t, resp)
+	}
+	// As does a failed precondition, from a bucket that is private.
+	if resp := h.get(mediaHost, "/v/abc/seg0.ts?auth="+tok, "If-Match", `"nope"`); resp.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("If-Match through the origin: %d", resp.StatusCode)
+	} else {
+		checkErrorHeaders(t, resp)
 	}
 	// Nothing is asked of the origin for a refused request.
 	before := o.request()
