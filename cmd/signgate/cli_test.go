@@ -198,3 +198,37 @@ func TestBadURLNeverShowsToken(t *testing.T) {
 		}
 	}
 }
+
+// verify reads the token as the edge does: an unrelated badly escaped
+// parameter does not matter, two auth parameters are refused, and
+// --bucket, which a JWK Set cannot satisfy, goes with --key only.
+func TestVerifyReadsTokenAsEdge(t *testing.T) {
+	code, out, stderr := runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--uri", "", "--token-only", "/x.mp4")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	tok := strings.TrimSpace(out)
+	for _, tc := range []struct {
+		name, url string
+		code      int
+		out       string
+	}{
+		{"bad unrelated parameter", "https://cdn.example.com/x.mp4?x=%zz&auth=" + tok, 0, "valid\n"},
+		{"two auth parameters", "https://cdn.example.com/x.mp4?auth=" + tok + "&auth=" + tok, 1, "invalid: token_malformed"},
+		{"escaped name twice", "https://cdn.example.com/x.mp4?auth=" + tok + "&%61uth=x", 1, "invalid: token_malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "verify", "--key", testKeyFile, tc.url)
+			if code != tc.code || !strings.HasPrefix(out, tc.out) {
+				t.Errorf("exit %d, out %q, stderr %q; want exit %d, %q", code, out, stderr, tc.code, tc.out)
+			}
+			if strings.Contains(out+stderr, tok) {
+				t.Error("verify printed the token")
+			}
+		})
+	}
+	code, _, stderr = runCLI(t, "verify", "--jwks", "keys.json", "--bucket", "media", "https://cdn.example.com/x.mp4?auth="+tok)
+	if code != 2 || !strings.Contains(stderr, "--bucket goes with --key") {
+		t.Errorf("--jwks with --bucket: exit %d, %q", code, stderr)
+	}
+}
