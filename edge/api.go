@@ -38,8 +38,9 @@ var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 //	GET    /healthz                                liveness
 //	GET    /readyz                                 readiness (see Ready)
 //
-// Every other endpoint needs "Authorization: Bearer TOKEN". Errors are
-// JSON {"error": {"code", "message"}} with Cache-Control: no-store.
+// Every other endpoint needs "Authorization: Bearer TOKEN". Successes are
+// JSON with "error": 0; errors are JSON {"error": STATUS, "code",
+// "message"} (errorResponse) with Cache-Control: no-store.
 // Middleware, outermost first: hideAPIKey (so that no log shows an API
 // key), the access log, then the routes.
 func (e *Edge) APIHandler() http.Handler {

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -53,9 +54,13 @@ func TestAPIAccessToken(t *testing.T) {
 	}
 }
 
+// code returns an error body's code, or "" when its "error" is not a
+// non-zero number.
 func code(m map[string]any) string {
-	e, _ := m["error"].(map[string]any)
-	c, _ := e["code"].(string)
+	if n, _ := m["error"].(float64); n == 0 {
+		return ""
+	}
+	c, _ := m["code"].(string)
 	return c
 }
 
@@ -327,5 +332,53 @@ func TestAPIConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// One typed Qencode-style struct decodes the API's successes and errors
+// alike: "error" is an int, 0 on success.
+func TestAPIErrorShape(t *testing.T) {
+	h := newHarness(t, nil)
+	type answer struct {
+		Error   int    `json:"error"`
+		Status  string `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	decode := func(method, path, bearer string) (int, answer) {
+		req, _ := http.NewRequest(method, h.api.URL+path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a answer
+		dec := json.NewDecoder(resp.Body)
+		if err := dec.Decode(&a); err != nil {
+			t.Fatalf("%s %s: %d, body does not decode: %v", method, path, resp.StatusCode, err)
+		}
+		return resp.StatusCode, a
+	}
+	tok := h.bearer()
+	if st, a := decode("PUT", "/v1/buckets/media/policy/public", tok); st != 200 || a.Error != 0 || a.Status != "ok" {
+		t.Errorf("success: %d %+v", st, a)
+	}
+	for _, tc := range []struct {
+		method, path, bearer string
+		status               int
+		code                 string
+	}{
+		{"GET", "/v1/signing-keys", "", 401, "unauthorized"},
+		{"GET", "/v1/signing-keys/nope", tok, 404, "not_found"},
+		{"PUT", "/v1/buckets/nope/policy/public", tok, 404, "bucket_not_found"},
+		{"PUT", "/v1/buckets/media/policy/secret", tok, 400, "invalid_request"},
+	} {
+		st, a := decode(tc.method, tc.path, tc.bearer)
+		if st != tc.status || a.Error != tc.status || a.Code != tc.code || a.Message == "" || a.Status != "" {
+			t.Errorf("%s %s: %d %+v; want %d with error %d, code %q", tc.method, tc.path, st, a, tc.status, tc.status, tc.code)
+		}
 	}
 }
