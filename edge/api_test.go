@@ -265,9 +265,19 @@ func TestAPISigningKeys(t *testing.T) {
 }
 
 func TestAPIJWKS(t *testing.T) {
-	h := newHarness(t, nil)
+	cfg := baseConfig(t, t.TempDir())
+	sq, err := OpenSQLite(t.Context(), cfg.DB.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	fs := &flakyStore{Store: sq}
+	h := startHarnessStore(t, cfg, newClock(), fs)
 	k1 := h.addKey("key1.pem", "k1", "media")
 	h.addKey("key2.pem", "ko", "other")
+	// The JWKS is public: it comes from the edge's snapshot, and no
+	// anonymous request reads the store.
+	fs.fail.Store(true)
 	st, m, _ := h.call("GET", "/v1/buckets/media/jwks.json", "", "")
 	keys, _ := m["keys"].([]any)
 	if st != 200 || len(keys) != 1 {
