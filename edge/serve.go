@@ -227,8 +227,8 @@ func contentType(p string) string {
 
 // proxyOrigin serves files from an HTTP origin (an S3 or MinIO bucket
 // URL, for example): the canonical path is appended to the origin URL, the
-// query goes along without auth, and the Qencode-Auth-Token cookie and
-// Authorization header stay behind.
+// query goes along without auth, and the Qencode-Auth-Token cookie, the
+// Authorization header and any request body stay behind.
 type proxyOrigin struct {
 	rp *httputil.ReverseProxy
 }
@@ -266,6 +266,11 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 			out.URL.Path, out.URL.RawPath = prefix+pq.path, ""
 			out.URL.RawQuery = pq.query
 			out.Host = ""
+			// GET and HEAD only: a body the client sent along is not
+			// the origin's to read.
+			out.Body, out.ContentLength, out.TransferEncoding = http.NoBody, 0, nil
+			out.Header.Del("Content-Length")
+			out.Header.Del("Transfer-Encoding")
 			out.Header.Del("Authorization")
 			httpx.DropCookie(out.Header, CookieName)
 		},
