@@ -142,6 +142,9 @@ func TestSignErrors(t *testing.T) {
 		{"bad exp", []string{"sign", "--key", testKeyFile, "--kid", "k", "--exp", "tomorrow", "/x"}, 2, "tomorrow"},
 		{"reserved claim", []string{"sign", "--key", testKeyFile, "--kid", "k", "--claim", "exp=1", "/x"}, 2, "--exp"},
 		{"bad base", []string{"sign", "--key", testKeyFile, "--kid", "k", "--base", "ftp://x", "/x"}, 2, "scheme"},
+		{"uri with ..", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "/v/../x", "/x"}, 2, "grants nothing"},
+		{"uri with an empty segment", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "//v", "/v/x"}, 2, "grants nothing"},
+		{"uri with .", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "v/./x", "/v/x"}, 2, "grants nothing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,5 +233,38 @@ func TestVerifyReadsTokenAsEdge(t *testing.T) {
 	code, _, stderr = runCLI(t, "verify", "--jwks", "keys.json", "--bucket", "media", "https://cdn.example.com/x.mp4?auth="+tok)
 	if code != 2 || !strings.Contains(stderr, "--bucket goes with --key") {
 		t.Errorf("--jwks with --bucket: exit %d, %q", code, stderr)
+	}
+}
+
+// sign's defaults and the --uri forms that do grant something.
+func TestSignTTLAndURI(t *testing.T) {
+	pemBytes, err := os.ReadFile(testKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := signer.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := signer.NewVerifier(signer.NewKeys(signer.PublicKey{ID: "k", Key: &priv.PublicKey}))
+	for _, tc := range []struct{ uri, path string }{
+		{"", "/x"}, {"/", "/x"}, {"v", "/v/x"}, {"/v/", "/v/x"}, {"/v/a b", "/v/a b/x"}, {"/v/100%", "/v/100%/x"},
+	} {
+		before := time.Now()
+		code, out, stderr := runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--token-only", "--uri", tc.uri, "/x")
+		if code != 0 {
+			t.Fatalf("--uri %q: exit %d: %s", tc.uri, code, stderr)
+		}
+		c, err := v.Verify(strings.TrimSpace(out), tc.path)
+		if err != nil {
+			t.Fatalf("--uri %q on %s: %v", tc.uri, tc.path, err)
+		}
+		if c.URI != tc.uri {
+			t.Errorf("uri claim %q, want %q", c.URI, tc.uri)
+		}
+		// The default lifetime is 10 minutes.
+		if d := c.Expires.Sub(before.Truncate(time.Second)); d < 10*time.Minute || d > 10*time.Minute+2*time.Second {
+			t.Errorf("default exp is %s ahead, want 10m", d)
+		}
 	}
 }
