@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -308,7 +309,8 @@ func TestAPIJWKS(t *testing.T) {
 }
 
 // TestAPIConcurrent runs API calls in parallel on one edge: every one
-// succeeds and the end state is whole.
+// succeeds and the end state is whole: the policy stored and in force is
+// one that was written, and every key created is there with its last name.
 func TestAPIConcurrent(t *testing.T) {
 	h := newHarness(t, nil)
 	tok := h.bearer()
@@ -317,12 +319,15 @@ func TestAPIConcurrent(t *testing.T) {
 		h.addKey("key1.pem", name, "media")
 		kids = append(kids, name)
 	}
+	const workers = 8
 	var wg sync.WaitGroup
-	errs := make(chan string, 200)
-	for w := range 8 {
+	errs := make(chan string, 400)
+	created := make(chan [2]string, workers) // id, final name
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var id string
 			for i := range 10 {
 				p := []string{"public", "authenticated"}[(w+i)%2]
 				if st, m, _ := h.call("PUT", "/v1/buckets/media/policy/"+p, tok, ""); st != 200 {
@@ -335,13 +340,69 @@ func TestAPIConcurrent(t *testing.T) {
 				if st, m, _ := h.call("GET", "/v1/signing-keys", tok, ""); st != 200 {
 					errs <- "list: " + code(m)
 				}
+				switch i {
+				case 0:
+					st, m, _ := h.call("POST", "/v1/signing-keys", tok, fmt.Sprintf(`{"bucket":"media","name":"w%d-first"}`, w))
+					sk, _ := m["signing_key"].(map[string]any)
+					if id, _ = sk["id"].(string); st != 200 || id == "" {
+						errs <- fmt.Sprintf("create: %d %s", st, code(m))
+					}
+				case 9:
+					name := fmt.Sprintf("w%d-final", w)
+					if st, m, _ := h.call("PUT", "/v1/signing-keys/"+id, tok, `{"name":"`+name+`"}`); st != 200 {
+						errs <- "rename the new key: " + code(m)
+					}
+					created <- [2]string{id, name}
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
+	close(created)
 	for e := range errs {
 		t.Error(e)
+	}
+
+	ctx := t.Context()
+	stored, err := h.e.store.Policies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := stored["media"]; p != Public && p != Authenticated {
+		t.Errorf("stored policy %q, want public or authenticated", p)
+	}
+	if st, m, _ := h.call("GET", "/v1/buckets/media/policy", tok, ""); st != 200 || m["policy"] != string(stored["media"]) {
+		t.Errorf("policy in force %v, stored %q", m["policy"], stored["media"])
+	}
+	keys, err := h.e.store.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, k := range keys {
+		names[k.ID] = k.Name
+	}
+	if len(keys) != len(kids)+workers {
+		t.Errorf("%d keys stored, want %d", len(keys), len(kids)+workers)
+	}
+	for _, kid := range kids {
+		if names[kid] != "n" {
+			t.Errorf("key %s: name %q, want n", kid, names[kid])
+		}
+	}
+	n := 0
+	for c := range created {
+		n++
+		if got, ok := names[c[0]]; !ok || got != c[1] {
+			t.Errorf("created key %s: stored %v with name %q, want %q", c[0], ok, got, c[1])
+		}
+		if _, ok := h.e.snap.Load().keys[c[0]]; !ok {
+			t.Errorf("created key %s is not in force", c[0])
+		}
+	}
+	if n != workers {
+		t.Errorf("%d keys created and renamed, want %d", n, workers)
 	}
 }
 
