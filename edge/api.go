@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -38,8 +39,9 @@ var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 //	GET    /healthz                                liveness
 //	GET    /readyz                                 readiness (see Ready)
 //
-// Every other endpoint needs "Authorization: Bearer TOKEN". Errors are
-// JSON {"error": {"code", "message"}} with Cache-Control: no-store.
+// Every other endpoint needs "Authorization: Bearer TOKEN". Successes are
+// JSON with "error": 0; errors are JSON {"error": STATUS, "code",
+// "message"} (errorResponse) with Cache-Control: no-store.
 // Middleware, outermost first: hideAPIKey (so that no log shows an API
 // key), the access log, then the routes.
 func (e *Edge) APIHandler() http.Handler {
@@ -146,30 +148,21 @@ func (e *Edge) getPolicy(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, policyResponse{okResponse: success(), Bucket: b.name, Policy: e.snap.Load().policy(b.name)})
 }
 
-// jwks is the bucket's public keys as a JWK Set, read from the store.
+// jwks is the bucket's public keys as a JWK Set, from the snapshot in
+// force: the endpoint is public, so it reads neither the store nor a PEM.
 func (e *Edge) jwks(w http.ResponseWriter, r *http.Request) {
 	b, err := e.configured(r)
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	keys, err := e.store.Keys(r.Context())
-	if err != nil {
-		writeError(w, r, e.log, err)
-		return
-	}
 	var pubs []signer.PublicKey
-	for _, k := range keys {
-		if k.Bucket != b.name {
-			continue
+	for _, k := range e.snap.Load().keys {
+		if k.Bucket == b.name {
+			pubs = append(pubs, k)
 		}
-		pub, err := signer.ParsePublicKey(k.PublicKey)
-		if err != nil {
-			e.log.Error("stored signing key is unusable", "kid", k.ID, "err", err)
-			continue
-		}
-		pubs = append(pubs, signer.PublicKey{ID: k.ID, Bucket: k.Bucket, Key: pub})
 	}
+	slices.SortFunc(pubs, func(a, b signer.PublicKey) int { return strings.Compare(a.ID, b.ID) })
 	httpx.WriteJSON(w, http.StatusOK, signer.NewJWKSet(pubs...))
 }
 

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -53,9 +55,13 @@ func TestAPIAccessToken(t *testing.T) {
 	}
 }
 
+// code returns an error body's code, or "" when its "error" is not a
+// non-zero number.
 func code(m map[string]any) string {
-	e, _ := m["error"].(map[string]any)
-	c, _ := e["code"].(string)
+	if n, _ := m["error"].(float64); n == 0 {
+		return ""
+	}
+	c, _ := m["code"].(string)
 	return c
 }
 
@@ -260,9 +266,19 @@ func TestAPISigningKeys(t *testing.T) {
 }
 
 func TestAPIJWKS(t *testing.T) {
-	h := newHarness(t, nil)
+	cfg := baseConfig(t, t.TempDir())
+	sq, err := OpenSQLite(t.Context(), cfg.DB.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	fs := &flakyStore{Store: sq}
+	h := startHarnessStore(t, cfg, newClock(), fs)
 	k1 := h.addKey("key1.pem", "k1", "media")
 	h.addKey("key2.pem", "ko", "other")
+	// The JWKS is public: it comes from the edge's snapshot, and no
+	// anonymous request reads the store.
+	fs.fail.Store(true)
 	st, m, _ := h.call("GET", "/v1/buckets/media/jwks.json", "", "")
 	keys, _ := m["keys"].([]any)
 	if st != 200 || len(keys) != 1 {
@@ -293,7 +309,8 @@ func TestAPIJWKS(t *testing.T) {
 }
 
 // TestAPIConcurrent runs API calls in parallel on one edge: every one
-// succeeds and the end state is whole.
+// succeeds and the end state is whole: the policy stored and in force is
+// one that was written, and every key created is there with its last name.
 func TestAPIConcurrent(t *testing.T) {
 	h := newHarness(t, nil)
 	tok := h.bearer()
@@ -302,12 +319,15 @@ func TestAPIConcurrent(t *testing.T) {
 		h.addKey("key1.pem", name, "media")
 		kids = append(kids, name)
 	}
+	const workers = 8
 	var wg sync.WaitGroup
-	errs := make(chan string, 200)
-	for w := range 8 {
+	errs := make(chan string, 400)
+	created := make(chan [2]string, workers) // id, final name
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var id string
 			for i := range 10 {
 				p := []string{"public", "authenticated"}[(w+i)%2]
 				if st, m, _ := h.call("PUT", "/v1/buckets/media/policy/"+p, tok, ""); st != 200 {
@@ -320,12 +340,116 @@ func TestAPIConcurrent(t *testing.T) {
 				if st, m, _ := h.call("GET", "/v1/signing-keys", tok, ""); st != 200 {
 					errs <- "list: " + code(m)
 				}
+				switch i {
+				case 0:
+					st, m, _ := h.call("POST", "/v1/signing-keys", tok, fmt.Sprintf(`{"bucket":"media","name":"w%d-first"}`, w))
+					sk, _ := m["signing_key"].(map[string]any)
+					if id, _ = sk["id"].(string); st != 200 || id == "" {
+						errs <- fmt.Sprintf("create: %d %s", st, code(m))
+					}
+				case 9:
+					name := fmt.Sprintf("w%d-final", w)
+					if st, m, _ := h.call("PUT", "/v1/signing-keys/"+id, tok, `{"name":"`+name+`"}`); st != 200 {
+						errs <- "rename the new key: " + code(m)
+					}
+					created <- [2]string{id, name}
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
+	close(created)
 	for e := range errs {
 		t.Error(e)
+	}
+
+	ctx := t.Context()
+	stored, err := h.e.store.Policies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := stored["media"]; p != Public && p != Authenticated {
+		t.Errorf("stored policy %q, want public or authenticated", p)
+	}
+	if st, m, _ := h.call("GET", "/v1/buckets/media/policy", tok, ""); st != 200 || m["policy"] != string(stored["media"]) {
+		t.Errorf("policy in force %v, stored %q", m["policy"], stored["media"])
+	}
+	keys, err := h.e.store.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, k := range keys {
+		names[k.ID] = k.Name
+	}
+	if len(keys) != len(kids)+workers {
+		t.Errorf("%d keys stored, want %d", len(keys), len(kids)+workers)
+	}
+	for _, kid := range kids {
+		if names[kid] != "n" {
+			t.Errorf("key %s: name %q, want n", kid, names[kid])
+		}
+	}
+	n := 0
+	for c := range created {
+		n++
+		if got, ok := names[c[0]]; !ok || got != c[1] {
+			t.Errorf("created key %s: stored %v with name %q, want %q", c[0], ok, got, c[1])
+		}
+		if _, ok := h.e.snap.Load().keys[c[0]]; !ok {
+			t.Errorf("created key %s is not in force", c[0])
+		}
+	}
+	if n != workers {
+		t.Errorf("%d keys created and renamed, want %d", n, workers)
+	}
+}
+
+// One typed Qencode-style struct decodes the API's successes and errors
+// alike: "error" is an int, 0 on success.
+func TestAPIErrorShape(t *testing.T) {
+	h := newHarness(t, nil)
+	type answer struct {
+		Error   int    `json:"error"`
+		Status  string `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	decode := func(method, path, bearer string) (int, answer) {
+		req, _ := http.NewRequest(method, h.api.URL+path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a answer
+		dec := json.NewDecoder(resp.Body)
+		if err := dec.Decode(&a); err != nil {
+			t.Fatalf("%s %s: %d, body does not decode: %v", method, path, resp.StatusCode, err)
+		}
+		return resp.StatusCode, a
+	}
+	tok := h.bearer()
+	if st, a := decode("PUT", "/v1/buckets/media/policy/public", tok); st != 200 || a.Error != 0 || a.Status != "ok" {
+		t.Errorf("success: %d %+v", st, a)
+	}
+	for _, tc := range []struct {
+		method, path, bearer string
+		status               int
+		code                 string
+	}{
+		{"GET", "/v1/signing-keys", "", 401, "unauthorized"},
+		{"GET", "/v1/signing-keys/nope", tok, 404, "not_found"},
+		{"PUT", "/v1/buckets/nope/policy/public", tok, 404, "bucket_not_found"},
+		{"PUT", "/v1/buckets/media/policy/secret", tok, 400, "invalid_request"},
+	} {
+		st, a := decode(tc.method, tc.path, tc.bearer)
+		if st != tc.status || a.Error != tc.status || a.Code != tc.code || a.Message == "" || a.Status != "" {
+			t.Errorf("%s %s: %d %+v; want %d with error %d, code %q", tc.method, tc.path, st, a, tc.status, tc.status, tc.code)
+		}
 	}
 }

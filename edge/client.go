@@ -36,7 +36,8 @@ type Client struct {
 	HTTP *http.Client
 }
 
-// APIError is an answer other than 2xx from the API.
+// APIError is a failure the API answered: a status other than 2xx, or a
+// 2xx whose body holds an error (Qencode's "error": N, N not 0).
 type APIError struct {
 	Status  int    // HTTP status
 	Code    string // machine-readable code, when the API gave one
@@ -146,7 +147,7 @@ func (c *Client) DeleteKey(ctx context.Context, id string) error {
 }
 
 // do sends one request and decodes a 2xx answer's JSON into out (when not
-// nil). shown is the path as errors may show it.
+// nil); a 2xx whose body holds an error fails. shown is the path as errors may show it.
 func (c *Client) do(ctx context.Context, method, path, shown string, in, out any, bearer bool) error {
 	var body io.Reader
 	if in != nil {
@@ -191,7 +192,7 @@ func (c *Client) do(ctx context.Context, method, path, shown string, in, out any
 	if err != nil {
 		return fmt.Errorf("%s %s%s: read answer: %w", method, base, shown, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || failedIn2xx(data) {
 		return fmt.Errorf("%s %s%s: %w", method, base, shown, apiError(resp.StatusCode, data))
 	}
 	if out == nil {
@@ -203,19 +204,55 @@ func (c *Client) do(ctx context.Context, method, path, shown string, in, out any
 	return nil
 }
 
-// apiError reads an error body: signgate's {"error": {"code", "message"}},
-// Qencode's {"error": N, "message"}, or text.
+// failedIn2xx reports whether a 2xx answer's body holds an error, as
+// Qencode's API may answer: "error" a non-zero number, or an object.
+// "error": 0, null or absent is a success.
+func failedIn2xx(data []byte) bool {
+	var body struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(data, &body) != nil {
+		return false
+	}
+	if n, ok := errorNumber(body.Error); ok {
+		return n != "0"
+	}
+	return bytes.HasPrefix(body.Error, []byte("{"))
+}
+
+// errorNumber reads an "error" value that is a JSON number: its text, and
+// whether it is a number at all. Zero in any spelling reads "0".
+func errorNumber(raw json.RawMessage) (string, bool) {
+	var f float64
+	if len(raw) == 0 || string(raw) == "null" || json.Unmarshal(raw, &f) != nil {
+		return "", false
+	}
+	if f == 0 {
+		return "0", true
+	}
+	return string(raw), true
+}
+
+// apiError reads an error body: {"error": N, "code", "message"} (a signgate
+// edge's and Qencode's, which has no "code"), the older
+// {"error": {"code", "message"}}, or text.
 func apiError(status int, data []byte) *APIError {
 	e := &APIError{Status: status}
 	var body struct {
 		Error   json.RawMessage `json:"error"`
+		Code    string          `json:"code"`
 		Message string          `json:"message"`
 	}
 	if json.Unmarshal(data, &body) == nil {
 		var inner struct{ Code, Message string }
-		if json.Unmarshal(body.Error, &inner) == nil && (inner.Code != "" || inner.Message != "") {
+		switch n, isNum := errorNumber(body.Error); {
+		case json.Unmarshal(body.Error, &inner) == nil && (inner.Code != "" || inner.Message != ""):
 			e.Code, e.Message = inner.Code, inner.Message
-		} else {
+		case body.Code != "":
+			e.Code, e.Message = body.Code, body.Message
+		case isNum && n != "0":
+			e.Code, e.Message = n, body.Message
+		default:
 			e.Message = body.Message
 		}
 	} else if len(data) > 0 && !bytes.ContainsAny(data[:min(len(data), 512)], "\x00") {

@@ -136,3 +136,37 @@ func TestClientQencodeShapes(t *testing.T) {
 		t.Errorf("DeleteKey = %v", err)
 	}
 }
+
+// Qencode can answer 200 with an error in the body: the client fails then,
+// and succeeds on "error": 0.
+func TestClientErrorIn2xx(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/buckets/gone/policy/public":
+			w.Write([]byte(`{"error":5,"message":"no such bucket"}`))
+		case "/v1/signing-keys":
+			w.Write([]byte(`{"error":{"code":"not_found","message":"no keys here"},"signing_keys":[]}`))
+		case "/v1/signing-keys/k1":
+			w.Write([]byte(`{"error":0,"status":"ok"}`))
+		case "/v1/signing-keys/k2":
+			w.Write([]byte(`{"error":"0","status":"ok"}`)) // a string is no error code
+		default:
+			w.Write([]byte(`{"status":"ok","error":null}`))
+		}
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, Token: "t"}
+	ctx := t.Context()
+	var ae *APIError
+	if err := c.SetPolicy(ctx, "gone", Public); !errors.As(err, &ae) || ae.Status != 200 || ae.Code != "5" || ae.Message != "no such bucket" {
+		t.Errorf("SetPolicy with error 5 = %v", err)
+	}
+	if _, err := c.Keys(ctx); !errors.As(err, &ae) || ae.Code != "not_found" || ae.Message != "no keys here" {
+		t.Errorf("Keys with an error object = %v", err)
+	}
+	for _, id := range []string{"k1", "k2", "k3"} {
+		if err := c.DeleteKey(ctx, id); err != nil {
+			t.Errorf("DeleteKey(%s) = %v", id, err)
+		}
+	}
+}

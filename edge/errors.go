@@ -83,9 +83,9 @@ func publicText(err error) string {
 	return s
 }
 
-// writeError answers with err's status and JSON body, with the reason in
-// ReasonHeader for token failures and a WWW-Authenticate challenge on the
-// API's 401s, and logs the cause.
+// writeError answers with err's status and JSON body (errorResponse), with
+// the reason in ReasonHeader for token failures and a WWW-Authenticate
+// challenge on the API's 401s, and logs the cause.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	he := httpError(err)
 	h := w.Header()
@@ -100,7 +100,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	for _, k := range []string{"Content-Length", "Content-Range", "Etag", "Last-Modified", "Accept-Ranges", "Content-Encoding"} {
 		h.Del(k)
 	}
-	httpx.WriteError(w, r, log, he)
+	he = httpx.Report(r, log, he)
+	httpx.WriteJSON(w, he.Status, errorResponse{Error: he.Status, Code: he.Code, Message: he.Msg})
 }
 
 // truncate bounds client-chosen text quoted in an error.

@@ -240,17 +240,22 @@ func body(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-// errorCode decodes {"error": {"code"}}.
+// errorCode decodes an error body, {"error": STATUS, "code", "message"},
+// checks its "error", and returns its code.
 func errorCode(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	var m struct {
-		Error struct{ Code, Message string }
+		Error         int
+		Code, Message string
 	}
 	b := body(t, resp)
 	if err := json.Unmarshal([]byte(b), &m); err != nil {
-		t.Fatalf("error body is not JSON: %q", b)
+		t.Fatalf("error body is not the JSON expected: %q", b)
 	}
-	return m.Error.Code
+	if m.Error != resp.StatusCode || m.Message == "" {
+		t.Errorf("error body %q: want \"error\": %d and a message", b, resp.StatusCode)
+	}
+	return m.Code
 }
 
 // mediaHost is the Qencode-style host of the "media" bucket.

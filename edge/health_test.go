@@ -31,10 +31,14 @@ func TestHealthEndpoints(t *testing.T) {
 	}
 	code := func(body string) string {
 		var v struct {
-			Error struct{ Code, Message string }
+			Error int
+			Code  string
 		}
 		json.Unmarshal([]byte(body), &v)
-		return v.Error.Code
+		if v.Error == 0 {
+			return ""
+		}
+		return v.Code
 	}
 
 	for _, p := range []string{"/healthz", "/readyz"} {

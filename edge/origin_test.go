@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,6 +41,8 @@ func newRecordingOrigin(t *testing.T) *recordingOrigin {
 		case "/bucket/v/abc/seg0.ts":
 			http.ServeContent(w, r, "seg0.ts", time.Unix(originModUnix, 0), strings.NewReader("0123456789"))
 		default:
+			w.Header().Set("Cache-Control", "public, max-age=300") // an origin may cache its 404s
+			w.Header().Set("Etag", `"404"`)
 			http.Error(w, "<Error><Code>NoSuchKey</Code></Error>", http.StatusNotFound)
 		}
 	}))
@@ -107,6 +110,14 @@ func TestHTTPOrigin(t *testing.T) {
 	// The origin's 404 passes through.
 	if resp := h.get(mediaHost, "/v/none.ts?auth="+tok); resp.StatusCode != 404 {
 		t.Errorf("missing file: %d", resp.StatusCode)
+	} else {
+		checkErrorHeaders(t, resp)
+	}
+	// As does a failed precondition, from a bucket that is private.
+	if resp := h.get(mediaHost, "/v/abc/seg0.ts?auth="+tok, "If-Match", `"nope"`); resp.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("If-Match through the origin: %d", resp.StatusCode)
+	} else {
+		checkErrorHeaders(t, resp)
 	}
 	// Nothing is asked of the origin for a refused request.
 	before := o.request()
@@ -252,5 +263,48 @@ func TestCORSWithHTTPOrigin(t *testing.T) {
 	resp := h.get(mediaHost, "/a.ts", "Origin", "https://app.example")
 	if got := resp.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != "https://app.example" {
 		t.Errorf("Allow-Origin %q", got)
+	}
+}
+
+// A GET with a body (a length or chunked) never streams that body to the
+// HTTP origin.
+func TestHTTPOriginGetsNoBody(t *testing.T) {
+	type seen struct {
+		body   string
+		length int64
+		te     []string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{string(b), r.ContentLength, r.TransferEncoding}
+		w.Write([]byte("x"))
+	}))
+	defer srv.Close()
+	h := newHarness(t, func(c *config.Edge) { c.Buckets[0].Origin = srv.URL })
+	for _, tc := range []struct {
+		name   string
+		body   io.Reader
+		length int64
+	}{
+		{"with a length", strings.NewReader("smuggled"), 8},
+		{"chunked", io.MultiReader(strings.NewReader("smug"), strings.NewReader("gled")), -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", h.media.URL+"/a.ts", tc.body)
+			req.Host, req.ContentLength = mediaHost, tc.length
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			s := <-got
+			if s.body != "" || s.length != 0 || len(s.te) != 0 {
+				t.Errorf("origin saw body %q, Content-Length %d, Transfer-Encoding %q", s.body, s.length, s.te)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -29,7 +30,8 @@ func (e *Edge) Handler() http.Handler {
 	return e.stack(e.cors(http.HandlerFunc(e.serveMedia)))
 }
 
-func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
+func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
+	w := &noStoreWriter{ResponseWriter: rw}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, r, e.log, fmt.Errorf("%w: %s", ErrMethod, truncate(r.Method)))
@@ -45,6 +47,7 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
+	w.fileType = contentType(p)
 	s := e.snap.Load()
 	private := s.policy(b.name) == Authenticated
 	if private {
@@ -59,6 +62,61 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := b.origin.serve(w, r, p, private); err != nil {
 		writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
+	}
+}
+
+// noStoreWriter makes every error answer (status 400 and up) uncacheable,
+// whoever writes it: the edge itself, http.ServeContent (412 for a failed
+// If-Match or If-Unmodified-Since, 416 for a Range past the end) or an HTTP
+// origin passing through. It sets Cache-Control: no-store and drops the
+// validators and the media type of the file, which describe no error body.
+type noStoreWriter struct {
+	http.ResponseWriter
+	fileType string // the Content-Type of the file asked for, once known
+	wrote    bool
+}
+
+func (w *noStoreWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 400 {
+		h := w.Header()
+		errorHeaders(h)
+		if w.fileType != "" && h.Get("Content-Type") == w.fileType {
+			h.Del("Content-Type")
+		}
+	}
+	if code >= 200 {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *noStoreWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the wrapped writer's sendfile path for http.ServeContent.
+func (w *noStoreWriter) ReadFrom(src io.Reader) (int64, error) {
+	w.wrote = true
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Unwrap lets http.ResponseController (ReverseProxy's flushes) through.
+func (w *noStoreWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (w *noStoreWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// errorHeaders sets the caching headers of an error answer: no cache may
+// keep it, and it has no validators.
+func errorHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	for _, k := range []string{"Etag", "Last-Modified", "Expires"} {
+		h.Del(k)
 	}
 }
 
@@ -169,8 +227,8 @@ func contentType(p string) string {
 
 // proxyOrigin serves files from an HTTP origin (an S3 or MinIO bucket
 // URL, for example): the canonical path is appended to the origin URL, the
-// query goes along without auth, and the Qencode-Auth-Token cookie and
-// Authorization header stay behind.
+// query goes along without auth, and the Qencode-Auth-Token cookie, the
+// Authorization header and any request body stay behind.
 type proxyOrigin struct {
 	rp *httputil.ReverseProxy
 }
@@ -208,6 +266,11 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 			out.URL.Path, out.URL.RawPath = prefix+pq.path, ""
 			out.URL.RawQuery = pq.query
 			out.Host = ""
+			// GET and HEAD only: a body the client sent along is not
+			// the origin's to read.
+			out.Body, out.ContentLength, out.TransferEncoding = http.NoBody, 0, nil
+			out.Header.Del("Content-Length")
+			out.Header.Del("Transfer-Encoding")
 			out.Header.Del("Authorization")
 			httpx.DropCookie(out.Header, CookieName)
 		},
@@ -217,7 +280,12 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 			if t, ok := mediaType(strings.ToLower(path.Ext(pq.path))); ok && resp.StatusCode < 300 {
 				resp.Header.Set("Content-Type", t)
 			}
-			if pq.private {
+			switch {
+			case resp.StatusCode >= 400:
+				// The origin's Cache-Control was for its caches, not ours
+				// (serveMedia's writer would catch it too).
+				errorHeaders(resp.Header)
+			case pq.private:
 				resp.Header.Set("Cache-Control", "private")
 			}
 			if ownCORS {

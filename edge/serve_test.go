@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/signer"
 )
 
 func TestServeContentTypes(t *testing.T) {
@@ -62,6 +63,8 @@ func TestServeRangeAndConditional(t *testing.T) {
 		{"range", "GET", []string{"Range", "bytes=2-5"}, http.StatusPartialContent, "2345"},
 		{"suffix range", "GET", []string{"Range", "bytes=-3"}, http.StatusPartialContent, "hij"},
 		{"unsatisfiable", "GET", []string{"Range", "bytes=100-"}, http.StatusRequestedRangeNotSatisfiable, ""},
+		{"if-match other", "GET", []string{"If-Match", `"nope"`}, http.StatusPreconditionFailed, ""},
+		{"if-unmodified-since old", "GET", []string{"If-Unmodified-Since", time.Unix(0, 0).UTC().Format(http.TimeFormat)}, http.StatusPreconditionFailed, ""},
 		{"if-none-match", "GET", []string{"If-None-Match", etag}, http.StatusNotModified, ""},
 		{"if-none-match other", "GET", []string{"If-None-Match", `"nope"`}, http.StatusOK, "0123456789abcdefghij"},
 		{"if-modified-since", "GET", []string{"If-Modified-Since", lm}, http.StatusNotModified, ""},
@@ -75,7 +78,11 @@ func TestServeRangeAndConditional(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
-			if tc.status == http.StatusRequestedRangeNotSatisfiable {
+			if tc.status >= 400 {
+				checkErrorHeaders(t, resp)
+				if tc.status == http.StatusRequestedRangeNotSatisfiable && resp.Header.Get("Content-Range") != "bytes */20" {
+					t.Errorf("416 Content-Range %q", resp.Header.Get("Content-Range"))
+				}
 				return
 			}
 			if got := body(t, resp); got != tc.body {
@@ -85,6 +92,42 @@ func TestServeRangeAndConditional(t *testing.T) {
 				t.Errorf("HEAD Content-Length %q", resp.Header.Get("Content-Length"))
 			}
 		})
+	}
+}
+
+// checkErrorHeaders asserts what every error answer of the edge carries:
+// Cache-Control: no-store, and no validator or media type of the file it
+// is not.
+func checkErrorHeaders(t *testing.T, resp *http.Response) {
+	t.Helper()
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("%d: Cache-Control %q, want no-store", resp.StatusCode, cc)
+	}
+	for _, k := range []string{"Etag", "Last-Modified"} {
+		if v := resp.Header.Get(k); v != "" {
+			t.Errorf("%d: %s %q on an error", resp.StatusCode, k, v)
+		}
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "video/") {
+		t.Errorf("%d: Content-Type %q on an error", resp.StatusCode, ct)
+	}
+}
+
+// An authenticated bucket's failed precondition is an error too: no-store
+// wins over the private answer's Cache-Control.
+func TestServePreconditionPrivate(t *testing.T) {
+	h := newHarness(t, func(c *config.Edge) { c.Buckets[0].Policy = config.PolicyAuthenticated })
+	k := h.addKey("key1.pem", "k1", "media")
+	tok := sign(t, k, signer.Claims{})
+	for _, hdr := range [][]string{
+		{"If-Match", `"nope"`},
+		{"Range", "bytes=100-"},
+	} {
+		resp := h.get(mediaHost, "/v/abc/video.mp4?auth="+tok, hdr...)
+		if resp.StatusCode < 400 {
+			t.Fatalf("%s: status %d", hdr[0], resp.StatusCode)
+		}
+		checkErrorHeaders(t, resp)
 	}
 }
 

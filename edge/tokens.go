@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -101,34 +99,14 @@ const maxCookieTokens = 4
 // parameter or, without one, the distinct Qencode-Auth-Token cookies, in
 // the order the client sent them. A browser holding cookies for nested
 // directories (/show and /show/ep1) sends both, the longest path first;
-// each is a candidate. Several auth parameters are refused as ambiguous;
-// an empty auth parameter counts as none.
+// each is a candidate. The auth parameter is read by
+// signer.TokenFromQuery, as signgate verify reads it.
 func tokensFrom(r *http.Request) ([]string, error) {
-	var tok string
-	n := 0
-	for q := r.URL.RawQuery; q != ""; {
-		var part string
-		part, q, _ = strings.Cut(q, "&")
-		name, val, _ := strings.Cut(part, "=")
-		if name != "auth" {
-			if !strings.Contains(name, "%") {
-				continue
-			}
-			if u, err := url.QueryUnescape(name); err != nil || u != "auth" {
-				continue
-			}
-		}
-		n++
-		v, err := url.QueryUnescape(val)
-		if err != nil {
-			return nil, fmt.Errorf("%w: auth parameter is not validly escaped", signer.ErrMalformed)
-		}
-		tok = v
+	tok, err := signer.TokenFromQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case n > 1:
-		return nil, fmt.Errorf("%w: more than one auth parameter", signer.ErrMalformed)
-	case tok != "":
+	if tok != "" {
 		return []string{tok}, nil
 	}
 	var toks []string

@@ -86,4 +86,14 @@ type (
 	}
 )
 
+// errorResponse is every error body of the edge, on both listeners, in
+// the shape of Qencode's API: "error" is non-zero (the HTTP status), beside
+// a stable machine-readable "code" and a short "message". A client decodes
+// successes and failures with one type: "error" an int, 0 on success.
+type errorResponse struct {
+	Error   int    `json:"error"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
 func success() okResponse { return okResponse{Status: "ok"} }

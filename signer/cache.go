@@ -18,19 +18,22 @@ type Lifetime struct {
 	// TTL is a token's lifetime, from the start of its time step.
 	TTL time.Duration
 	// MinValidity is the least validity left on any token handed out.
-	// Zero means TTL/2.
+	// Zero means TTL/2, rounded down to whole seconds.
 	MinValidity time.Duration
 }
 
 // Validate checks that both durations are whole seconds, and that
-// 0 < MinValidity < TTL once the default is applied.
+// 0 < MinValidity < TTL once the default is applied; so the TTL is at
+// least 2s (a TTL of 1s leaves no whole second of validity to promise).
 func (l Lifetime) Validate() error {
 	minv := l.minValidity()
 	switch {
-	case l.TTL < time.Second || l.TTL%time.Second != 0:
-		return fmt.Errorf("token TTL %s: must be a whole number of seconds, at least 1s", l.TTL)
+	case l.TTL < 2*time.Second || l.TTL%time.Second != 0:
+		return fmt.Errorf("token TTL %s: must be a whole number of seconds, at least 2s (a URL handed out keeps at least 1s of validity)", l.TTL)
 	case minv < 0 || minv%time.Second != 0:
 		return fmt.Errorf("minimum validity %s: must be a whole number of seconds", minv)
+	case minv == 0:
+		return fmt.Errorf("minimum validity %s: must be at least 1s", minv)
 	case minv >= l.TTL:
 		return fmt.Errorf("minimum validity %s: must be less than the TTL %s", minv, l.TTL)
 	}
@@ -51,9 +54,10 @@ func (l Lifetime) minValidity() time.Duration {
 func (l Lifetime) Step() time.Duration { return l.TTL - l.minValidity() }
 
 // Expiry returns the exp of a token minted at now, and the instant from
-// which it no longer has MinValidity left and must be replaced.
+// which it no longer has MinValidity left and must be replaced. l should
+// be valid (Validate); an invalid one gives a step of 1s, not a panic.
 func (l Lifetime) Expiry(now time.Time) (exp, refresh time.Time) {
-	step := int64(l.Step() / time.Second)
+	step := max(int64(l.Step()/time.Second), 1)
 	start := now.Unix() / step * step
 	return time.Unix(start+int64(l.TTL/time.Second), 0), time.Unix(start+step, 0)
 }
@@ -107,7 +111,11 @@ func NewCache(size int, now func() time.Time) (*Cache, error) {
 // Token returns a token granting uri, signed by key, with lifetime l: from
 // the cache when one there has at least l.MinValidity left, else freshly
 // minted. ns separates callers that share a cache (routes of a gateway).
+// A Lifetime that Validate refuses is an error.
 func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (string, time.Time, error) {
+	if err := l.Validate(); err != nil {
+		return "", time.Time{}, err
+	}
 	k := cacheKey{ns: ns, key: key, uri: uri}
 	now := c.now().Unix()
 	if e, ok := c.lru.Get(k); ok && now < e.refresh {

@@ -49,7 +49,9 @@ func TestLifetimeValidate(t *testing.T) {
 	}{
 		{"default floor", Lifetime{TTL: time.Hour}, true},
 		{"explicit floor", Lifetime{TTL: time.Hour, MinValidity: 50 * time.Minute}, true},
-		{"one second", Lifetime{TTL: 2 * time.Second}, true},
+		{"two seconds, a one-second floor", Lifetime{TTL: 2 * time.Second}, true},
+		{"one second leaves no floor", Lifetime{TTL: time.Second}, false},
+		{"one second, floor asked", Lifetime{TTL: time.Second, MinValidity: time.Second}, false},
 		{"zero TTL", Lifetime{}, false},
 		{"sub-second TTL", Lifetime{TTL: 1500 * time.Millisecond}, false},
 		{"floor equals TTL", Lifetime{TTL: time.Hour, MinValidity: time.Hour}, false},
@@ -274,5 +276,34 @@ func BenchmarkCacheMiss(b *testing.B) {
 	for b.Loop() {
 		i++
 		c.Token("r", key, "/v/"+string(rune('a'+i%2)), l) // size 1: every call misses
+	}
+}
+
+// A Lifetime that Validate refuses is an error from Token, never a panic
+// (a zero step would divide by zero).
+func TestCacheTokenRefusesBadLifetime(t *testing.T) {
+	c, err := NewCache(8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cacheTestKey(t, "rsa2048.pem")
+	for _, l := range []Lifetime{
+		{},
+		{TTL: time.Second},
+		{TTL: 500 * time.Millisecond},
+		{TTL: time.Hour, MinValidity: time.Hour},
+		{TTL: time.Hour, MinValidity: -time.Second},
+	} {
+		tok, exp, err := c.Token("r", k, "/v", l)
+		if err == nil || tok != "" || !exp.IsZero() {
+			t.Errorf("Token with %+v: minted %v, exp %v, err %v; want an error", l, tok != "", exp, err)
+		}
+	}
+	if s := c.Stats(); s.Signatures != 0 || s.Entries != 0 {
+		t.Errorf("stats after refusals: %+v", s)
+	}
+	// Expiry itself never divides by zero.
+	if exp, refresh := (Lifetime{TTL: time.Second}).Expiry(time.Unix(100, 0)); !refresh.After(time.Unix(100, 0)) || exp.Before(refresh) {
+		t.Errorf("Expiry of a bad Lifetime = %v, %v", exp, refresh)
 	}
 }

@@ -2,6 +2,7 @@ package signer
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -19,16 +20,24 @@ type Claims struct {
 	Expires time.Time
 	// NotBefore is the nbf claim; the zero Time means active at once.
 	NotBefore time.Time
-	// Extra holds custom claims. The names uri, exp and nbf are reserved.
+	// Extra holds custom claims. The names uri, exp and nbf are reserved
+	// for the fields above: minting refuses them here (ErrReservedClaim).
+	// Other registered names, such as iat or sub, are custom claims to
+	// the contract and go out as given.
 	Extra map[string]any
 }
 
 // MarshalJSON writes the payload: uri always (so that the grant is explicit),
 // exp and nbf as integer seconds when set, and the custom claims. Keys come
-// out sorted, so the same claims always give the same bytes.
+// out sorted, so the same claims always give the same bytes. A reserved
+// name in Extra is an error wrapping ErrReservedClaim.
 func (c Claims) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, len(c.Extra)+3)
 	for k, v := range c.Extra {
+		switch k {
+		case "uri", "exp", "nbf":
+			return nil, fmt.Errorf("%w: %s (set it with the Claims field)", ErrReservedClaim, k)
+		}
 		m[k] = v
 	}
 	m["uri"] = c.URI

@@ -8,6 +8,9 @@ var (
 	// Key parsing.
 	ErrKey = errors.New("invalid key")
 
+	// Minting.
+	ErrReservedClaim = errors.New("reserved claim name among the custom claims")
+
 	// Canonical paths and URLs.
 	ErrPath  = errors.New("path is not canonical")
 	ErrQuery = errors.New("query string is not validly escaped")

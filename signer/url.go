@@ -101,6 +101,39 @@ func pathSafe(c byte) bool {
 	return false
 }
 
+// TokenFromQuery returns the token in rawQuery's auth parameter, by the rule
+// the edge reads it: the name may be spelled escaped; other parameters are
+// not decoded, so a badly escaped one does not matter; an empty value is no
+// token (""). Several auth parameters are ambiguous, and refused like a
+// value that is not validly escaped, with an error wrapping ErrMalformed.
+func TokenFromQuery(rawQuery string) (string, error) {
+	var tok string
+	n := 0
+	for q := rawQuery; q != ""; {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		name, val, _ := strings.Cut(part, "=")
+		if name != "auth" {
+			if !strings.Contains(name, "%") {
+				continue
+			}
+			if u, err := url.QueryUnescape(name); err != nil || u != "auth" {
+				continue
+			}
+		}
+		n++
+		v, err := url.QueryUnescape(val)
+		if err != nil {
+			return "", tokenErr(ErrMalformed, "auth parameter is not validly escaped")
+		}
+		tok = v
+	}
+	if n > 1 {
+		return "", tokenErr(ErrMalformed, "more than one auth parameter")
+	}
+	return tok, nil
+}
+
 // StripAuth returns rawQuery without its auth parameters (in any escaped
 // spelling of the name) and without empty parts, keeping the other parts in
 // order. Parts that are validly escaped are kept byte for byte; others are

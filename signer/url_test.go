@@ -95,3 +95,29 @@ func TestZeroBaseBuildsRelativeURL(t *testing.T) {
 		t.Fatalf("URL = %q, %v", got, err)
 	}
 }
+
+func TestTokenFromQuery(t *testing.T) {
+	for _, tc := range []struct {
+		name, query, want string
+		err               error
+	}{
+		{"none", "", "", nil},
+		{"plain", "x=1&auth=tok&y=2", "tok", nil},
+		{"escaped name", "a%75th=tok", "tok", nil},
+		{"escaped value", "auth=t%2Bk", "t+k", nil},
+		{"other parameter badly escaped", "x=%zz&auth=tok", "tok", nil},
+		{"other name badly escaped", "%zz=1&auth=tok", "tok", nil},
+		{"empty value", "auth=&x=1", "", nil},
+		{"two", "auth=a&auth=b", "", signer.ErrMalformed},
+		{"two spellings", "auth=a&%61uth=a", "", signer.ErrMalformed},
+		{"empty and full", "auth=&auth=b", "", signer.ErrMalformed},
+		{"value badly escaped", "auth=%zz", "", signer.ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := signer.TokenFromQuery(tc.query)
+			if got != tc.want || !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Errorf("TokenFromQuery(%q) = %q, %v; want %q, %v", tc.query, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

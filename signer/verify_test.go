@@ -244,3 +244,30 @@ func TestReasonUnknownError(t *testing.T) {
 		t.Errorf("Reason(nil) = %q", got)
 	}
 }
+
+// uri, exp and nbf among the custom claims would either mint a token that
+// fails later or be overwritten unseen: minting refuses them.
+func TestMintRefusesReservedExtra(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"uri", "exp", "nbf"} {
+		for _, c := range []signer.Claims{
+			{Extra: map[string]any{name: "1"}},
+			{URI: "/v", Expires: time.Unix(1800000000, 0), NotBefore: time.Unix(1700000000, 0), Extra: map[string]any{name: "/x"}},
+		} {
+			if tok, err := f.key.Sign(c); !errors.Is(err, signer.ErrReservedClaim) || tok != "" || !strings.Contains(err.Error(), name) {
+				t.Errorf("Sign with Extra[%q]: token minted %v, %v; want ErrReservedClaim", name, tok != "", err)
+			}
+			if _, err := json.Marshal(c); !errors.Is(err, signer.ErrReservedClaim) {
+				t.Errorf("Marshal with Extra[%q] = %v; want ErrReservedClaim", name, err)
+			}
+		}
+	}
+	// Other registered names are custom claims to the contract.
+	tok, err := f.key.Sign(signer.Claims{Extra: map[string]any{"iat": 1700000000, "sub": "u1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.v.Verify(tok, "/x"); err != nil || c.Extra["iat"] != float64(1700000000) {
+		t.Errorf("Verify = %+v, %v", c, err)
+	}
+}

@@ -142,6 +142,9 @@ func TestSignErrors(t *testing.T) {
 		{"bad exp", []string{"sign", "--key", testKeyFile, "--kid", "k", "--exp", "tomorrow", "/x"}, 2, "tomorrow"},
 		{"reserved claim", []string{"sign", "--key", testKeyFile, "--kid", "k", "--claim", "exp=1", "/x"}, 2, "--exp"},
 		{"bad base", []string{"sign", "--key", testKeyFile, "--kid", "k", "--base", "ftp://x", "/x"}, 2, "scheme"},
+		{"uri with ..", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "/v/../x", "/x"}, 2, "grants nothing"},
+		{"uri with an empty segment", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "//v", "/v/x"}, 2, "grants nothing"},
+		{"uri with .", []string{"sign", "--key", testKeyFile, "--kid", "k", "--uri", "v/./x", "/v/x"}, 2, "grants nothing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,5 +174,97 @@ func TestVerifyReasons(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "verify", "--key", testKeyFile, "--jwks", "x", "u"); code != 2 || !strings.Contains(stderr, "one of --key or --jwks") {
 		t.Errorf("both sources: exit %d: %s", code, stderr)
+	}
+}
+
+// A URL that does not parse is refused without being quoted back: its
+// query may hold a token.
+func TestBadURLNeverShowsToken(t *testing.T) {
+	const secret = "eyJSECRETTOKEN"
+	for _, u := range []string{
+		"https://cdn.example.com:99999x/x.mp4?auth=" + secret,
+		"https://cdn.example.com/x\x01.mp4?auth=" + secret,
+	} {
+		for _, args := range [][]string{
+			{"verify", "--key", testKeyFile, u},
+			{"sign", "--key", testKeyFile, "--kid", "k", u},
+		} {
+			t.Run(args[0]+" "+strings.ReplaceAll(u, "\x01", `\x01`), func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, args...)
+				if code != 2 || !strings.Contains(stderr, "not a URL") {
+					t.Errorf("exit %d, stderr %q", code, stderr)
+				}
+				if strings.Contains(stdout+stderr, secret) {
+					t.Errorf("the token was printed: %q", stdout+stderr)
+				}
+			})
+		}
+	}
+}
+
+// verify reads the token as the edge does: an unrelated badly escaped
+// parameter does not matter, two auth parameters are refused, and
+// --bucket, which a JWK Set cannot satisfy, goes with --key only.
+func TestVerifyReadsTokenAsEdge(t *testing.T) {
+	code, out, stderr := runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--uri", "", "--token-only", "/x.mp4")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	tok := strings.TrimSpace(out)
+	for _, tc := range []struct {
+		name, url string
+		code      int
+		out       string
+	}{
+		{"bad unrelated parameter", "https://cdn.example.com/x.mp4?x=%zz&auth=" + tok, 0, "valid\n"},
+		{"two auth parameters", "https://cdn.example.com/x.mp4?auth=" + tok + "&auth=" + tok, 1, "invalid: token_malformed"},
+		{"escaped name twice", "https://cdn.example.com/x.mp4?auth=" + tok + "&%61uth=x", 1, "invalid: token_malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "verify", "--key", testKeyFile, tc.url)
+			if code != tc.code || !strings.HasPrefix(out, tc.out) {
+				t.Errorf("exit %d, out %q, stderr %q; want exit %d, %q", code, out, stderr, tc.code, tc.out)
+			}
+			if strings.Contains(out+stderr, tok) {
+				t.Error("verify printed the token")
+			}
+		})
+	}
+	code, _, stderr = runCLI(t, "verify", "--jwks", "keys.json", "--bucket", "media", "https://cdn.example.com/x.mp4?auth="+tok)
+	if code != 2 || !strings.Contains(stderr, "--bucket goes with --key") {
+		t.Errorf("--jwks with --bucket: exit %d, %q", code, stderr)
+	}
+}
+
+// sign's defaults and the --uri forms that do grant something.
+func TestSignTTLAndURI(t *testing.T) {
+	pemBytes, err := os.ReadFile(testKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := signer.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := signer.NewVerifier(signer.NewKeys(signer.PublicKey{ID: "k", Key: &priv.PublicKey}))
+	for _, tc := range []struct{ uri, path string }{
+		{"", "/x"}, {"/", "/x"}, {"v", "/v/x"}, {"/v/", "/v/x"}, {"/v/a b", "/v/a b/x"}, {"/v/100%", "/v/100%/x"},
+	} {
+		before := time.Now()
+		code, out, stderr := runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--token-only", "--uri", tc.uri, "/x")
+		if code != 0 {
+			t.Fatalf("--uri %q: exit %d: %s", tc.uri, code, stderr)
+		}
+		c, err := v.Verify(strings.TrimSpace(out), tc.path)
+		if err != nil {
+			t.Fatalf("--uri %q on %s: %v", tc.uri, tc.path, err)
+		}
+		if c.URI != tc.uri {
+			t.Errorf("uri claim %q, want %q", c.URI, tc.uri)
+		}
+		// The default lifetime is 10 minutes.
+		if d := c.Expires.Sub(before.Truncate(time.Second)); d < 10*time.Minute || d > 10*time.Minute+2*time.Second {
+			t.Errorf("default exp is %s ahead, want 10m", d)
+		}
 	}
 }

@@ -21,7 +21,7 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 --uri. Time values are RFC 3339 or Unix seconds.`)
 	keyFile := fs.String("key", "", "private key `file` (PEM, PKCS#1 or PKCS#8)")
 	kid := fs.String("kid", "", "signing key `id` (the token's kid header)")
-	ttl := fs.Duration("ttl", time.Hour, "token lifetime; 0 for a token that never expires")
+	ttl := fs.Duration("ttl", 10*time.Minute, "token lifetime; 0 for a token that never expires")
 	expFlag := fs.String("exp", "", "expiry `time`, instead of --ttl")
 	nbfFlag := fs.String("nbf", "", "activation `time`")
 	scopeFlag := fs.String("scope", "file", "what the token grants: file, dir or bucket")
@@ -67,7 +67,7 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 
 	target, err := url.Parse(pos[0])
 	if err != nil {
-		return usagef("sign: %q is not a URL or path: %v", pos[0], err)
+		return usagef("sign: not a URL or path: %v", parseCause(err))
 	}
 	cdn := *base
 	if target.IsAbs() && cdn == "" {
@@ -80,6 +80,9 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 
 	c := signer.Claims{Extra: extra}
 	if set["uri"] {
+		if err := checkURI(*uri); err != nil {
+			return usagef("sign: --uri %q grants nothing: %v", *uri, err)
+		}
 		c.URI = *uri
 	} else {
 		scope, err := signer.ParseScope(*scopeFlag)
@@ -134,6 +137,22 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 	}
 	fmt.Fprintln(e.stdout, out)
 	return nil
+}
+
+// checkURI refuses a uri claim that grants nothing: one that is not a
+// canonical path once its optional leading "/" is added and its trailing
+// "/" dropped, as signer.Covers reads it ("" and "/" grant the bucket).
+// The claim is decoded text, so it is escaped before CanonicalPath decodes
+// it once.
+func checkURI(uri string) error {
+	if uri == "" || uri == "/" {
+		return nil
+	}
+	if uri[0] != '/' {
+		uri = "/" + uri
+	}
+	_, err := signer.CanonicalPath(signer.EscapePath(strings.TrimSuffix(uri, "/")))
+	return err
 }
 
 // parseTime reads RFC 3339 or Unix seconds.

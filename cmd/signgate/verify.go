@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,7 +24,7 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	keyFile := fs.String("key", "", "public key `file` (PEM; a private key file works too)")
 	kid := fs.String("kid", "", "with --key: the key's `id`; without it the key is tried for any kid")
 	jwks := fs.String("jwks", "", "JWK Set `file or URL`")
-	bucket := fs.String("bucket", "", "require the key to belong to this `bucket` (with --jwks it never does)")
+	bucket := fs.String("bucket", "", "with --key: require the key to belong to this `bucket`")
 	leeway := fs.Duration("leeway", signer.DefaultLeeway, "clock skew tolerated on exp and nbf")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -34,6 +35,9 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	}
 	if (*keyFile == "") == (*jwks == "") {
 		return usagef("verify: give one of --key or --jwks")
+	}
+	if *jwks != "" && *bucket != "" {
+		return usagef("verify: --bucket goes with --key only: a JWK Set does not say which bucket its keys belong to")
 	}
 	if *leeway < 0 {
 		return usagef("verify: --leeway must not be negative")
@@ -65,7 +69,7 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 
 	u, err := url.Parse(pos[0])
 	if err != nil {
-		return usagef("verify: not a URL: %v", err)
+		return usagef("verify: not a URL: %v", parseCause(err))
 	}
 	v := signer.NewVerifier(keys)
 	v.Bucket = *bucket
@@ -81,17 +85,28 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	return out.Encode(describeClaims(c))
 }
 
-// verifyURL checks the auth token of u for u's canonical path.
+// verifyURL checks the auth token of u for u's canonical path, reading
+// the token as the edge does.
 func verifyURL(v *signer.Verifier, u *url.URL) (signer.Claims, error) {
 	p, err := signer.CanonicalPath(u.EscapedPath())
 	if err != nil {
 		return signer.Claims{}, err
 	}
-	q, err := url.ParseQuery(u.RawQuery)
+	tok, err := signer.TokenFromQuery(u.RawQuery)
 	if err != nil {
-		return signer.Claims{}, fmt.Errorf("%w: %w", signer.ErrMalformed, signer.ErrQuery)
+		return signer.Claims{}, err
 	}
-	return v.Verify(q.Get("auth"), p)
+	return v.Verify(tok, p)
+}
+
+// parseCause is what url.Parse found wrong, without the URL, which
+// *url.Error quotes whole: its query may hold a token.
+func parseCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // describeClaims shows claims with readable times.

@@ -35,6 +35,14 @@ func Errorf(status int, code, msg string, cause error) *Error {
 // Cache-Control: no-store, and logs the cause. An error that is not an
 // *Error is a 500 whose cause is logged and not shown.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	he := Report(r, log, err)
+	WriteJSON(w, he.Status, map[string]any{"error": map[string]string{"code": he.Code, "message": he.Msg}})
+}
+
+// Report logs the failure of r with err's cause and returns err as an
+// *Error (a 500 when it is not one), for a handler that writes its own
+// error body.
+func Report(r *http.Request, log *slog.Logger, err error) *Error {
 	var he *Error
 	if !errors.As(err, &he) {
 		he = &Error{Status: http.StatusInternalServerError, Code: "internal", Msg: "internal error", Err: err}
@@ -55,7 +63,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		log.LogAttrs(r.Context(), level, "request failed", attrs...)
 	}
-	WriteJSON(w, he.Status, map[string]any{"error": map[string]string{"code": he.Code, "message": he.Msg}})
+	return he
 }
 
 // WriteJSON writes v as a JSON response that no cache keeps.
