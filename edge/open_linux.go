@@ -11,8 +11,8 @@ import (
 // directory, through "..", an absolute path or a symbolic link, which is
 // what os.Root guarantees too. os.Root walks the path itself, an openat(2)
 // and a close(2) per directory level; for a file two levels down that
-// costs more than twice as much (11.2 against 4.9 µs with the fstat, in
-// BENCHMARKS.md "Edge"), a large share of serving a small segment.
+// costs more than twice as much (BenchmarkOpen, BENCHMARKS.md "Edge"), a
+// large share of serving a small segment.
 type beneath struct {
 	dir *os.File // kept open: fd is its descriptor
 	fd  int

@@ -63,3 +63,34 @@ func TestDirOriginConfines(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkOpen opens and stats a file two directories down, as serving a
+// segment does, through openat2 and through os.Root.
+func BenchmarkOpen(b *testing.B) {
+	bucket := b.TempDir()
+	writeFile(b, filepath.Join(bucket, "v", "abc", "seg0.ts"), "x")
+	o, err := newDirOrigin(bucket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer o.close()
+	for mode, bn := range map[string]*beneath{"openat2": o.beneath, "os.Root": nil} {
+		if mode == "openat2" && bn == nil {
+			continue
+		}
+		b.Run(mode, func(b *testing.B) {
+			o := &dirOrigin{root: o.root, beneath: bn}
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := o.open("v/abc/seg0.ts")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.Stat(); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+	}
+}
