@@ -49,7 +49,8 @@ type Gateway struct {
 	Routes []Route `envPrefix:"ROUTES_"`
 
 	// TrustedProxies are the CIDRs (or single addresses) of the proxies
-	// whose identity header and X-Forwarded-* are believed. Default: none.
+	// whose identity header, X-Forwarded-* and (on /.signgate/auth)
+	// X-Original-URI or X-Forwarded-Uri are believed. Default: none.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// Auth lists the authenticators, tried in order: header, jwt, forward.
 	Auth []string `env:"AUTH"`
