@@ -401,7 +401,7 @@ func TestForwardAuth(t *testing.T) {
 			t.Errorf("other credentials used a cached verdict")
 		}
 		if get("/media/d.mp4", "ok-dave"); check.calls.Load() != n+2 {
-			t.Errorf("another path used a cached verdict")
+			t.Errorf("another file of a file-scoped route used a cached verdict")
 		}
 		if get("/media/c.mp4", "deny"); get("/media/c.mp4", "deny") != 401 || check.calls.Load() != n+3 {
 			t.Errorf("a denial is cached too: want exactly one more call")
@@ -414,6 +414,48 @@ func TestForwardAuth(t *testing.T) {
 			t.Errorf("a verdict outlived its TTL")
 		}
 	})
+}
+
+// TestForwardAuthScope: on a directory-scoped route, one verdict serves
+// every segment one token covers, so an HLS player costs the app one
+// check per directory, not one per segment; the app sees the real path.
+func TestForwardAuthScope(t *testing.T) {
+	check := newCheckApp(t)
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_AUTH":           "forward",
+		"SIGNGATE_FORWARD_URL":    check.URL + "/check",
+		"SIGNGATE_ROUTES_0_SCOPE": "dir",
+	})
+	get := func(path string) {
+		t.Helper()
+		if resp := f.do("GET", path, map[string]string{"Cookie": "session=ok-dave"}); resp.StatusCode != 302 {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+	}
+	get("/media/v/a/seg1.ts")
+	if got := check.header("X-Original-URI"); got != "/media/v/a/seg1.ts" {
+		t.Errorf("X-Original-URI %q, want the real path", got)
+	}
+	get("/media/v/a/seg2.ts")
+	if n := check.calls.Load(); n != 1 {
+		t.Errorf("two segments of one directory: %d calls to the app, want 1", n)
+	}
+	get("/media/v/b/seg1.ts")
+	if n := check.calls.Load(); n != 2 {
+		t.Errorf("segments of two directories: %d calls to the app, want 2", n)
+	}
+	if got := check.header("X-Original-URI"); got != "/media/v/b/seg1.ts" {
+		t.Errorf("X-Original-URI %q, want the real path", got)
+	}
+	// The sign endpoint asks about paths of the same scope.
+	for _, p := range []string{"/.signgate/sign?path=/media/v/a/seg3.ts", "/.signgate/sign?path=/media/v/a/seg4.ts"} {
+		if resp := f.do("GET", p, map[string]string{"Cookie": "session=ok-dave"}); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", p, resp.StatusCode)
+		}
+	}
+	if n := check.calls.Load(); n != 2 {
+		t.Errorf("the sign endpoint for the same directory: %d calls, want still 2", n)
+	}
 }
 
 func TestAuthChainOrder(t *testing.T) {

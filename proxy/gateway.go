@@ -159,6 +159,7 @@ func (g *Gateway) build(ctx context.Context) error {
 				CacheSize:     cfg.ForwardCacheSize,
 				Transport:     g.transport,
 				Now:           g.opts.Now,
+				Scope:         g.authScope,
 			})
 		default:
 			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))
