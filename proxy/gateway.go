@@ -122,7 +122,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			continue
 		}
 		if _, err := rt.loadKey(); err != nil {
-			errs = append(errs, fmt.Errorf("%s%d_KEY_FILE: %w", config.RoutesPrefix, i, err))
+			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
 		g.streams.add(rt, g.metrics)

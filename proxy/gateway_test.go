@@ -532,6 +532,56 @@ func TestKeyIDFileRotation(t *testing.T) {
 	}
 }
 
+// TestKeyErrorsNameTheirVariable: a key that does not load at start-up
+// names the variable of the file at fault.
+func TestKeyErrorsNameTheirVariable(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := copyKey(t, dir, "key1.pem")
+	kidFile := filepath.Join(dir, "kid")
+	os.WriteFile(kidFile, []byte("two words"), 0o600)
+	garbage := filepath.Join(dir, "garbage.pem")
+	os.WriteFile(garbage, []byte("not a key"), 0o600)
+	for _, tc := range []struct {
+		name             string
+		keyFile, kidFile string
+		want, notWant    string
+	}{
+		{"missing key file", filepath.Join(dir, "none.pem"), "", "SIGNGATE_ROUTES_0_KEY_FILE: ", "KEY_ID_FILE"},
+		{"bad key file", garbage, "", "SIGNGATE_ROUTES_0_KEY_FILE: ", "KEY_ID_FILE"},
+		{"missing kid file", keyFile, filepath.Join(dir, "nokid"), "SIGNGATE_ROUTES_0_KEY_ID_FILE: ", "KEY_FILE:"},
+		{"bad kid file", keyFile, kidFile, "SIGNGATE_ROUTES_0_KEY_ID_FILE: ", "KEY_FILE:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{
+				"SIGNGATE_UPSTREAM":          "http://127.0.0.1:1",
+				"SIGNGATE_AUTH":              "jwt",
+				"SIGNGATE_JWT_SECRET":        hmacSecret,
+				"SIGNGATE_WATCH_KEYS":        "false",
+				"SIGNGATE_ROUTES_0_PREFIX":   "/media",
+				"SIGNGATE_ROUTES_0_CDN_BASE": "https://cdn.example.com",
+				"SIGNGATE_ROUTES_0_KEY_FILE": tc.keyFile,
+			}
+			if tc.kidFile != "" {
+				env["SIGNGATE_ROUTES_0_KEY_ID_FILE"] = tc.kidFile
+			} else {
+				env["SIGNGATE_ROUTES_0_KEY_ID"] = "key1"
+			}
+			cfg, err := config.LoadGateway(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := New(cfg, Options{})
+			if err == nil {
+				g.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.notWant) {
+				t.Errorf("error %q, want it to name %s only", err, strings.TrimSuffix(tc.want, ": "))
+			}
+		})
+	}
+}
+
 func TestKeyFileWatch(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := copyKey(t, dir, "key1.pem")
