@@ -297,6 +297,44 @@ func TestJWTSessionJWKS(t *testing.T) {
 	}
 }
 
+// TestJWKSDown: when the JWKS endpoint goes down, sessions signed with
+// keys already fetched still verify, and a token whose kid would need a
+// refresh gets 503 (fail closed, not a login loop) without a long wait.
+func TestJWKSDown(t *testing.T) {
+	k3, k2 := testKey(t, "key3.pem"), testKey(t, "key2.pem")
+	js := newJWKSServer(t, k3.Public())
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_JWT_SECRET":   "",
+		"SIGNGATE_JWT_JWKS_URL": js.URL,
+	})
+	tokenFor := func(k *signer.SigningKey, kid string) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "alice", "exp": f.clock.Now().Add(time.Hour).Unix()})
+		tk.Header["kid"] = kid
+		s, err := tk.SignedString(k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	js.Close()
+	for i, want := range []int{503, 503} { // the refresh fails, then is rate-limited
+		start := time.Now()
+		resp := f.do("GET", "/media/x.mp4", map[string]string{"Authorization": "Bearer " + tokenFor(k2, "key2"), "Accept": "text/html"})
+		if resp.StatusCode != want {
+			t.Errorf("new kid, JWKS down, request %d: status %d (Location %q), want %d, not a login loop", i, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if d := time.Since(start); d > jwksWaitMax+time.Second {
+			t.Errorf("request %d took %v, want at most about %v", i, d, jwksWaitMax)
+		}
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k3, "key3"))); resp.StatusCode != 302 {
+		t.Errorf("kid fetched before the JWKS went down: status %d, want 302", resp.StatusCode)
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k2, "key3"))); resp.StatusCode != 401 {
+		t.Errorf("known kid, wrong signature: status %d, want 401", resp.StatusCode)
+	}
+}
+
 // checkApp is a forward-auth check endpoint whose verdict follows the
 // session cookie: ok-<name>, deny, forbid, boom, slow.
 type checkApp struct {
