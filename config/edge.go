@@ -89,17 +89,24 @@ const MinAPIKeyLen = 16
 var (
 	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	regionName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	hostName   = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	// bucketIndexed matches a bucket variable with a number.
+	bucketIndexed = regexp.MustCompile(`^` + Prefix + `EDGE_BUCKETS_(0|[1-9][0-9]{0,3})_`)
+	hostName      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // LoadEdge reads the edge's configuration from environ and validates it,
 // including that the bucket numbers have no gap (which Load alone cannot
-// see).
+// see) and that every SIGNGATE_EDGE_ name is one the edge reads.
 func LoadEdge(environ map[string]string) (Edge, error) {
 	cfg, err := env.ParseAsWithOptions[Edge](env.Options{Environment: environ, Prefix: Prefix})
 	if err != nil {
 		return Edge{}, fmt.Errorf("configuration:\n%w", nameVars(reflect.TypeFor[Edge](), err))
 	}
+	// The gateway judges the other SIGNGATE_ names; Validate reports a
+	// bucket variable without a number.
+	errs := unknownVars(environ, func(k string) bool {
+		return strings.HasPrefix(k, Prefix+"EDGE_") && (!strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_") || bucketIndexed.MatchString(k))
+	})
 	for k := range environ {
 		if strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_") {
 			cfg.bucketVars = append(cfg.bucketVars, k)
@@ -107,7 +114,10 @@ func LoadEdge(environ map[string]string) (Edge, error) {
 	}
 	slices.Sort(cfg.bucketVars)
 	if err := cfg.Validate(); err != nil {
-		return Edge{}, fmt.Errorf("configuration:\n%w", err)
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Edge{}, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
 	}
 	return cfg, nil
 }

@@ -101,6 +101,8 @@ func TestLoadEdgeErrors(t *testing.T) {
 		{"fast refresh", map[string]string{"SIGNGATE_EDGE_REFRESH": "1ms"}, []string{"SIGNGATE_EDGE_REFRESH"}},
 		{"unparsable", map[string]string{"SIGNGATE_EDGE_REFRESH": "soon", "SIGNGATE_EDGE_CACHE_SIZE": "many"},
 			[]string{"SIGNGATE_EDGE_REFRESH: unable to parse duration", "SIGNGATE_EDGE_CACHE_SIZE: strconv"}},
+		{"misspelt variable", map[string]string{"SIGNGATE_EDGE_LEWAY": "10s"}, []string{"SIGNGATE_EDGE_LEWAY: unknown variable; did you mean SIGNGATE_EDGE_LEEWAY?"}},
+		{"misspelt bucket setting", map[string]string{"SIGNGATE_EDGE_BUCKETS_0_ORIGN": "/x"}, []string{"SIGNGATE_EDGE_BUCKETS_0_ORIGN: unknown variable; did you mean SIGNGATE_EDGE_BUCKETS_0_ORIGIN?"}},
 		{"all at once", map[string]string{"SIGNGATE_EDGE_LEEWAY": "-1s", "SIGNGATE_EDGE_BUCKETS_0_POLICY": "x", "SIGNGATE_EDGE_CACHE_SIZE": "-3"},
 			[]string{"SIGNGATE_EDGE_LEEWAY", "SIGNGATE_EDGE_BUCKETS_0_POLICY", "SIGNGATE_EDGE_CACHE_SIZE"}},
 	} {
@@ -123,6 +125,19 @@ func TestLoadEdgeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadEdgeOthersVariables: the gateway's variables and those read by
+// hand are not the edge's to refuse.
+func TestLoadEdgeOthersVariables(t *testing.T) {
+	m := edgeEnv()
+	m["SIGNGATE_JWT_ISSUR"] = "x" // the gateway's to refuse
+	m["SIGNGATE_ROUTES_0_PREFIX"] = "/media"
+	m["SIGNGATE_LOG_LEVEL"] = "debug"
+	m["SIGNGATE_API_KEY"] = "k"
+	if _, err := LoadEdge(m); err != nil {
+		t.Error(err)
 	}
 }
 

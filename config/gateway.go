@@ -49,7 +49,8 @@ type Gateway struct {
 	Routes []Route `envPrefix:"ROUTES_"`
 
 	// TrustedProxies are the CIDRs (or single addresses) of the proxies
-	// whose identity header and X-Forwarded-* are believed. Default: none.
+	// whose identity header, X-Forwarded-* and (on /.signgate/auth)
+	// X-Original-URI or X-Forwarded-Uri are believed. Default: none.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// Auth lists the authenticators, tried in order: header, jwt, forward.
 	Auth []string `env:"AUTH"`
@@ -253,7 +254,9 @@ func (g Gateway) HasAuth(name string) bool { return slices.Contains(g.Auth, name
 
 // LoadGateway reads the gateway configuration from environ and validates
 // it. Beyond Load, it names the variable of every value that does not
-// parse, and refuses gaps in route indices and unknown route variables.
+// parse, and refuses gaps in route indices, unknown route variables and
+// any other SIGNGATE_ name no component reads (SIGNGATE_EDGE_ names are
+// the edge's to judge).
 // All problems are reported at once.
 func LoadGateway(environ map[string]string) (Gateway, error) {
 	var errs []error
@@ -265,6 +268,11 @@ func LoadGateway(environ map[string]string) (Gateway, error) {
 	}
 	g, err := env.ParseAsWithOptions[Gateway](env.Options{Environment: top, Prefix: Prefix})
 	errs = append(errs, namedParseErrors(err, reflect.TypeFor[Gateway](), Prefix)...)
+	// The edge judges its own SIGNGATE_EDGE_ names, routeCount the
+	// route variables.
+	errs = append(errs, unknownVars(environ, func(k string) bool {
+		return strings.HasPrefix(k, Prefix) && !strings.HasPrefix(k, Prefix+"EDGE_") && !strings.HasPrefix(k, RoutesPrefix)
+	})...)
 
 	n, err := routeCount(environ)
 	if err != nil {
@@ -315,7 +323,11 @@ func routeCount(environ map[string]string) (int, error) {
 			continue
 		}
 		if !known[m[2]] {
-			errs = append(errs, fmt.Errorf("%s: unknown route setting %s", k, m[2]))
+			if s := closest(k, knownVars()); strings.HasPrefix(s, RoutesPrefix) {
+				errs = append(errs, fmt.Errorf("%s: unknown route setting %s; did you mean %s?", k, m[2], s))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: unknown route setting %s", k, m[2]))
+			}
 			continue
 		}
 		i, _ := strconv.Atoi(m[1])

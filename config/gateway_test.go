@@ -160,6 +160,42 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// TestLoadGatewayUnknownVariables: a misspelt variable stops start-up
+// instead of leaving its check off; the edge's variables and those read
+// by hand are not the gateway's to refuse.
+func TestLoadGatewayUnknownVariables(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes map[string]string
+		want    string
+	}{
+		{"misspelt issuer", map[string]string{"SIGNGATE_JWT_ISSUR": "https://id.example"}, "SIGNGATE_JWT_ISSUR: unknown variable; did you mean SIGNGATE_JWT_ISSUER?"},
+		{"plural audience", map[string]string{"SIGNGATE_JWT_AUDIENCES": "app"}, "SIGNGATE_JWT_AUDIENCES: unknown variable; did you mean SIGNGATE_JWT_AUDIENCE?"},
+		{"nothing close", map[string]string{"SIGNGATE_COMPLETELY_DIFFERENT": "1"}, "SIGNGATE_COMPLETELY_DIFFERENT: unknown variable (see signgate config)"},
+		{"route setting", map[string]string{"SIGNGATE_ROUTES_0_KEYFILE": "k"}, "SIGNGATE_ROUTES_0_KEYFILE: unknown route setting KEYFILE; did you mean SIGNGATE_ROUTES_0_KEY_FILE?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadGateway(gatewayEnvWith(tc.changes))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("others' variables", func(t *testing.T) {
+		_, err := LoadGateway(gatewayEnvWith(map[string]string{
+			"SIGNGATE_EDGE_LISTEN":       ":9000",
+			"SIGNGATE_EDGE_LEWAY":        "1s", // the edge's to refuse
+			"SIGNGATE_LOG_LEVEL":         "debug",
+			"SIGNGATE_API_URL":           "https://api.example",
+			"SIGNGATE_TEST_POSTGRES":     "postgres://x",
+			"SIGNGATE_UPDATE_SCREENSHOT": "1",
+		}))
+		if err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 func TestLoadGatewayKeepsSecretsOutOfErrors(t *testing.T) {
 	_, err := LoadGateway(gatewayEnvWith(map[string]string{"SIGNGATE_JWT_SECRET": "hunter2", "SIGNGATE_UPSTREAM": "https://user:pw@app.example"}))
 	if err == nil {

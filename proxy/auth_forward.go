@@ -21,14 +21,17 @@ import (
 // a timeout is ErrAuthBackend, so the request fails closed with 503.
 //
 // Verdicts are cached for a TTL in an expirable LRU, keyed by a hash of
-// every input the verdict depends on: exactly the headers sent. Errors are
-// never cached. Concurrent identical checks are made once.
+// every input the verdict depends on: the method, the credentials and the
+// path's scope (see ForwardOptions.Scope), which is the path itself
+// outside a media route. Errors are never cached. Concurrent identical
+// checks are made once.
 type ForwardAuth struct {
 	url           string
 	subjectHeader string
 	client        *http.Client
 	ttl           time.Duration
 	now           func() time.Time
+	scope         func(*http.Request) string
 	cache         *expirable.LRU[[sha256.Size]byte, verdict]
 	group         singleflight.Group
 }
@@ -51,6 +54,13 @@ type ForwardOptions struct {
 	CacheSize     int           // verdicts kept
 	Transport     http.RoundTripper
 	Now           func() time.Time
+	// Scope names the scope of r's path: requests of one scope, with the
+	// same method and credentials, share a verdict. The gateway gives a
+	// media route's token scope (a directory, a bucket), so that an HLS
+	// player's segments cost one check per scope, not one per segment; the
+	// app still sees the path of the request that asked. nil, or "" for a
+	// request, keys the verdict by the path.
+	Scope func(r *http.Request) string
 }
 
 // NewForwardAuth returns a forward-auth authenticator.
@@ -69,6 +79,7 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 		},
 		ttl:   o.TTL,
 		now:   o.Now,
+		scope: o.Scope,
 		cache: expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
 	}
 }
@@ -81,7 +92,11 @@ func (a *ForwardAuth) Authenticate(r *http.Request) (Principal, error) {
 			return Principal{}, fmt.Errorf("%w: credentials too large", ErrUnauthenticated)
 		}
 	}
-	key := in.key()
+	var scope string
+	if a.scope != nil {
+		scope = a.scope(r)
+	}
+	key := in.key(scope)
 	if v, ok := a.cache.Get(key); ok && a.now().Before(v.until) {
 		return v.principal()
 	}
@@ -125,11 +140,19 @@ func forwardInputs(r *http.Request) inputs {
 	return in
 }
 
-// key hashes the inputs, each length-prefixed so that no two different
-// inputs share a key.
-func (in inputs) key() [sha256.Size]byte {
+// key hashes the inputs, with scope standing for the path when it is not
+// empty, each length-prefixed (and the path or scope tagged) so that no
+// two different inputs share a key.
+func (in inputs) key(scope string) [sha256.Size]byte {
 	h := sha256.New()
-	for _, s := range in {
+	for i, s := range in {
+		if i == 1 {
+			if scope != "" {
+				s = "scope " + scope
+			} else {
+				s = "path " + s
+			}
+		}
 		fmt.Fprintf(h, "%d:", len(s))
 		io.WriteString(h, s)
 	}

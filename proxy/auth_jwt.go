@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -40,6 +41,7 @@ type JWTAuth struct {
 	keyfunc      func(ctx context.Context) jwt.Keyfunc
 	now          func() time.Time
 	verified     *lru.Cache[string, verifiedSession]
+	jwks         *jwksHealth // nil without a JWKS URL
 }
 
 // verifiedSession is a remembered verification.
@@ -53,6 +55,10 @@ const (
 	sessionMemory     = time.Minute
 	sessionMemorySize = 10_000
 )
+
+// jwksWaitMax bounds what a request spends on a token with an unknown
+// kid: waiting for the refresh rate limit and fetching the JWKS.
+const jwksWaitMax = time.Second
 
 var _ Authenticator = (*JWTAuth)(nil)
 
@@ -96,15 +102,20 @@ func newJWTAuth(ctx context.Context, cfg config.Gateway, log *slog.Logger, now f
 		a.keyfunc = func(context.Context) jwt.Keyfunc { return kf }
 	case cfg.JWTJWKSURL != "":
 		noErrorFirst := false
+		a.jwks = &jwksHealth{next: http.DefaultTransport}
 		k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWTJWKSURL}, keyfunc.Override{
-			Client:                    &http.Client{Timeout: 10 * time.Second},
+			Client:                    &http.Client{Timeout: 10 * time.Second, Transport: a.jwks},
 			HTTPTimeout:               10 * time.Second,
 			NoErrorReturnFirstHTTPReq: &noErrorFirst,
 			RefreshInterval:           cfg.JWKSRefresh,
 			RefreshUnknownKID:         rate.NewLimiter(rate.Every(cfg.JWKSUnknownKIDRate), 1),
-			// A request never waits for the rate limit: past it, an unknown
-			// kid is refused at once. The same bound applies to the fetch.
-			RateLimitWaitMax: 10 * time.Second,
+			// On an unknown kid, jwkset waits for the rate limiter and then
+			// fetches, both under one deadline of RateLimitWaitMax (0 would
+			// mean its default, a minute). The limiter refuses at once when
+			// the next refresh is allowed later than the deadline, so a
+			// request waits at most jwksWaitMax in all; past it, the kid is
+			// unknown.
+			RateLimitWaitMax: jwksWaitMax,
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(ctx context.Context, err error) {
 					log.WarnContext(ctx, "JWKS refresh failed; keeping the keys already fetched", "url", u, "error", err.Error())
@@ -150,6 +161,13 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 	}
 	claims := jwt.MapClaims{}
 	if _, err := a.parser.ParseWithClaims(tok, claims, a.keyfunc(r.Context())); err != nil {
+		// No key for the token while the JWKS cannot be fetched: the
+		// session may be good, so fail closed with 503 rather than send
+		// a browser to log in again, which would give it another token
+		// that cannot be checked either.
+		if errors.Is(err, jwt.ErrTokenUnverifiable) && a.jwks != nil && a.jwks.down.Load() {
+			return Principal{}, fmt.Errorf("%w: the JWKS cannot be fetched and holds no key for the session token", ErrAuthBackend)
+		}
 		return Principal{}, fmt.Errorf("%w: session token: %w", ErrUnauthenticated, jwtReason(err))
 	}
 	sub, _ := claims[a.subjectClaim].(string)
@@ -163,6 +181,19 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 	}
 	a.verified.Add(tok, verifiedSession{p: p, until: until})
 	return p, nil
+}
+
+// jwksHealth watches the JWKS fetches, periodic and on an unknown kid:
+// down from a fetch that fails until one succeeds.
+type jwksHealth struct {
+	next http.RoundTripper
+	down atomic.Bool
+}
+
+func (h *jwksHealth) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.next.RoundTrip(r)
+	h.down.Store(err != nil || resp.StatusCode != http.StatusOK)
+	return resp, err
 }
 
 // token finds the session token: Authorization: Bearer first, then the

@@ -297,6 +297,44 @@ func TestJWTSessionJWKS(t *testing.T) {
 	}
 }
 
+// TestJWKSDown: when the JWKS endpoint goes down, sessions signed with
+// keys already fetched still verify, and a token whose kid would need a
+// refresh gets 503 (fail closed, not a login loop) without a long wait.
+func TestJWKSDown(t *testing.T) {
+	k3, k2 := testKey(t, "key3.pem"), testKey(t, "key2.pem")
+	js := newJWKSServer(t, k3.Public())
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_JWT_SECRET":   "",
+		"SIGNGATE_JWT_JWKS_URL": js.URL,
+	})
+	tokenFor := func(k *signer.SigningKey, kid string) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "alice", "exp": f.clock.Now().Add(time.Hour).Unix()})
+		tk.Header["kid"] = kid
+		s, err := tk.SignedString(k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	js.Close()
+	for i, want := range []int{503, 503} { // the refresh fails, then is rate-limited
+		start := time.Now()
+		resp := f.do("GET", "/media/x.mp4", map[string]string{"Authorization": "Bearer " + tokenFor(k2, "key2"), "Accept": "text/html"})
+		if resp.StatusCode != want {
+			t.Errorf("new kid, JWKS down, request %d: status %d (Location %q), want %d, not a login loop", i, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if d := time.Since(start); d > jwksWaitMax+time.Second {
+			t.Errorf("request %d took %v, want at most about %v", i, d, jwksWaitMax)
+		}
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k3, "key3"))); resp.StatusCode != 302 {
+		t.Errorf("kid fetched before the JWKS went down: status %d, want 302", resp.StatusCode)
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(tokenFor(k2, "key3"))); resp.StatusCode != 401 {
+		t.Errorf("known kid, wrong signature: status %d, want 401", resp.StatusCode)
+	}
+}
+
 // checkApp is a forward-auth check endpoint whose verdict follows the
 // session cookie: ok-<name>, deny, forbid, boom, slow.
 type checkApp struct {
@@ -401,7 +439,7 @@ func TestForwardAuth(t *testing.T) {
 			t.Errorf("other credentials used a cached verdict")
 		}
 		if get("/media/d.mp4", "ok-dave"); check.calls.Load() != n+2 {
-			t.Errorf("another path used a cached verdict")
+			t.Errorf("another file of a file-scoped route used a cached verdict")
 		}
 		if get("/media/c.mp4", "deny"); get("/media/c.mp4", "deny") != 401 || check.calls.Load() != n+3 {
 			t.Errorf("a denial is cached too: want exactly one more call")
@@ -414,6 +452,48 @@ func TestForwardAuth(t *testing.T) {
 			t.Errorf("a verdict outlived its TTL")
 		}
 	})
+}
+
+// TestForwardAuthScope: on a directory-scoped route, one verdict serves
+// every segment one token covers, so an HLS player costs the app one
+// check per directory, not one per segment; the app sees the real path.
+func TestForwardAuthScope(t *testing.T) {
+	check := newCheckApp(t)
+	f := newFixture(t, map[string]string{
+		"SIGNGATE_AUTH":           "forward",
+		"SIGNGATE_FORWARD_URL":    check.URL + "/check",
+		"SIGNGATE_ROUTES_0_SCOPE": "dir",
+	})
+	get := func(path string) {
+		t.Helper()
+		if resp := f.do("GET", path, map[string]string{"Cookie": "session=ok-dave"}); resp.StatusCode != 302 {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+	}
+	get("/media/v/a/seg1.ts")
+	if got := check.header("X-Original-URI"); got != "/media/v/a/seg1.ts" {
+		t.Errorf("X-Original-URI %q, want the real path", got)
+	}
+	get("/media/v/a/seg2.ts")
+	if n := check.calls.Load(); n != 1 {
+		t.Errorf("two segments of one directory: %d calls to the app, want 1", n)
+	}
+	get("/media/v/b/seg1.ts")
+	if n := check.calls.Load(); n != 2 {
+		t.Errorf("segments of two directories: %d calls to the app, want 2", n)
+	}
+	if got := check.header("X-Original-URI"); got != "/media/v/b/seg1.ts" {
+		t.Errorf("X-Original-URI %q, want the real path", got)
+	}
+	// The sign endpoint asks about paths of the same scope.
+	for _, p := range []string{"/.signgate/sign?path=/media/v/a/seg3.ts", "/.signgate/sign?path=/media/v/a/seg4.ts"} {
+		if resp := f.do("GET", p, map[string]string{"Cookie": "session=ok-dave"}); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", p, resp.StatusCode)
+		}
+	}
+	if n := check.calls.Load(); n != 2 {
+		t.Errorf("the sign endpoint for the same directory: %d calls, want still 2", n)
+	}
 }
 
 func TestAuthChainOrder(t *testing.T) {

@@ -122,7 +122,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			continue
 		}
 		if _, err := rt.loadKey(); err != nil {
-			errs = append(errs, fmt.Errorf("%s%d_KEY_FILE: %w", config.RoutesPrefix, i, err))
+			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
 		g.streams.add(rt, g.metrics)
@@ -159,6 +159,7 @@ func (g *Gateway) build(ctx context.Context) error {
 				CacheSize:     cfg.ForwardCacheSize,
 				Transport:     g.transport,
 				Now:           g.opts.Now,
+				Scope:         g.authScope,
 			})
 		default:
 			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))

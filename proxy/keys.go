@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -21,14 +22,14 @@ import (
 func (rt *route) loadKey() (changed bool, err error) {
 	data, err := os.ReadFile(rt.keyFile)
 	if err != nil {
-		return false, fmt.Errorf("route %s: key file: %w", rt.name, err)
+		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file: %w", rt.name, err)}
 	}
 	kid := rt.kid
 	h := sha256.New()
 	h.Write(data)
 	if rt.kidFile != "" {
 		if kid, err = readKeyID(rt.kidFile); err != nil {
-			return false, fmt.Errorf("route %s: %w", rt.name, err)
+			return false, &keyError{setting: "KEY_ID_FILE", file: rt.kidFile, err: fmt.Errorf("route %s: %w", rt.name, err)}
 		}
 		h.Write([]byte{0})
 		h.Write([]byte(kid))
@@ -40,11 +41,31 @@ func (rt *route) loadKey() (changed bool, err error) {
 	}
 	priv, err := signer.ParsePrivateKey(data)
 	if err != nil {
-		return false, fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)
+		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)}
 	}
 	rt.key.Store(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv})
 	rt.keyHash.Store(&sum)
 	return true, nil
+}
+
+// keyError is a route key that did not load, with the route setting
+// (KEY_FILE or KEY_ID_FILE) and the file at fault.
+type keyError struct {
+	setting, file string
+	err           error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// keyVar names the variable of route i that err, from loadKey, is about:
+// SIGNGATE_ROUTES_<i>_KEY_FILE or SIGNGATE_ROUTES_<i>_KEY_ID_FILE.
+func keyVar(i int, err error) string {
+	setting := "KEY_FILE"
+	if ke, ok := errors.AsType[*keyError](err); ok {
+		setting = ke.setting
+	}
+	return fmt.Sprintf("%s%d_%s", config.RoutesPrefix, i, setting)
 }
 
 // readKeyID reads a kid file: one line, surrounding space ignored.
@@ -76,7 +97,11 @@ func (g *Gateway) Reload() error {
 		switch {
 		case err != nil:
 			g.metrics.keyReloads.WithLabelValues(rt.name, "error").Inc()
-			g.log.Error("key reload failed; keeping the previous key", "route", rt.name, "file", rt.keyFile, "error", err.Error())
+			file := rt.keyFile
+			if ke, ok := errors.AsType[*keyError](err); ok {
+				file = ke.file
+			}
+			g.log.Error("key reload failed; keeping the previous key", "route", rt.name, "file", file, "error", err.Error())
 			errs = append(errs, err)
 		case changed:
 			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()

@@ -100,19 +100,72 @@ func TestSafeReturnPathKeepsOrdinaryPaths(t *testing.T) {
 	}
 }
 
+// TestLoginRedirectEndToEnd sends every trick to a real gateway as a
+// browser would, twice: as the request target, and in the query of a
+// media path. The media route is a catch-all ("/"), so that no trick
+// reaches the upstream app: each reaches the login redirect, whose return
+// path must stay on the site however often it is decoded, or is one of
+// those listed below as refused with 400 before authentication.
 func TestLoginRedirectEndToEnd(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_PREFIX": "/"})
 	addr := strings.TrimPrefix(f.srv.URL, "http://")
+	const (
+		notCanonical = "path_not_canonical" // the gateway refuses the path on routing
+		badTarget    = "net/http"           // Go's server refuses the request line
+	)
+	// refused are the targets refused with 400, and by whom.
+	refused := map[string]string{
+		"//evil.example":              notCanonical,
+		"//evil.example/media/x.mp4":  notCanonical,
+		"///evil.example/media/x.mp4": notCanonical,
+		"/\\evil.example":             notCanonical,
+		"/\\/evil.example/":           notCanonical,
+		"/%5Cevil.example":            notCanonical,
+		"/%5cevil.example/media":      notCanonical,
+		"/%2F%2Fevil.example":         notCanonical,
+		"/%2f/evil.example":           notCanonical,
+		"/%09/evil.example":           notCanonical,
+		"/%09//evil.example":          notCanonical,
+		"/%0d%0a//evil.example":       notCanonical,
+		"/%00//evil.example":          notCanonical,
+		"//user@evil.example/":        notCanonical,
+		"/.//evil.example":            notCanonical,
+		"/..//evil.example":           notCanonical,
+		"/media/..//evil.example":     notCanonical,
+		"/%2e%2e//evil.example":       notCanonical,
+		"/%5C%5Cevil.example":         notCanonical,
+		"/%E2%80%AE//evil.example":    notCanonical,
+		"/%20//evil.example":          notCanonical,
+		"/ /evil.example":             badTarget,
+		"http:evil.example":           notCanonical,
+		"/media/x.mp4#//evil.example": notCanonical,
+	}
 	site, _ := url.Parse("https://login.example.com/")
-	for _, target := range openRedirectTricks() {
+	var targets []string
+	for _, trick := range openRedirectTricks() {
+		// A space would end the request line: escape it in the query.
+		targets = append(targets, trick, "/media/x.mp4?next="+strings.ReplaceAll(trick, " ", "%20"))
+	}
+	redirected := 0
+	for _, target := range targets {
 		t.Run(target, func(t *testing.T) {
 			resp := rawRequest(t, addr, target, "Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
-			if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d", resp.StatusCode)
+			if by, ok := refused[target]; ok {
+				b := body(t, resp)
+				switch {
+				case resp.StatusCode != http.StatusBadRequest:
+					t.Fatalf("status %d, want 400 (%s)", resp.StatusCode, by)
+				case by == notCanonical && !strings.Contains(b, `"code":"`+notCanonical+`"`):
+					t.Fatalf("body %s, want the code %s", b, notCanonical)
+				case by == badTarget && resp.Header.Get("Content-Type") == "application/json":
+					t.Fatalf("body %s: want Go's server to refuse the request line, not the gateway", b)
+				}
+				return
 			}
 			if resp.StatusCode != http.StatusFound {
-				return // refused as non-canonical, or passed to the app
+				t.Fatalf("status %d, want 302 to the login page", resp.StatusCode)
 			}
+			redirected++
 			loc := location(t, resp)
 			if loc.Host != "login.example.com" || loc.Scheme != "https" || loc.Path != "/login" {
 				t.Fatalf("Location %s: must be the configured login URL", loc)
@@ -121,9 +174,12 @@ func TestLoginRedirectEndToEnd(t *testing.T) {
 				t.Errorf("the login URL's own query was lost: %s", loc)
 			}
 			ret := loc.Query().Get("return_to")
+			if !strings.HasPrefix(ret, "/") {
+				t.Fatalf("return_to %q is not a path", ret)
+			}
 			for v := ret; ; {
 				res, err := browserResolve(site, v)
-				if err != nil || res.Host != site.Host {
+				if err != nil || res.Host != site.Host || res.Scheme != site.Scheme || res.User != nil {
 					t.Fatalf("return_to %q leads off-site (%v, %v)", ret, res, err)
 				}
 				d, err := url.PathUnescape(v)
@@ -136,6 +192,9 @@ func TestLoginRedirectEndToEnd(t *testing.T) {
 				t.Errorf("return_to carries an auth parameter: %q", ret)
 			}
 		})
+	}
+	if want := len(targets) - len(refused); redirected != want {
+		t.Errorf("%d targets reached the login redirect, want %d", redirected, want)
 	}
 }
 

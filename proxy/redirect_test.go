@@ -156,11 +156,15 @@ func rawRequest(t *testing.T, addr, target string, hdr ...string) *http.Response
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n", target)
+	// One write: a server that refuses the request line at once must not
+	// find more of the request arriving after it closed (a reset).
+	var req strings.Builder
+	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n", target)
 	for _, h := range hdr {
-		fmt.Fprintf(c, "%s\r\n", h)
+		fmt.Fprintf(&req, "%s\r\n", h)
 	}
-	io.WriteString(c, "\r\n")
+	req.WriteString("\r\n")
+	io.WriteString(c, req.String())
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatalf("GET %q: %v", target, err)

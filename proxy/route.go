@@ -134,6 +134,22 @@ func (rt *route) tokenURI(bp string) string {
 	return uri
 }
 
+// authScope is the forward-auth verdict scope of r: on a media route, the
+// route's name and the uri claim a token for the path would carry
+// (tokenURI), so that one verdict serves every path one token covers;
+// elsewhere "", which keys the verdict by the path.
+func (g *Gateway) authScope(r *http.Request) string {
+	rt, p, err := g.routes.lookup(r)
+	if err != nil || rt == nil {
+		return ""
+	}
+	bp, err := rt.bucketPath(p)
+	if err != nil {
+		return ""
+	}
+	return rt.name + "\x00" + rt.tokenURI(bp)
+}
+
 // match returns the route with the longest prefix covering p, or nil.
 func (rs routes) match(p string) *route {
 	for _, rt := range rs {

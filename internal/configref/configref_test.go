@@ -117,6 +117,36 @@ func TestWalkAgreesWithEnv(t *testing.T) {
 	}
 }
 
+// TestConfigKnowsTheReference: the names config accepts (and refuses
+// others than) are exactly those the reference lists, the components'
+// and the hand-read ones.
+func TestConfigKnowsTheReference(t *testing.T) {
+	sections, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ss []Section) []string {
+		var out []string
+		for _, v := range All(ss) {
+			out = append(out, v.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i, r := range roots() {
+		got := config.VarNames(r.typ, config.Prefix)
+		slices.Sort(got)
+		if want := names(sections[i : i+1]); !slices.Equal(got, want) {
+			t.Errorf("%s: config.VarNames gives\n%v\nthe reference lists\n%v", r.typ.Name(), got, want)
+		}
+	}
+	got := config.HandRead()
+	slices.Sort(got)
+	if want := names(extraSections()); !slices.Equal(got, want) {
+		t.Errorf("config.HandRead gives\n%v\nthe reference lists\n%v", got, want)
+	}
+}
+
 // TestEveryVariableIsDocumented: a new config field needs a doc comment,
 // which becomes its meaning in the reference.
 func TestEveryVariableIsDocumented(t *testing.T) {

@@ -1,17 +1,21 @@
 package configref
 
-import "github.com/signgate/signgate/edge"
+import (
+	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/edge"
+)
 
 // extraSections are the variables read outside the config structs, listed
-// by hand. TestEveryVariableInTheCode keeps this list honest: every
-// SIGNGATE_ name in the module's code must be in the reference.
+// by hand: config.HandRead, which the components accept beside their own.
+// TestEveryVariableInTheCode keeps this list honest: every SIGNGATE_ name
+// in the module's code must be in the reference.
 func extraSections() []Section {
 	return []Section{
 		{
 			Title: "Every command",
 			Vars: []Var{
 				{
-					Name: "SIGNGATE_LOG_LEVEL", Type: "string", Default: "info", HasDefault: true,
+					Name: config.VarLogLevel, Type: "string", Default: "info", HasDefault: true,
 					Doc: "Level of the JSON logs on standard error: `debug`, `info`, `warn` or `error`.",
 				},
 			},
@@ -21,15 +25,15 @@ func extraSections() []Section {
 			Intro: "Credentials and address of the Qencode-compatible control API (Qencode's, or a signgate edge's). Flags override them.",
 			Vars: []Var{
 				{
-					Name: "SIGNGATE_API_URL", Type: "string", Default: edge.DefaultAPIURL, HasDefault: true,
+					Name: config.VarAPIURL, Type: "string", Default: edge.DefaultAPIURL, HasDefault: true,
 					Doc: "Base URL of the control API (the default is Qencode's). The `--api-url` flag overrides it.",
 				},
 				{
-					Name: "SIGNGATE_API_TOKEN", Type: "secret", Secret: true,
+					Name: config.VarAPIToken, Type: "secret", Secret: true,
 					Doc: "Bearer token for the control API, used as it is.",
 				},
 				{
-					Name: "SIGNGATE_API_KEY", Type: "secret", Secret: true,
+					Name: config.VarAPIKey, Type: "secret", Secret: true,
 					Doc: "API key exchanged for a bearer token (`POST /v1/access_token/{api_key}`) when `SIGNGATE_API_TOKEN` is unset.",
 				},
 			},
@@ -39,8 +43,12 @@ func extraSections() []Section {
 			Intro: "Read by the test suite, never by the binary.",
 			Vars: []Var{
 				{
-					Name: "SIGNGATE_TEST_POSTGRES", Type: "string",
+					Name: config.VarTestPostgres, Type: "string",
 					Doc: "PostgreSQL URL for the store tests (`make test` sets one up); without it they skip, and under `CI=true` they fail.",
+				},
+				{
+					Name: config.VarTestUpdateScreenshot, Type: "bool",
+					Doc: "Set to any value, the browser end-to-end test rewrites `docs/demo.png` (`make screenshot`).",
 				},
 			},
 		},

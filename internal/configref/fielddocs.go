@@ -55,7 +55,7 @@ func fieldDocs() Docs {
 		"Gateway.MetricsListen":        "MetricsListen is the address of the /metrics listener; \"off\" turns it off (an empty value means the default, as for every variable).",
 		"Gateway.Routes":               "Routes are the media prefixes, SIGNGATE_ROUTES_0_*, _1_, ...",
 		"Gateway.SubjectHeader":        "SubjectHeader carries the authenticated subject to the upstream and in answers of /.signgate/auth. Clients' copies are always stripped.",
-		"Gateway.TrustedProxies":       "TrustedProxies are the CIDRs (or single addresses) of the proxies whose identity header and X-Forwarded-* are believed. Default: none.",
+		"Gateway.TrustedProxies":       "TrustedProxies are the CIDRs (or single addresses) of the proxies whose identity header, X-Forwarded-* and (on /.signgate/auth) X-Original-URI or X-Forwarded-Uri are believed. Default: none.",
 		"Gateway.Upstream":             "Upstream is the app every non-media path is passed to; empty answers 404 for them.",
 		"Gateway.UpstreamIdentity":     "UpstreamIdentity authenticates pass-through requests (never requiring it) so that the subject reaches the app in SubjectHeader.",
 		"Gateway.WatchKeys":            "WatchKeys reloads key files when they change on disk.",

@@ -1,7 +1,6 @@
 package configref
 
 import (
-	"encoding"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -14,7 +13,7 @@ import (
 // Index stands for a list index in a variable name:
 // SIGNGATE_ROUTES_<n>_PREFIX is SIGNGATE_ROUTES_0_PREFIX,
 // SIGNGATE_ROUTES_1_PREFIX and so on.
-const Index = "<n>"
+const Index = config.ListIndex
 
 // Var is one environment variable.
 type Var struct {
@@ -64,12 +63,12 @@ func roots() []root {
 	return []root{
 		{
 			title: "Gateway: signgate gateway",
-			intro: "The signing gateway. Route variables are numbered from 0 without gaps; an unknown or out-of-sequence route variable stops start-up.",
+			intro: "The signing gateway. Route variables are numbered from 0 without gaps; an unknown or out-of-sequence route variable, or any other `SIGNGATE_` name no component reads, stops start-up.",
 			typ:   reflect.TypeFor[config.Gateway](),
 		},
 		{
 			title: "Edge: signgate edge",
-			intro: "The verifying edge and its control API. Bucket variables are numbered from 0 without gaps.",
+			intro: "The verifying edge and its control API. Bucket variables are numbered from 0 without gaps; an unknown `SIGNGATE_EDGE_` name stops start-up.",
 			typ:   reflect.TypeFor[config.Edge](),
 		},
 	}
@@ -104,8 +103,10 @@ func All(sections []Section) []Var {
 	return out
 }
 
-// walk lists the variables of struct type t under prefix, following the
-// rules of github.com/caarlos0/env/v11 (tag "env", options after a comma,
+// walk lists the variables of struct type t under prefix, with their
+// types, defaults and docs, following the rules of
+// github.com/caarlos0/env/v11 as config.VarNames does (a test keeps the
+// two in step) (tag "env", options after a comma,
 // "envDefault", "envPrefix"; a nested struct is walked with its envPrefix
 // added; a slice of structs with an envPrefix is a numbered list, whose
 // prefix gains "_" when missing, then "<n>_").
@@ -182,12 +183,7 @@ func walk(t reflect.Type, prefix string, docs Docs) (Section, error) {
 
 // isStruct reports whether t is a struct env walks into rather than a value
 // it parses.
-func isStruct(t reflect.Type) bool {
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) && t != reflect.TypeFor[time.Time]()
-}
+func isStruct(t reflect.Type) bool { return config.IsStruct(t) }
 
 // typeName names the type of a value as an operator writes it.
 func typeName(t reflect.Type) string {
