@@ -121,6 +121,7 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 		{"kid and kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
 		{"min validity too large", map[string]string{"SIGNGATE_ROUTES_0_MIN_VALIDITY": "2h"}, []string{"SIGNGATE_ROUTES_0_MIN_VALIDITY"}},
 		{"fractional TTL", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1500ms"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
+		{"TTL without a validity floor", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1s"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
 		{"redirect status", map[string]string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS": "301"}, []string{"SIGNGATE_ROUTES_0_REDIRECT_STATUS"}},
 		{"bad requirement", map[string]string{"SIGNGATE_ROUTES_0_REQUIRE": "premium"}, []string{"SIGNGATE_ROUTES_0_REQUIRE"}},
 		{"public with requirements", map[string]string{"SIGNGATE_ROUTES_0_PUBLIC": "true", "SIGNGATE_ROUTES_0_REQUIRE": "a=b"}, []string{"SIGNGATE_ROUTES_0_REQUIRE"}},
