@@ -62,13 +62,8 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	}
 	d := xml.NewDecoder(bytes.NewReader(in))
 	d.Strict = true
-	var out assembler
-	copied := 0 // in[:copied] is already in out
-	splice := func(from, to int64, with string) {
-		out.bytes(in[copied:from])
-		out.string(with)
-		copied = int(to)
-	}
+	out := newAssembler(in)
+	splice := func(from, to int64, with string) { out.replace(int(from), int(to), with) }
 	// bases[i] is the base URL in force inside the element at depth i, and
 	// names[i-1] that element's name, to check nesting (RawToken does not).
 	bases := []*url.URL{base}
@@ -171,7 +166,6 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	if len(names) > 0 {
 		return nil, fmt.Errorf("%w: element %q not closed", ErrMalformed, names[len(names)-1])
 	}
-	out.bytes(in[copied:])
 	return out.join(), nil
 }
 
