@@ -64,9 +64,11 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	d.Strict = true
 	out := newAssembler(in)
 	splice := func(from, to int64, with string) { out.replace(int(from), int(to), with) }
-	// bases[i] is the base URL in force inside the element at depth i, and
-	// names[i-1] that element's name, to check nesting (RawToken does not).
+	// bases[i] is the base URL in force inside the element at depth i,
+	// hasBase[i] whether that element had a BaseURL, and names[i-1] its
+	// name, to check nesting (RawToken does not).
 	bases := []*url.URL{base}
+	hasBase := []bool{false}
 	var names []string
 	var open []container // the containers among names, outermost first
 	sawMPD := false
@@ -90,30 +92,46 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 			}
 			cur := bases[len(bases)-1]
 			bases = append(bases, cur)
+			hasBase = append(hasBase, false)
 			names = append(names, qname(t.Name))
 			if isContainer(t.Name.Local) {
 				open = append(open, container{depth: len(names) - 1})
 			}
-			if t.Name.Local == "BaseURL" {
-				if err := baseAfterSegments(open, len(names)-2); err != nil {
-					return nil, err
+			switch t.Name.Local {
+			case "BaseURL":
+				if t.Name.Local == "BaseURL" {
+					if err := baseAfterSegments(open, len(names)-2); err != nil {
+						return nil, err
+					}
 				}
-				text, textEnd, err := baseURLText(d, in)
+				text, textEnd, err := elementText(d, t.Name)
 				if err != nil {
 					return nil, err
 				}
-				ref, err := url.Parse(strings.TrimSpace(text))
-				if err != nil {
-					return nil, fmt.Errorf("%w: bad BaseURL: %w", ErrMalformed, err)
-				}
-				abs := cur.ResolveReference(ref)
-				// The BaseURL applies to its parent element's scope.
-				bases = bases[:len(bases)-1]
-				names = names[:len(names)-1]
-				bases[len(bases)-1] = abs
-				s, changed, err := resolve(cur, strings.TrimSpace(text), Media, rw)
-				if err != nil {
-					return nil, err
+				// The end tag is read: the element is closed, and what
+				// it says applies to its parent.
+				bases, hasBase, names = bases[:len(bases)-1], hasBase[:len(hasBase)-1], names[:len(names)-1]
+				parent := len(bases) - 1
+				text = strings.TrimSpace(text)
+				var s string
+				changed := false
+				switch t.Name.Local {
+				case "BaseURL":
+					// Every BaseURL of an element resolves against what
+					// the element inherits; its descendants against the
+					// first, as players use it (the others are
+					// alternatives).
+					inherited := bases[parent-1]
+					ref, err := url.Parse(text)
+					if err != nil {
+						return nil, fmt.Errorf("%w: bad BaseURL: %w", ErrMalformed, err)
+					}
+					if !hasBase[parent] {
+						bases[parent], hasBase[parent] = inherited.ResolveReference(ref), true
+					}
+					if s, changed, err = resolve(inherited, text, Media, rw); err != nil {
+						return nil, err
+					}
 				}
 				if changed {
 					splice(end, textEnd, escapeText(s))
@@ -154,7 +172,7 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				return nil, fmt.Errorf("%w: unexpected end tag %q", ErrMalformed, qname(t.Name))
 			}
 			names = names[:len(names)-1]
-			bases = bases[:len(bases)-1]
+			bases, hasBase = bases[:len(bases)-1], hasBase[:len(hasBase)-1]
 			if n := len(open); n > 0 && open[n-1].depth == len(names) {
 				open = open[:n-1]
 			}
@@ -207,15 +225,16 @@ func relativeSegments(open []container, value string) error {
 	return nil
 }
 
-// baseURLText reads a BaseURL element's text up to its end tag and returns
-// the text and the offset where the end tag starts.
-func baseURLText(d *xml.Decoder, in []byte) (string, int64, error) {
+// elementText reads the text of element name (BaseURL) up to
+// its end tag and returns the text and the offset where the end tag
+// starts.
+func elementText(d *xml.Decoder, name xml.Name) (string, int64, error) {
 	var text strings.Builder
 	for {
 		at := d.InputOffset()
 		tok, err := d.RawToken()
 		if err != nil {
-			return "", 0, fmt.Errorf("%w: in BaseURL: %w", ErrMalformed, err)
+			return "", 0, fmt.Errorf("%w: in %s: %w", ErrMalformed, name.Local, err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
@@ -224,7 +243,7 @@ func baseURLText(d *xml.Decoder, in []byte) (string, int64, error) {
 			return text.String(), at, nil
 		case xml.Comment:
 		default:
-			return "", 0, fmt.Errorf("%w: unexpected content in BaseURL", ErrMalformed)
+			return "", 0, fmt.Errorf("%w: unexpected content in %s", ErrMalformed, name.Local)
 		}
 	}
 }
