@@ -47,8 +47,17 @@ type container struct {
 // media/index and Initialization/RepresentationIndex sourceURL. URLs are
 // resolved through the BaseURL hierarchy (MPD, Period, AdaptationSet,
 // Representation) before they reach rw, so the rewritten values are
-// absolute and no longer depend on BaseURL. Everything else is kept byte
-// for byte; only rewritten start tags are re-serialised.
+// absolute and no longer depend on BaseURL. Several BaseURLs of one
+// element each resolve against what it inherits; its descendants use the
+// first. Location, where to fetch the MPD again, is a Playlist resolved
+// against base. PatchLocation is dropped: a patch would bring the
+// origin's unrewritten elements into the rewritten MPD, and without it the
+// player fetches the whole MPD again. Everything else is kept byte for
+// byte; only rewritten start tags are re-serialised.
+//
+// A remote element (xlink:href, other than resolve-to-zero) gives
+// ErrUnsupported: the player would fetch its content and use its URLs
+// unrewritten.
 //
 // Segment information with relative URLs that a descendant with its own
 // BaseURL inherits (a SegmentTemplate on the AdaptationSet, a BaseURL on
@@ -90,6 +99,9 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				}
 				sawMPD = true
 			}
+			if err := remoteElement(t); err != nil {
+				return nil, err
+			}
 			cur := bases[len(bases)-1]
 			bases = append(bases, cur)
 			hasBase = append(hasBase, false)
@@ -98,7 +110,7 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				open = append(open, container{depth: len(names) - 1})
 			}
 			switch t.Name.Local {
-			case "BaseURL":
+			case "BaseURL", "Location", "PatchLocation":
 				if t.Name.Local == "BaseURL" {
 					if err := baseAfterSegments(open, len(names)-2); err != nil {
 						return nil, err
@@ -132,6 +144,18 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 					if s, changed, err = resolve(inherited, text, Media, rw); err != nil {
 						return nil, err
 					}
+				case "Location":
+					// Where to fetch the MPD again: a child manifest, back
+					// through the caller like an HLS variant playlist.
+					if s, changed, err = resolve(base, text, Playlist, rw); err != nil {
+						return nil, err
+					}
+				case "PatchLocation":
+					// A patch would put the origin's own, unrewritten
+					// elements into the rewritten MPD: drop it, and the
+					// player fetches the whole MPD again instead.
+					splice(start, d.InputOffset(), "")
+					continue
 				}
 				if changed {
 					splice(end, textEnd, escapeText(s))
@@ -225,7 +249,7 @@ func relativeSegments(open []container, value string) error {
 	return nil
 }
 
-// elementText reads the text of element name (BaseURL) up to
+// elementText reads the text of element name (BaseURL, Location) up to
 // its end tag and returns the text and the offset where the end tag
 // starts.
 func elementText(d *xml.Decoder, name xml.Name) (string, int64, error) {
@@ -240,12 +264,33 @@ func elementText(d *xml.Decoder, name xml.Name) (string, int64, error) {
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
+			if t.Name != name {
+				return "", 0, fmt.Errorf("%w: %s ended by %q", ErrMalformed, name.Local, qname(t.Name))
+			}
 			return text.String(), at, nil
 		case xml.Comment:
 		default:
 			return "", 0, fmt.Errorf("%w: unexpected content in %s", ErrMalformed, name.Local)
 		}
 	}
+}
+
+// resolveToZero is the xlink:href value that removes the element, with
+// nothing to fetch.
+const resolveToZero = "urn:mpeg:dash:resolve-to-zero:2013"
+
+// remoteElement refuses a remote element (xlink:href on a Period,
+// AdaptationSet, SegmentList, ...): the player would fetch it and insert
+// its URLs, relative and unsigned, without their passing through the
+// rewriter. RawToken leaves prefixes unresolved, so any prefixed href
+// counts.
+func remoteElement(t xml.StartElement) error {
+	for _, a := range t.Attr {
+		if a.Name.Local == "href" && a.Name.Space != "" && strings.TrimSpace(a.Value) != resolveToZero {
+			return fmt.Errorf("%w: remote element %s (xlink:href)", ErrUnsupported, t.Name.Local)
+		}
+	}
+	return nil
 }
 
 // startTag serialises a start tag from RawToken, prefixes kept as written.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -35,6 +36,59 @@ func TestDASHBaseURLSiblings(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestDASHEndTags: a BaseURL or Location closed by another element's end
+// tag is malformed, not rewritten.
+func TestDASHEndTags(t *testing.T) {
+	for _, in := range []string{
+		`<MPD><BaseURL>x/</Foo></MPD>`,
+		`<MPD><Period><BaseURL>x/</Period></BaseURL></MPD>`,
+		`<MPD><Location>https://cdn.example/v/abc/m.mpd</MPD>`,
+		`<MPD><BaseURL>x/</b:BaseURL></MPD>`,
+	} {
+		if _, err := dashKinds(t, in); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: DASH = %v, want ErrMalformed", in, err)
+		}
+	}
+}
+
+// TestDASHMPDLevelURLs: Location (where to fetch the MPD again) is a child
+// manifest and resolves against the MPD's own URL; PatchLocation is
+// dropped, since a patch would bring the origin's unrewritten elements
+// into the rewritten MPD; a remote element (xlink:href) is refused, since
+// its content would reach the player unrewritten, unless it only removes
+// the element.
+func TestDASHMPDLevelURLs(t *testing.T) {
+	out, err := dashKinds(t, `<MPD xmlns:xlink="http://www.w3.org/1999/xlink" type="dynamic"><BaseURL>media/</BaseURL>`+
+		`<Location>live.mpd</Location>`+
+		"<PatchLocation ttl=\"60\">patch.mpp</PatchLocation>\n"+
+		`<Period id="p0" xlink:href="urn:mpeg:dash:resolve-to-zero:2013" xlink:actuate="onLoad"/>`+
+		`<Period id="p1"/></MPD>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<Location>https://cdn.example/v/abc/live.mpd?playlist</Location>`,
+		`<BaseURL>https://cdn.example/v/abc/media/?media</BaseURL>`,
+		`xlink:href="urn:mpeg:dash:resolve-to-zero:2013"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "PatchLocation") || strings.Contains(out, "patch.mpp") {
+		t.Errorf("PatchLocation kept:\n%s", out)
+	}
+
+	for _, in := range []string{
+		`<MPD xmlns:xlink="http://www.w3.org/1999/xlink"><Period xlink:href="period2.xml" xlink:actuate="onLoad"/></MPD>`,
+		`<MPD xmlns:xl="http://www.w3.org/1999/xlink"><Period><AdaptationSet xl:href="https://other.example/as.xml"/></Period></MPD>`,
+	} {
+		if _, err := dashKinds(t, in); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: DASH = %v, want ErrUnsupported", in, err)
 		}
 	}
 }
