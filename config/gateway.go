@@ -127,6 +127,9 @@ type Gateway struct {
 
 	// WatchKeys reloads key files when they change on disk.
 	WatchKeys bool `env:"WATCH_KEYS" envDefault:"true"`
+
+	// Manifests holds the limits of manifest mode over all routes.
+	Manifests
 }
 
 // Route is one media prefix: SIGNGATE_ROUTES_<n>_<NAME>.

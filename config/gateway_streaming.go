@@ -8,6 +8,29 @@ import (
 	"time"
 )
 
+// Manifests holds the limits of manifest mode over all routes: its
+// variables are SIGNGATE_MANIFEST_*, beside the per-route
+// SIGNGATE_ROUTES_<n>_MANIFEST_* ones.
+type Manifests struct {
+	// ManifestConcurrency is how many manifests may be fetched and
+	// rewritten at once, over all routes. A request beyond it waits for
+	// a turn up to its route's MANIFEST_TIMEOUT (fetching counts against
+	// what is left), then gets 503 manifest_busy with Retry-After. One
+	// rewrite holds up to about 20 times its route's MANIFEST_MAX_BYTES,
+	// so this bounds their memory.
+	ManifestConcurrency int `env:"MANIFEST_CONCURRENCY" envDefault:"16"`
+}
+
+// MaxManifestConcurrency is the largest SIGNGATE_MANIFEST_CONCURRENCY.
+const MaxManifestConcurrency = 4096
+
+func (m Manifests) validate() []error {
+	if m.ManifestConcurrency < 1 || m.ManifestConcurrency > MaxManifestConcurrency {
+		return []error{fmt.Errorf("%sMANIFEST_CONCURRENCY: %d: want 1 to %d", Prefix, m.ManifestConcurrency, MaxManifestConcurrency)}
+	}
+	return nil
+}
+
 // validateStreaming checks route i's HLS/DASH settings.
 func (r Route) validateStreaming(i int) []error {
 	var errs []error

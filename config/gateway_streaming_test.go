@@ -25,6 +25,16 @@ func TestStreamingDefaults(t *testing.T) {
 	if r.Streaming != StreamingOff || r.CookieDomain != "" || r.ManifestMaxBytes != 1<<20 || r.ManifestTimeout != 10*time.Second {
 		t.Errorf("streaming defaults: %q %q %d %s", r.Streaming, r.CookieDomain, r.ManifestMaxBytes, r.ManifestTimeout)
 	}
+	if g.ManifestConcurrency != 16 {
+		t.Errorf("SIGNGATE_MANIFEST_CONCURRENCY default: %d, want 16", g.ManifestConcurrency)
+	}
+	g, err = LoadGateway(withChanges(gatewayEnv(), map[string]string{"SIGNGATE_MANIFEST_CONCURRENCY": "3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ManifestConcurrency != 3 {
+		t.Errorf("SIGNGATE_MANIFEST_CONCURRENCY=3 read as %d", g.ManifestConcurrency)
+	}
 }
 
 func TestStreamingSettings(t *testing.T) {
@@ -78,6 +88,9 @@ func TestStreamingErrorsNameTheVariable(t *testing.T) {
 		{"manifest limit huge", map[string]string{"SIGNGATE_ROUTES_0_MANIFEST_MAX_BYTES": "1073741824"}, "SIGNGATE_ROUTES_0_MANIFEST_MAX_BYTES"},
 		{"manifest limit not a number", map[string]string{"SIGNGATE_ROUTES_0_MANIFEST_MAX_BYTES": "1MiB"}, "SIGNGATE_ROUTES_0_MANIFEST_MAX_BYTES"},
 		{"manifest timeout zero", map[string]string{"SIGNGATE_ROUTES_0_MANIFEST_TIMEOUT": "0s"}, "SIGNGATE_ROUTES_0_MANIFEST_TIMEOUT"},
+		{"manifest concurrency zero", map[string]string{"SIGNGATE_MANIFEST_CONCURRENCY": "0"}, "SIGNGATE_MANIFEST_CONCURRENCY"},
+		{"manifest concurrency huge", map[string]string{"SIGNGATE_MANIFEST_CONCURRENCY": "100000"}, "SIGNGATE_MANIFEST_CONCURRENCY"},
+		{"manifest concurrency not a number", map[string]string{"SIGNGATE_MANIFEST_CONCURRENCY": "many"}, "SIGNGATE_MANIFEST_CONCURRENCY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadGateway(cdnEnv(tc.changes))

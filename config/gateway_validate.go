@@ -107,6 +107,7 @@ func (g Gateway) Validate() error {
 	if g.GOGC != -1 && g.GOGC < 25 {
 		add("GOGC", "%d: want -1 (off) or at least 25", g.GOGC)
 	}
+	errs = append(errs, g.Manifests.validate()...)
 	errs = append(errs, g.validateRoutes()...)
 	return errors.Join(errs...)
 }

@@ -42,6 +42,9 @@ var (
 	// ErrManifestURI: a manifest points at a path on the CDN that this
 	// route may not sign.
 	ErrManifestURI = errors.New("manifest URI refused")
+	// ErrBusy: every turn to rewrite a manifest stayed taken for the
+	// manifest timeout (SIGNGATE_MANIFEST_CONCURRENCY).
+	ErrBusy = errors.New("too many manifests being rewritten")
 
 	// errClientGone: the client left before the answer was ready.
 	errClientGone = errors.New("client closed the request")
@@ -76,6 +79,8 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusBadGateway, "manifest_uri_refused", "the manifest points outside this route", err)
 	case errors.Is(err, ErrCDNRefused):
 		return httpx.Errorf(http.StatusBadGateway, "cdn_refused", "the CDN refused the gateway's token", err)
+	case errors.Is(err, ErrBusy):
+		return httpx.Errorf(http.StatusServiceUnavailable, "manifest_busy", "too many manifests are being rewritten; retry shortly", err)
 	case errors.Is(err, ErrCDNTimeout):
 		return httpx.Errorf(http.StatusGatewayTimeout, "cdn_timeout", "the CDN did not answer in time", err)
 	case errors.Is(err, ErrCDN):

@@ -102,7 +102,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		g.transport = t
 		g.ownTransport = t
 	}
-	g.streams = newStreamState()
+	g.streams = newStreamState(cfg.ManifestConcurrency)
 	if err := g.build(ctx); err != nil {
 		g.Close()
 		return nil, err
@@ -125,7 +125,9 @@ func (g *Gateway) build(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
-		g.streams.add(rt, g.metrics)
+		if err := g.streams.add(rt, g.metrics); err != nil {
+			errs = append(errs, err)
+		}
 		rs = append(rs, rt)
 	}
 	g.routes = newRoutes(rs)

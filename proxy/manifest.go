@@ -32,8 +32,9 @@ const (
 // it from the CDN with the directory's token, rewrite every URI, and
 // answer 200 with a private, never cached body. Failures go through
 // status: 404 when the CDN has no such manifest, 502 with a reason when
-// the CDN refuses or fails or the manifest is malformed or too large, 504
-// when the CDN is too slow.
+// the CDN refuses or fails or the manifest is malformed or too large, 503
+// with Retry-After when no turn came free in time, 504 when the CDN is too
+// slow.
 func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *route, bp string, f manifestFormat) {
 	setKind(w, kindManifest)
 	body, counts, err := g.rewriteManifest(r, rt, bp, f)
@@ -42,6 +43,9 @@ func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *rout
 		if errors.Is(err, errClientGone) {
 			w.WriteHeader(statusClientClosed)
 			return
+		}
+		if errors.Is(err, ErrBusy) {
+			w.Header().Set("Retry-After", "1")
 		}
 		g.writeError(w, r, err)
 		return
@@ -59,13 +63,22 @@ func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *rout
 }
 
 // rewriteManifest fetches the manifest at bucket path bp from the route's
-// CDN and returns it rewritten, with the count of URIs by kind.
+// CDN and returns it rewritten, with the count of URIs by kind. It waits
+// for a turn first (SIGNGATE_MANIFEST_CONCURRENCY): the wait and the
+// fetch share the route's manifest timeout.
 func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat) ([]byte, uriCounts, error) {
 	var counts uriCounts
 	key := rt.key.Load()
 	if key == nil {
 		return nil, counts, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), rt.stream.timeout)
+	defer cancel()
+	done, err := g.streams.turn(ctx, r.Context())
+	if err != nil {
+		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
+	}
+	defer done()
 	m := &rewriter{
 		g: g, rt: rt, key: key,
 		scope:  signer.ScopeDir.URI(bp),
@@ -83,8 +96,6 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 	if err != nil {
 		return nil, counts, fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), rt.stream.timeout)
-	defer cancel()
 	resp, err := g.fetchManifest(ctx, r.Context(), src, f, rt.stream.maxBytes)
 	if err != nil {
 		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +136,81 @@ func TestManifestLimits(t *testing.T) {
 		if resp.StatusCode != 502 || errorCode(t, resp) != "manifest_too_large" {
 			t.Errorf("%s: status %d, want 502 manifest_too_large", p, resp.StatusCode)
 		}
+	}
+}
+
+// TestManifestConcurrency: with SIGNGATE_MANIFEST_CONCURRENCY=1, a manifest
+// held up by a slow CDN takes the only turn. A request on a route with a
+// short manifest timeout waits that long, then gets 503 manifest_busy with
+// Retry-After; one with time to wait is served once the turn is free.
+func TestManifestConcurrency(t *testing.T) {
+	f, c := streamFixture(t, "manifest", map[string]string{
+		"SIGNGATE_MANIFEST_CONCURRENCY":      "1",
+		"SIGNGATE_ROUTES_0_MANIFEST_TIMEOUT": "1m",
+		"SIGNGATE_ROUTES_1_PREFIX":           "/quick",
+		"SIGNGATE_ROUTES_1_CDN_BASE":         "$CDN",
+		"SIGNGATE_ROUTES_1_KEY_FILE":         filepath.Join("testdata", "key1.pem"),
+		"SIGNGATE_ROUTES_1_KEY_ID":           "key1",
+		"SIGNGATE_ROUTES_1_STREAMING":        "manifest",
+		"SIGNGATE_ROUTES_1_MANIFEST_TIMEOUT": "200ms",
+	})
+	const playlist = "#EXTM3U\n#EXTINF:1,\na.ts\n"
+	c.put("/quick/q.m3u8", playlist)
+	c.put("/media/v/next.m3u8", playlist)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	c.hook("/media/v/slow.m3u8", func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, playlist)
+	})
+	get := func(p string) <-chan int {
+		ch := make(chan int, 1)
+		req, _ := http.NewRequest("GET", f.srv.URL+p, nil)
+		req.Header.Set("Authorization", "Bearer "+f.session("alice", nil))
+		go func() {
+			resp, err := noRedirect().Do(req)
+			if err != nil {
+				t.Error(err)
+				ch <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			ch <- resp.StatusCode
+		}()
+		return ch
+	}
+	slow := get("/media/v/slow.m3u8")
+	<-arrived
+
+	start := time.Now()
+	resp := f.get("/quick/q.m3u8", nil)
+	waited := time.Since(start)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || errorCode(t, resp) != "manifest_busy" {
+		t.Errorf("while the only turn is taken: status %d, Retry-After %q, want 503 manifest_busy with Retry-After 1",
+			resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if waited < 200*time.Millisecond {
+		t.Errorf("answered after %s, before the route's manifest timeout", waited)
+	}
+
+	next := get("/media/v/next.m3u8")
+	close(release)
+	if code := <-slow; code != 200 {
+		t.Errorf("the slow manifest: status %d, want 200", code)
+	}
+	if code := <-next; code != 200 {
+		t.Errorf("the manifest that waited its turn: status %d, want 200", code)
+	}
+	if resp := f.get("/quick/q.m3u8", nil); resp.StatusCode != 200 {
+		t.Errorf("with the turn free: status %d, want 200", resp.StatusCode)
+	}
+	rec := httptest.NewRecorder()
+	f.gw.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `signgate_manifest_rewrites_total{format="hls",outcome="manifest_busy",route="1"} 1`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }

@@ -190,6 +190,7 @@ func TestManifestDASH(t *testing.T) {
 	f, c := streamFixture(t, "manifest", nil)
 	c.put("/media/dash/manifest.mpd", `<?xml version="1.0"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static">
+  <Location>manifest.mpd?v=2</Location>
   <Period>
     <BaseURL>video/</BaseURL>
     <AdaptationSet>
@@ -250,6 +251,10 @@ func TestManifestDASH(t *testing.T) {
 	}
 	if !strings.Contains(got, "<BaseURL>"+c.URL+"/media/dash/video/?auth=") {
 		t.Errorf("BaseURL not signed:\n%s", got)
+	}
+	// Location names the MPD to fetch again: back through the gateway.
+	if !strings.Contains(got, "<Location>/media/dash/manifest.mpd?v=2</Location>") {
+		t.Errorf("Location not the gateway path:\n%s", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -168,23 +169,56 @@ func hostPort(u *url.URL) string {
 }
 
 // streamState is what the gateway keeps for HLS and DASH: the client that
-// fetches manifests from CDNs, and whether a route sets streaming cookies
-// (which pass-through then keeps from the upstream app).
+// fetches manifests from CDNs, the turns of manifest rewriting, and
+// whether a route sets streaming cookies (which pass-through then keeps
+// from the upstream app).
 type streamState struct {
 	cdn        *http.Client
 	transport  *http.Transport
+	turns      chan struct{} // one token per manifest being fetched and rewritten
 	dropCookie bool
+	badTurns   bool // turns is unusable and a route needs it
 }
 
-func newStreamState() streamState {
+// newStreamState returns the state for at most concurrency manifest
+// rewrites at once (SIGNGATE_MANIFEST_CONCURRENCY).
+func newStreamState(concurrency int) streamState {
 	c, t := newCDNClient()
-	return streamState{cdn: c, transport: t}
+	return streamState{cdn: c, transport: t, turns: make(chan struct{}, max(concurrency, 0))}
 }
 
-// add wires route rt's streaming metrics and notes its mode.
-func (s *streamState) add(rt *route, m *metrics) {
+// add wires route rt's streaming metrics and notes its mode. A route in
+// manifest mode needs at least one turn: New may be handed a
+// configuration LoadGateway never saw.
+func (s *streamState) add(rt *route, m *metrics) error {
 	rt.cookies = m.streaming.cookies.WithLabelValues(rt.name)
 	s.dropCookie = s.dropCookie || rt.stream.mode == streamCookie
+	if rt.stream.mode == streamManifest && cap(s.turns) == 0 && !s.badTurns {
+		s.badTurns = true
+		return fmt.Errorf("%sMANIFEST_CONCURRENCY: must be positive with a route in manifest mode", config.Prefix)
+	}
+	return nil
+}
+
+// turn waits for a turn to fetch and rewrite a manifest, until ctx ends.
+// It returns the function that gives the turn back, or ErrBusy when ctx
+// ran out (the manifest timeout), errClientGone when the client left.
+func (s *streamState) turn(ctx, client context.Context) (func(), error) {
+	release := func() { <-s.turns }
+	select {
+	case s.turns <- struct{}{}:
+		return release, nil
+	default:
+	}
+	select {
+	case s.turns <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		if client.Err() != nil {
+			return nil, fmt.Errorf("%w: waiting for a manifest turn", errClientGone)
+		}
+		return nil, fmt.Errorf("%w: all %d manifest turns taken for the manifest timeout", ErrBusy, cap(s.turns))
+	}
 }
 
 // close drops the idle connections to CDNs.

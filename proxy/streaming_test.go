@@ -19,12 +19,21 @@ func TestNewRefusesBadStreamingSettings(t *testing.T) {
 				TTL: time.Hour, RedirectStatus: 302, Public: true,
 				Streaming: config.StreamingManifest, ManifestMaxBytes: 1 << 20, ManifestTimeout: time.Second,
 			}},
+			Manifests: config.Manifests{ManifestConcurrency: 4},
 		}
 	}
 	if g, err := New(base(), Options{}); err != nil {
 		t.Fatalf("valid hand-built configuration: %v", err)
 	} else {
 		g.Close()
+	}
+	c := base()
+	c.ManifestConcurrency = 0
+	if g, err := New(c, Options{}); err == nil {
+		g.Close()
+		t.Error("New accepted a manifest route without SIGNGATE_MANIFEST_CONCURRENCY")
+	} else if !strings.Contains(err.Error(), "SIGNGATE_MANIFEST_CONCURRENCY") {
+		t.Errorf("error does not name SIGNGATE_MANIFEST_CONCURRENCY: %v", err)
 	}
 	for _, tc := range []struct {
 		name, want string

@@ -3,7 +3,10 @@
 # has no Docker engine), on free loopback ports, and walk the demo: the
 # app answers through the gateway, demo/demo signs in, a media request is
 # redirected to a signed edge URL, the edge serves it and refuses it
-# unsigned. Needs the image deploy/image/build.sh makes (IMAGE).
+# unsigned; HLS and DASH manifests come back rewritten (the gateway
+# fetches them from the edge inside the container) and a segment of each
+# plays from its signed URL. Needs the image deploy/image/build.sh makes
+# (IMAGE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export IMAGE=${IMAGE:-localhost/signgate:ci}
@@ -56,4 +59,28 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EDGE_PORT/media
 [ "$code" = 401 ] || fail "the edge answered $code to an unsigned request"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/media/progressive.webm")
 [ "$code" = 401 ] || fail "an anonymous media request got $code, want 401"
-echo "compose: ok (demo on 127.0.0.1:$PORT, edge on 127.0.0.1:$EDGE_PORT, $(wc -c <"$work/video") bytes of video through a signed URL)"
+
+# Manifest mode: the gateway fetches the manifest from the edge's URL
+# itself, inside the container, and rewrites it.
+edge="http://localhost:$EDGE_PORT"
+manifest() { # path, output file: GET through the gateway, want 200
+  local code
+  code=$(curl -s -o "$2" -w '%{http_code}' -b "$jar" "$gw$1")
+  [ "$code" = 200 ] || fail "manifest $1: HTTP $code: $(head -c 300 "$2")"
+}
+segment() { # signed edge URL, what it is: GET it, want 200 and bytes
+  local code
+  case "$1" in "$edge/"*"auth="*) ;; *) fail "$2: not a signed edge URL: \"$1\"" ;; esac
+  code=$(curl -s -o "$work/segment" -w '%{http_code}' "${1/localhost/127.0.0.1}")
+  [ "$code" = 200 ] && [ -s "$work/segment" ] || fail "$2: the edge answered $code"
+}
+manifest /media/hls/master.m3u8 "$work/master.m3u8"
+variant=$(grep -v '^#' "$work/master.m3u8" | head -1)
+case "$variant" in /media/hls/*.m3u8) ;; *) fail "HLS variant \"$variant\" is not a gateway path" ;; esac
+manifest "$variant" "$work/variant.m3u8"
+segment "$(grep -v '^#' "$work/variant.m3u8" | head -1)" "HLS segment"
+manifest /media/dash/manifest.mpd "$work/manifest.mpd"
+init=$(grep -o 'initialization="[^"]*"' "$work/manifest.mpd" | head -1 | sed 's/^initialization="//; s/"$//; s/&amp;/\&/g; s/\$RepresentationID\$/0/')
+segment "$init" "DASH initialization segment"
+
+echo "compose: ok (demo on 127.0.0.1:$PORT, edge on 127.0.0.1:$EDGE_PORT, $(wc -c <"$work/video") bytes of video through a signed URL, HLS and DASH manifests rewritten and a segment of each fetched)"

@@ -45,7 +45,7 @@ type App struct {
 
 // MediaLinks are the URLs, through the gateway, that the page shows.
 type MediaLinks struct {
-	Progressive, HLS, HLSCookie, DASH string
+	Progressive, HLS, HLSCookie, DASH, DASHCookie string
 }
 
 // NewApp returns the demo app. now is the clock (time.Now when nil).

@@ -33,14 +33,15 @@ const Bucket = "demo"
 // Links returns where the sample media sits, as the gateway and the
 // bucket see it. The bucket holds it under these same paths, so the routes
 // need not strip their prefixes: /media/ (progressive, file scope),
-// /media/hls/ and /media/dash/ (manifests rewritten), /cookie/hls/
-// (signed-cookie mode).
+// /media/hls/ and /media/dash/ (manifests rewritten), /cookie/hls/ and
+// /cookie/dash/ (signed-cookie mode).
 func Links() MediaLinks {
 	return MediaLinks{
 		Progressive: "/media/progressive.webm",
 		HLS:         "/media/hls/master.m3u8",
 		DASH:        "/media/dash/manifest.mpd",
 		HLSCookie:   "/cookie/hls/master.m3u8",
+		DASHCookie:  "/cookie/dash/manifest.mpd",
 	}
 }
 
@@ -173,10 +174,11 @@ func Run(ctx context.Context, o Options) (err error) {
     HLS          %s%s      (manifests rewritten to signed URLs)
     DASH         %s%s    (manifest rewritten)
     HLS          %s%s     (Qencode-Auth-Token signed cookie, for players that keep cookies)
+    DASH         %s%s   (signed cookie)
 
 Press Ctrl-C to stop.
 `, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, kid,
-		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.DASH, gwURL, links.HLSCookie)
+		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.DASH, gwURL, links.HLSCookie, gwURL, links.DASHCookie)
 	return g.Wait()
 }
 
@@ -198,6 +200,7 @@ func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string) map[string]str
 		{"/media/hls/", "dir", "manifest"},
 		{"/media/dash/", "dir", "manifest"},
 		{"/cookie/hls/", "dir", "cookie"},
+		{"/cookie/dash/", "dir", "cookie"},
 	}
 	for i, r := range routes {
 		p := fmt.Sprintf("SIGNGATE_ROUTES_%d_", i)
@@ -235,7 +238,8 @@ func provision(ctx context.Context, apiURL string, apiKey config.Secret, keyFile
 }
 
 // extractMedia writes the embedded sample media into dir under the paths
-// the routes use: media/... and a copy of the HLS ladder under cookie/hls.
+// the routes use: media/... and a copy of the HLS ladder and of the DASH
+// set under cookie/hls and cookie/dash.
 func extractMedia(dir string) error {
 	return fs.WalkDir(sampleMedia, "media", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -246,8 +250,10 @@ func extractMedia(dir string) error {
 			return err
 		}
 		targets := []string{p}
-		if rest, ok := strings.CutPrefix(p, "media/hls/"); ok {
-			targets = append(targets, path.Join("cookie/hls", rest))
+		for _, dir := range []string{"hls", "dash"} {
+			if rest, ok := strings.CutPrefix(p, "media/"+dir+"/"); ok {
+				targets = append(targets, path.Join("cookie", dir, rest))
+			}
 		}
 		for _, t := range targets {
 			out := filepath.Join(dir, filepath.FromSlash(t))

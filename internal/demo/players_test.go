@@ -38,8 +38,9 @@ func login(t *testing.T, gw string) (*http.Client, *http.Cookie) {
 }
 
 // TestPlayersThroughDemo plays the demo's HLS and DASH, manifests
-// rewritten, with ffmpeg decoding every stream, and reads the cookie-mode
-// HLS as a cookie-keeping client does.
+// rewritten, with ffmpeg decoding every stream; reads the cookie-mode HLS
+// as a cookie-keeping client does; and decodes the cookie-mode DASH with
+// ffmpeg holding the signed cookie.
 func TestPlayersThroughDemo(t *testing.T) {
 	ffmpeg := testenv.Program(t, "ffmpeg")
 	gw, edge := startDemo(t)
@@ -88,6 +89,46 @@ func TestPlayersThroughDemo(t *testing.T) {
 		}
 		if st, _ := get(http.DefaultClient, base+"360p/seg-000.ts"); st != 401 {
 			t.Fatalf("segment without the cookie: %d, want 401", st)
+		}
+	})
+
+	t.Run("cookie mode, DASH with ffmpeg", func(t *testing.T) {
+		// The redirect of the MPD sets Qencode-Auth-Token for its
+		// directory on the edge.
+		resp, err := client.Get(gw + Links().DASHCookie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		mpd := edge + Links().DASHCookie
+		var signed *http.Cookie
+		u, _ := url.Parse(mpd)
+		for _, ck := range client.Jar.Cookies(u) {
+			if ck.Name == "Qencode-Auth-Token" {
+				signed = ck
+			}
+		}
+		if resp.StatusCode != 200 || signed == nil {
+			t.Fatalf("MPD through the redirect: %d, signed cookie for the edge: %v", resp.StatusCode, signed)
+		}
+		// ffmpeg resolves segment URLs against the URL it was given, not
+		// the one it was redirected to: through the gateway each segment
+		// would be redirected and signed on its own. So it reads the MPD
+		// from the edge, as a player that follows the redirect does, with
+		// the cookie and nothing else: the MPD and every segment, whose
+		// URLs are relative and carry no token, pass on the cookie alone.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error",
+			"-headers", "Cookie: "+signed.Name+"="+signed.Value+"\r\n",
+			"-i", mpd, "-map", "0", "-f", "null", "-")
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Fatalf("ffmpeg with the signed cookie: %v\n%s", err, out)
+		}
+		cmd = exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-i", mpd, "-map", "0", "-f", "null", "-")
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
+			t.Fatalf("ffmpeg without the signed cookie: %v\n%s", err, out)
 		}
 	})
 

@@ -47,8 +47,17 @@ type container struct {
 // media/index and Initialization/RepresentationIndex sourceURL. URLs are
 // resolved through the BaseURL hierarchy (MPD, Period, AdaptationSet,
 // Representation) before they reach rw, so the rewritten values are
-// absolute and no longer depend on BaseURL. Everything else is kept byte
-// for byte; only rewritten start tags are re-serialised.
+// absolute and no longer depend on BaseURL. Several BaseURLs of one
+// element each resolve against what it inherits; its descendants use the
+// first. Location, where to fetch the MPD again, is a Playlist resolved
+// against base. PatchLocation is dropped: a patch would bring the
+// origin's unrewritten elements into the rewritten MPD, and without it the
+// player fetches the whole MPD again. Everything else is kept byte for
+// byte; only rewritten start tags are re-serialised.
+//
+// A remote element (xlink:href, other than resolve-to-zero) gives
+// ErrUnsupported: the player would fetch its content and use its URLs
+// unrewritten.
 //
 // Segment information with relative URLs that a descendant with its own
 // BaseURL inherits (a SegmentTemplate on the AdaptationSet, a BaseURL on
@@ -62,16 +71,13 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	}
 	d := xml.NewDecoder(bytes.NewReader(in))
 	d.Strict = true
-	var out assembler
-	copied := 0 // in[:copied] is already in out
-	splice := func(from, to int64, with string) {
-		out.bytes(in[copied:from])
-		out.string(with)
-		copied = int(to)
-	}
-	// bases[i] is the base URL in force inside the element at depth i, and
-	// names[i-1] that element's name, to check nesting (RawToken does not).
+	out := newAssembler(in)
+	splice := func(from, to int64, with string) { out.replace(int(from), int(to), with) }
+	// bases[i] is the base URL in force inside the element at depth i,
+	// hasBase[i] whether that element had a BaseURL, and names[i-1] its
+	// name, to check nesting (RawToken does not).
 	bases := []*url.URL{base}
+	hasBase := []bool{false}
 	var names []string
 	var open []container // the containers among names, outermost first
 	sawMPD := false
@@ -93,32 +99,63 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				}
 				sawMPD = true
 			}
+			if err := remoteElement(t); err != nil {
+				return nil, err
+			}
 			cur := bases[len(bases)-1]
 			bases = append(bases, cur)
+			hasBase = append(hasBase, false)
 			names = append(names, qname(t.Name))
 			if isContainer(t.Name.Local) {
 				open = append(open, container{depth: len(names) - 1})
 			}
-			if t.Name.Local == "BaseURL" {
-				if err := baseAfterSegments(open, len(names)-2); err != nil {
-					return nil, err
+			switch t.Name.Local {
+			case "BaseURL", "Location", "PatchLocation":
+				if t.Name.Local == "BaseURL" {
+					if err := baseAfterSegments(open, len(names)-2); err != nil {
+						return nil, err
+					}
 				}
-				text, textEnd, err := baseURLText(d, in)
+				text, textEnd, err := elementText(d, t.Name)
 				if err != nil {
 					return nil, err
 				}
-				ref, err := url.Parse(strings.TrimSpace(text))
-				if err != nil {
-					return nil, fmt.Errorf("%w: bad BaseURL: %w", ErrMalformed, err)
-				}
-				abs := cur.ResolveReference(ref)
-				// The BaseURL applies to its parent element's scope.
-				bases = bases[:len(bases)-1]
-				names = names[:len(names)-1]
-				bases[len(bases)-1] = abs
-				s, changed, err := resolve(cur, strings.TrimSpace(text), Media, rw)
-				if err != nil {
-					return nil, err
+				// The end tag is read: the element is closed, and what
+				// it says applies to its parent.
+				bases, hasBase, names = bases[:len(bases)-1], hasBase[:len(hasBase)-1], names[:len(names)-1]
+				parent := len(bases) - 1
+				text = strings.TrimSpace(text)
+				var s string
+				changed := false
+				switch t.Name.Local {
+				case "BaseURL":
+					// Every BaseURL of an element resolves against what
+					// the element inherits; its descendants against the
+					// first, as players use it (the others are
+					// alternatives).
+					inherited := bases[parent-1]
+					ref, err := url.Parse(text)
+					if err != nil {
+						return nil, fmt.Errorf("%w: bad BaseURL: %w", ErrMalformed, err)
+					}
+					if !hasBase[parent] {
+						bases[parent], hasBase[parent] = inherited.ResolveReference(ref), true
+					}
+					if s, changed, err = resolve(inherited, text, Media, rw); err != nil {
+						return nil, err
+					}
+				case "Location":
+					// Where to fetch the MPD again: a child manifest, back
+					// through the caller like an HLS variant playlist.
+					if s, changed, err = resolve(base, text, Playlist, rw); err != nil {
+						return nil, err
+					}
+				case "PatchLocation":
+					// A patch would put the origin's own, unrewritten
+					// elements into the rewritten MPD: drop it, and the
+					// player fetches the whole MPD again instead.
+					splice(start, d.InputOffset(), "")
+					continue
 				}
 				if changed {
 					splice(end, textEnd, escapeText(s))
@@ -159,7 +196,7 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 				return nil, fmt.Errorf("%w: unexpected end tag %q", ErrMalformed, qname(t.Name))
 			}
 			names = names[:len(names)-1]
-			bases = bases[:len(bases)-1]
+			bases, hasBase = bases[:len(bases)-1], hasBase[:len(hasBase)-1]
 			if n := len(open); n > 0 && open[n-1].depth == len(names) {
 				open = open[:n-1]
 			}
@@ -171,7 +208,6 @@ func DASH(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) 
 	if len(names) > 0 {
 		return nil, fmt.Errorf("%w: element %q not closed", ErrMalformed, names[len(names)-1])
 	}
-	out.bytes(in[copied:])
 	return out.join(), nil
 }
 
@@ -213,26 +249,48 @@ func relativeSegments(open []container, value string) error {
 	return nil
 }
 
-// baseURLText reads a BaseURL element's text up to its end tag and returns
-// the text and the offset where the end tag starts.
-func baseURLText(d *xml.Decoder, in []byte) (string, int64, error) {
+// elementText reads the text of element name (BaseURL, Location) up to
+// its end tag and returns the text and the offset where the end tag
+// starts.
+func elementText(d *xml.Decoder, name xml.Name) (string, int64, error) {
 	var text strings.Builder
 	for {
 		at := d.InputOffset()
 		tok, err := d.RawToken()
 		if err != nil {
-			return "", 0, fmt.Errorf("%w: in BaseURL: %w", ErrMalformed, err)
+			return "", 0, fmt.Errorf("%w: in %s: %w", ErrMalformed, name.Local, err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
+			if t.Name != name {
+				return "", 0, fmt.Errorf("%w: %s ended by %q", ErrMalformed, name.Local, qname(t.Name))
+			}
 			return text.String(), at, nil
 		case xml.Comment:
 		default:
-			return "", 0, fmt.Errorf("%w: unexpected content in BaseURL", ErrMalformed)
+			return "", 0, fmt.Errorf("%w: unexpected content in %s", ErrMalformed, name.Local)
 		}
 	}
+}
+
+// resolveToZero is the xlink:href value that removes the element, with
+// nothing to fetch.
+const resolveToZero = "urn:mpeg:dash:resolve-to-zero:2013"
+
+// remoteElement refuses a remote element (xlink:href on a Period,
+// AdaptationSet, SegmentList, ...): the player would fetch it and insert
+// its URLs, relative and unsigned, without their passing through the
+// rewriter. RawToken leaves prefixes unresolved, so any prefixed href
+// counts.
+func remoteElement(t xml.StartElement) error {
+	for _, a := range t.Attr {
+		if a.Name.Local == "href" && a.Name.Space != "" && strings.TrimSpace(a.Value) != resolveToZero {
+			return fmt.Errorf("%w: remote element %s (xlink:href)", ErrUnsupported, t.Name.Local)
+		}
+	}
+	return nil
 }
 
 // startTag serialises a start tag from RawToken, prefixes kept as written.

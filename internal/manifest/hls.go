@@ -23,15 +23,17 @@ func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 	if !bytes.HasPrefix(in, []byte("#EXTM3U")) {
 		return nil, fmt.Errorf("%w: HLS playlist does not start with #EXTM3U", ErrMalformed)
 	}
-	var out assembler
+	out := newAssembler(in)
 	nextIsPlaylist := false
-	for len(in) > 0 {
-		line, rest, found := bytes.Cut(in, []byte("\n"))
-		full := in[:len(in)-len(rest)] // the line with its "\n", if any
-		in = rest
-		cr := bytes.HasSuffix(line, []byte("\r"))
+	for at := 0; at < len(in); {
+		line := in[at:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		start := at
+		at += len(line) + 1
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		trimmed := bytes.TrimSpace(line)
-		text, changed := "", false // the line's new text
 		switch {
 		case len(trimmed) == 0:
 		case trimmed[0] == '#':
@@ -39,11 +41,14 @@ func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 				nextIsPlaylist = true
 			}
 			if bytes.HasPrefix(trimmed, []byte("#EXT")) && bytes.Contains(line, []byte("URI")) {
-				old := string(bytes.TrimSuffix(line, []byte("\r")))
-				if text, err = rewriteTagURI(old, base, rw); err != nil {
+				old := string(line)
+				text, err := rewriteTagURI(old, base, rw)
+				if err != nil {
 					return nil, err
 				}
-				changed = text != old
+				if text != old {
+					out.replace(start, start+len(line), text)
+				}
 			}
 		default:
 			kind := Media
@@ -51,21 +56,11 @@ func HLS(r io.Reader, base *url.URL, limit int64, rw Rewriter) ([]byte, error) {
 				kind = Playlist
 			}
 			nextIsPlaylist = false
-			if text, _, err = resolve(base, string(trimmed), kind, rw); err != nil {
+			text, _, err := resolve(base, string(trimmed), kind, rw)
+			if err != nil {
 				return nil, err
 			}
-			changed = true
-		}
-		if !changed {
-			out.bytes(full)
-			continue
-		}
-		out.string(text)
-		if cr {
-			out.string("\r")
-		}
-		if found {
-			out.string("\n")
+			out.replace(start, start+len(line), text)
 		}
 	}
 	return out.join(), nil

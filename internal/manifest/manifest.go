@@ -75,38 +75,43 @@ func resolve(base *url.URL, ref string, kind Kind, rw Rewriter) (string, bool, e
 	return out, true, nil
 }
 
-// assembler collects a rewritten manifest as pieces, unchanged spans of
-// the input and new text, and joins them once at the end: one allocation
-// of the exact size rather than a buffer regrown as URIs swell.
+// assembler builds a rewritten manifest from its input and a list of
+// replacements, in input order, and joins them once at the end: one
+// allocation of the exact size rather than a buffer regrown as URIs swell.
+// What is not replaced is kept byte for byte, at no cost per line: a
+// manifest's pieces grow with the number of rewritten URIs, not with its
+// length.
 type assembler struct {
+	in     []byte
 	pieces []piece
+	kept   int // in[:kept] is accounted for by pieces
 	size   int
 }
 
+// piece is an unchanged span of the input, in[from:to], then new text.
 type piece struct {
-	b []byte
-	s string
+	from, to int
+	s        string
 }
 
-func (a *assembler) bytes(b []byte) {
-	if len(b) > 0 {
-		a.pieces = append(a.pieces, piece{b: b})
-		a.size += len(b)
-	}
+func newAssembler(in []byte) *assembler {
+	return &assembler{in: in, size: len(in)}
 }
 
-func (a *assembler) string(s string) {
-	if s != "" {
-		a.pieces = append(a.pieces, piece{s: s})
-		a.size += len(s)
-	}
+// replace puts s in place of in[from:to]; from is not before the end of
+// the previous replacement.
+func (a *assembler) replace(from, to int, s string) {
+	a.pieces = append(a.pieces, piece{from: a.kept, to: from, s: s})
+	a.size += len(s) - (to - from)
+	a.kept = to
 }
 
+// join returns the input with every replacement made.
 func (a *assembler) join() []byte {
 	out := make([]byte, 0, a.size)
 	for _, p := range a.pieces {
-		out = append(out, p.b...)
+		out = append(out, a.in[p.from:p.to]...)
 		out = append(out, p.s...)
 	}
-	return out
+	return append(out, a.in[a.kept:]...)
 }
