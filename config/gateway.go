@@ -180,8 +180,9 @@ type Route struct {
 	// ManifestMaxBytes bounds a manifest fetched in manifest mode; a
 	// larger one is answered 502.
 	ManifestMaxBytes int64 `env:"MANIFEST_MAX_BYTES" envDefault:"1048576"`
-	// ManifestTimeout bounds the fetch of a manifest from the CDN; past it
-	// the request gets 504.
+	// ManifestTimeout bounds a manifest request in manifest mode: the wait
+	// for a turn under SIGNGATE_MANIFEST_CONCURRENCY (503 past it) and the
+	// fetch from the CDN (504 past it) share it.
 	ManifestTimeout time.Duration `env:"MANIFEST_TIMEOUT" envDefault:"10s"`
 }
 

@@ -70,7 +70,7 @@ func fieldDocs() Docs {
 		"Route.KeyID":                   "KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.",
 		"Route.KeyIDFile":               "KeyIDFile, instead of KeyID, is a file holding the kid, reloaded with KeyFile: a new key with a new kid then rotates without a restart (write both, then swap them in at once, as a Kubernetes Secret does).",
 		"Route.ManifestMaxBytes":        "ManifestMaxBytes bounds a manifest fetched in manifest mode; a larger one is answered 502.",
-		"Route.ManifestTimeout":         "ManifestTimeout bounds the fetch of a manifest from the CDN; past it the request gets 504.",
+		"Route.ManifestTimeout":         "ManifestTimeout bounds a manifest request in manifest mode: the wait for a turn under SIGNGATE_MANIFEST_CONCURRENCY (503 past it) and the fetch from the CDN (504 past it) share it.",
 		"Route.MinValidity":             "TTL is the token lifetime; MinValidity the least validity left on a URL handed out (0: TTL/2).",
 		"Route.Name":                    "Name labels the route in metrics and logs; default: its index.",
 		"Route.Prefix":                  "Prefix is the media path prefix, matched at a \"/\" boundary.",
