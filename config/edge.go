@@ -51,6 +51,11 @@ type Edge struct {
 	// Refresh is how often keys and policies are re-read from the store, so
 	// that a revocation made through another edge arrives here.
 	Refresh time.Duration `env:"EDGE_REFRESH" envDefault:"5s"`
+	// AccessLog writes one JSON line per media request (host, path,
+	// status, bytes, duration, peer; never a query, cookie or token).
+	// Turn it off where a load balancer or CDN logs already; the control
+	// API logs its requests either way.
+	AccessLog bool `env:"EDGE_ACCESS_LOG" envDefault:"true"`
 
 	// bucketVars are the SIGNGATE_EDGE_BUCKETS_* names that were set, to
 	// catch a gap in the bucket numbers, where the env library would stop

@@ -79,6 +79,7 @@ func baseConfig(t testing.TB, root string) config.Edge {
 		Leeway:    time.Minute,
 		CacheSize: 1000,
 		Refresh:   time.Hour, // tests call Refresh themselves
+		AccessLog: true,
 	}
 }
 

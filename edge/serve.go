@@ -27,7 +27,11 @@ import (
 // the access log (which never shows a query or a cookie), CORS, then
 // serveMedia.
 func (e *Edge) Handler() http.Handler {
-	return e.stack(e.cors(http.HandlerFunc(e.serveMedia)))
+	h := e.cors(http.HandlerFunc(e.serveMedia))
+	if !e.cfg.AccessLog {
+		return h
+	}
+	return e.stack(h)
 }
 
 func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {

@@ -257,3 +257,28 @@ func TestServePathTraversal(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLogSetting: SIGNGATE_EDGE_ACCESS_LOG=false silences the media
+// requests' lines, and the control API's requests are logged either way.
+func TestAccessLogSetting(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			h := newHarness(t, func(c *config.Edge) { c.AccessLog = on })
+			resp := h.get(mediaHost, "/v/abc/seg0.ts")
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("media: status %d", resp.StatusCode)
+			}
+			if code, _, _ := h.call(http.MethodGet, "/v1/buckets/media/policy", h.bearer(), ""); code != http.StatusOK {
+				t.Fatalf("API: status %d", code)
+			}
+			logs := h.logs.String()
+			if got := strings.Contains(logs, `"path":"/v/abc/seg0.ts"`); got != on {
+				t.Errorf("media request logged: %v, want %v\n%s", got, on, logs)
+			}
+			if !strings.Contains(logs, `"path":"/v1/buckets/media/policy"`) {
+				t.Errorf("the API request was not logged:\n%s", logs)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ func fieldDocs() Docs {
 		"Edge":                          "Edge configures \"signgate edge\", the verifying origin: every variable starts with SIGNGATE_EDGE_.",
 		"Edge.APIKeys":                  "APIKeys are the keys that POST /v1/access_token/{api_key} exchanges for a bearer token. Comma-separated.",
 		"Edge.APIListen":                "APIListen is the address of the control API (/v1). \"off\" turns the API off; keys and policies can then only change through the store.",
+		"Edge.AccessLog":                "AccessLog writes one JSON line per media request (host, path, status, bytes, duration, peer; never a query, cookie or token). Turn it off where a load balancer or CDN logs already; the control API logs its requests either way.",
 		"Edge.Buckets":                  "Buckets are SIGNGATE_EDGE_BUCKETS_0_NAME, ..._0_REGION and so on.",
 		"Edge.CORSOrigins":              "CORSOrigins are the web origins (https://app.example.com) whose pages may read media from the edge, as browser players need; \"*\" allows any page, without cookies. Comma-separated; empty sends no CORS headers.",
 		"Edge.CacheSize":                "CacheSize bounds the number of verified tokens kept.",
