@@ -255,3 +255,32 @@ func TestAccessLogLine(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAccessLog is the access log's price per request around a
+// handler that only writes a status: no log, a discarding handler, and
+// the JSON handler the commands use, writing to /dev/null.
+func BenchmarkAccessLog(b *testing.B) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"none", next},
+		{"discard", AccessLog(slog.New(slog.DiscardHandler))(next)},
+		{"json", AccessLog(slog.New(slog.NewJSONHandler(devnull, nil)))(next)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/v/1k.ts", nil)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
