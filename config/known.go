@@ -37,13 +37,29 @@ func HandRead() []string {
 	return []string{VarLogLevel, VarAPIURL, VarAPIToken, VarAPIKey, VarTestPostgres, VarTestUpdateScreenshot}
 }
 
-// VarNames returns the names of the variables that struct t reads under
-// prefix, following the rules of github.com/caarlos0/env/v11: tag "env"
-// (options after a comma), a nested struct walked with its envPrefix
-// added, a slice of structs with an envPrefix read as a numbered list
-// (whose prefix gains "_" when missing, then ListIndex and "_").
-func VarNames(t reflect.Type, prefix string) []string {
-	var out []string
+// EnvField is a field of a configuration struct as
+// github.com/caarlos0/env/v11 reads it: a value read from one variable, or
+// a list of structs read from numbered variables.
+type EnvField struct {
+	Owner reflect.Type        // the struct that declares the field
+	Field reflect.StructField // the field itself
+	Type  reflect.Type        // its type, a pointer's element for a pointer
+	// Name is the variable of a value; for a list of structs, the prefix
+	// of its elements' variables, ending in ListIndex and "_", or "" when
+	// the field has no envPrefix tag (env then reads no list).
+	Name string
+	List bool // a list of structs
+}
+
+// WalkEnv calls visit for each value and each list of structs that struct
+// t reads under prefix, in field order, following env's rules: tag "env"
+// (options after a comma) names a value; a nested struct is walked with
+// its envPrefix added; a slice of structs is a list whose prefix (the
+// envPrefix, which gains "_" when missing) is followed by ListIndex and
+// "_". A list's elements are not walked: visit does that, with WalkEnv on
+// the element type and the list's Name, when it needs them. WalkEnv stops
+// at the first error visit returns.
+func WalkEnv(t reflect.Type, prefix string, visit func(EnvField) error) error {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -55,19 +71,47 @@ func VarNames(t reflect.Type, prefix string) []string {
 		}
 		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 		envPrefix := f.Tag.Get("envPrefix")
+		ef := EnvField{Owner: t, Field: f, Type: ft}
 		switch {
 		case IsStruct(ft):
-			out = append(out, VarNames(ft, prefix+envPrefix)...)
-		case ft.Kind() == reflect.Slice && IsStruct(ft.Elem()) && envPrefix != "":
-			p := prefix + envPrefix
-			if !strings.HasSuffix(p, "_") {
-				p += "_"
+			if err := WalkEnv(ft, prefix+envPrefix, visit); err != nil {
+				return err
 			}
-			out = append(out, VarNames(ft.Elem(), p+ListIndex+"_")...)
+			continue
+		case ft.Kind() == reflect.Slice && IsStruct(ft.Elem()):
+			ef.List = true
+			if envPrefix != "" {
+				ef.Name = prefix + envPrefix
+				if !strings.HasSuffix(ef.Name, "_") {
+					ef.Name += "_"
+				}
+				ef.Name += ListIndex + "_"
+			}
 		case key != "":
-			out = append(out, prefix+key)
+			ef.Name = prefix + key
+		default:
+			continue
+		}
+		if err := visit(ef); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// VarNames returns the names of the variables that struct t reads under
+// prefix, those of its lists' elements included (with ListIndex).
+func VarNames(t reflect.Type, prefix string) []string {
+	var out []string
+	WalkEnv(t, prefix, func(f EnvField) error {
+		switch {
+		case !f.List:
+			out = append(out, f.Name)
+		case f.Name != "":
+			out = append(out, VarNames(f.Type.Elem(), f.Name)...)
+		}
+		return nil
+	})
 	return out
 }
 

@@ -104,86 +104,66 @@ func All(sections []Section) []Var {
 }
 
 // walk lists the variables of struct type t under prefix, with their
-// types, defaults and docs, following the rules of
-// github.com/caarlos0/env/v11 as config.VarNames does (a test keeps the
-// two in step) (tag "env", options after a comma,
-// "envDefault", "envPrefix"; a nested struct is walked with its envPrefix
-// added; a slice of structs with an envPrefix is a numbered list, whose
-// prefix gains "_" when missing, then "<n>_").
+// types, defaults and docs, as config.WalkEnv finds them (the rules of
+// github.com/caarlos0/env/v11): a nested struct's variables join t's, a
+// list of structs becomes a subsection.
 func walk(t reflect.Type, prefix string, docs Docs) (Section, error) {
 	var s Section
-	names := map[string]string{} // Go field name -> variable name, for docs
+	// Go field name -> variable name, per declaring struct, for the docs.
+	names := map[reflect.Type]map[string]string{}
 	type pending struct {
-		v   Var
-		key string
+		v     Var
+		owner reflect.Type
 	}
 	var vars []pending
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		key, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
-		envPrefix := f.Tag.Get("envPrefix")
-		docKey := t.Name() + "." + f.Name
-		switch {
-		case isStruct(ft):
-			sub, err := walk(ft, prefix+envPrefix, docs)
+	err := config.WalkEnv(t, prefix, func(ef config.EnvField) error {
+		f := ef.Field
+		docKey := ef.Owner.Name() + "." + f.Name
+		if ef.List {
+			if ef.Name == "" {
+				return fmt.Errorf("field %s: a list of structs needs an envPrefix tag", f.Name)
+			}
+			sub, err := walk(ef.Type.Elem(), ef.Name, docs)
 			if err != nil {
-				return s, err
+				return err
 			}
-			s.Vars = append(s.Vars, sub.Vars...)
-			s.Subs = append(s.Subs, sub.Subs...)
-		case ft.Kind() == reflect.Slice && isStruct(ft.Elem()):
-			if envPrefix == "" {
-				return s, fmt.Errorf("field %s: a list of structs needs an envPrefix tag", f.Name)
-			}
-			p := prefix + envPrefix
-			if !strings.HasSuffix(p, "_") {
-				p += "_"
-			}
-			sub, err := walk(ft.Elem(), p+Index+"_", docs)
-			if err != nil {
-				return s, err
-			}
-			sub.Title = p + Index + "_*"
+			sub.Title = ef.Name + "*"
 			sub.Intro = docs[docKey]
 			s.Subs = append(s.Subs, sub)
-		case key != "":
-			if strings.Contains(opts, "file") || strings.Contains(opts, "unset") || strings.Contains(opts, "expand") {
-				// These change what the variable holds; say so
-				// before anyone relies on a reference that ignores
-				// them.
-				return s, fmt.Errorf("field %s: env option %q is not described by the reference yet", f.Name, opts)
-			}
-			def, has := f.Tag.Lookup("envDefault")
-			v := Var{
-				Name:       prefix + key,
-				Type:       typeName(ft),
-				Default:    def,
-				HasDefault: has,
-				Secret:     isSecret(ft),
-				Required:   strings.Contains(opts, "required") || strings.Contains(opts, "notEmpty"),
-				Field:      docKey,
-			}
-			names[f.Name] = v.Name
-			vars = append(vars, pending{v, docKey})
+			return nil
 		}
+		_, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if strings.Contains(opts, "file") || strings.Contains(opts, "unset") || strings.Contains(opts, "expand") {
+			// These change what the variable holds; say so before
+			// anyone relies on a reference that ignores them.
+			return fmt.Errorf("field %s: env option %q is not described by the reference yet", f.Name, opts)
+		}
+		def, has := f.Tag.Lookup("envDefault")
+		v := Var{
+			Name:       ef.Name,
+			Type:       typeName(ef.Type),
+			Default:    def,
+			HasDefault: has,
+			Secret:     isSecret(ef.Type),
+			Required:   strings.Contains(opts, "required") || strings.Contains(opts, "notEmpty"),
+			Field:      docKey,
+		}
+		if names[ef.Owner] == nil {
+			names[ef.Owner] = map[string]string{}
+		}
+		names[ef.Owner][f.Name] = v.Name
+		vars = append(vars, pending{v, ef.Owner})
+		return nil
+	})
+	if err != nil {
+		return s, err
 	}
 	for _, p := range vars {
-		p.v.Doc = operatorDoc(docs[p.key], p.v.Field[strings.IndexByte(p.v.Field, '.')+1:], names)
+		p.v.Doc = operatorDoc(docs[p.v.Field], p.v.Field[strings.IndexByte(p.v.Field, '.')+1:], names[p.owner])
 		s.Vars = append(s.Vars, p.v)
 	}
 	return s, nil
 }
-
-// isStruct reports whether t is a struct env walks into rather than a value
-// it parses.
-func isStruct(t reflect.Type) bool { return config.IsStruct(t) }
 
 // typeName names the type of a value as an operator writes it.
 func typeName(t reflect.Type) string {
