@@ -70,6 +70,7 @@ func startEdge(t *testing.T, key *signer.SigningKey) *realEdge {
 		Leeway:       time.Minute,
 		CacheSize:    1000,
 		Refresh:      time.Hour,
+		AccessLog:    true, // the tests read what the edge served from it
 	}, edge.Options{
 		Log:   slog.New(slog.NewJSONHandler(logs, nil)),
 		Now:   newClock().Now, // the same instant as the gateway's clock
