@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/signgate/signgate/config"
+	imetrics "github.com/signgate/signgate/internal/metrics"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -76,7 +77,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	if opts.Registry == nil {
-		opts.Registry = newRegistry()
+		opts.Registry = imetrics.NewRegistry()
 	}
 	cache, err := signer.NewCache(cfg.CacheSize, opts.Now)
 	if err != nil {

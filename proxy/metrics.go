@@ -2,16 +2,12 @@ package proxy
 
 import (
 	"net/http"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/signgate/signgate/internal/httpx"
+	imetrics "github.com/signgate/signgate/internal/metrics"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -38,8 +34,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
 	durations    [numKinds]prometheus.Observer
-	byCode       [numKinds]atomic.Pointer[map[int]prometheus.Counter]
-	codeMu       sync.Mutex
+	byCode       [numKinds]*imetrics.Counters[int]
 	redirects    *prometheus.CounterVec
 	authVerdicts *prometheus.CounterVec
 	keyReloads   *prometheus.CounterVec
@@ -78,8 +73,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 	}, []string{"handler"})
 	for k, n := range kindNames() {
 		m.durations[k] = dur.WithLabelValues(n)
-		empty := map[int]prometheus.Counter{}
-		m.byCode[k].Store(&empty)
+		m.byCode[k] = imetrics.ByCode(m.requests, n)
 	}
 	stat := func(name, help string, f func(signer.CacheStats) float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
@@ -102,24 +96,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 // up in a copy-on-write map, so the hot path takes no lock.
 func (m *metrics) observe(kind, code int, d time.Duration) {
 	m.durations[kind].Observe(d.Seconds())
-	if c, ok := (*m.byCode[kind].Load())[code]; ok {
-		c.Inc()
-		return
-	}
-	m.codeMu.Lock()
-	old := *m.byCode[kind].Load()
-	c, ok := old[code]
-	if !ok {
-		c = m.requests.WithLabelValues(kindNames()[kind], strconv.Itoa(code))
-		next := make(map[int]prometheus.Counter, len(old)+1)
-		for k, v := range old {
-			next[k] = v
-		}
-		next[code] = c
-		m.byCode[kind].Store(&next)
-	}
-	m.codeMu.Unlock()
-	c.Inc()
+	m.byCode[kind].Inc(code)
 }
 
 // kindRecorder is the metrics middleware's ResponseWriter: it notes the
@@ -146,13 +123,4 @@ func setKind(w http.ResponseWriter, kind int) {
 }
 
 // handler serves the registry.
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
-
-// newRegistry returns a registry with the Go and process collectors.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
+func (m *metrics) handler() http.Handler { return imetrics.Handler(m.reg) }
