@@ -23,6 +23,9 @@ type Edge struct {
 	// APIListen is the address of the control API (/v1). "off" turns the
 	// API off; keys and policies can then only change through the store.
 	APIListen string `env:"EDGE_API_LISTEN" envDefault:"127.0.0.1:8082"`
+	// MetricsListen is the address of the Prometheus /metrics listener
+	// (with /healthz and /readyz); "off" turns it off.
+	MetricsListen string `env:"EDGE_METRICS_LISTEN" envDefault:"127.0.0.1:9091"`
 	// DB holds policies, public keys and API access tokens: an SQLite
 	// database file (created when missing) for one node, or a PostgreSQL
 	// URL (postgres://user:password@host/db) shared by several edges. The
@@ -156,6 +159,9 @@ func (c Edge) APIEnabled() bool { return c.APIListen != APIOff }
 // APIOff, as SIGNGATE_EDGE_API_LISTEN, turns the control API off.
 const APIOff = "off"
 
+// MetricsEnabled reports whether the metrics listener is on.
+func (c Edge) MetricsEnabled() bool { return c.MetricsListen != MetricsOff }
+
 // IsURL reports whether the origin is an http(s) URL rather than a
 // directory.
 func (b Bucket) IsURL() bool {
@@ -177,6 +183,11 @@ func (c *Edge) Validate() error {
 		}
 		if len(c.APIKeys) == 0 {
 			bad("EDGE_API_KEYS", "at least one API key is required while the API is on (SIGNGATE_EDGE_API_LISTEN=off turns it off)")
+		}
+	}
+	if c.MetricsEnabled() {
+		if err := checkAddr(c.MetricsListen); err != nil {
+			bad("EDGE_METRICS_LISTEN", "%v (or off)", err)
 		}
 	}
 	for i, k := range c.APIKeys {

@@ -26,6 +26,9 @@ func TestLoadEdgeDefaults(t *testing.T) {
 	if c.Listen != ":8081" || c.APIListen != "127.0.0.1:8082" || c.DB != "signgate-edge.db" {
 		t.Errorf("listen %q, api %q, db %q", c.Listen, c.APIListen, c.DB)
 	}
+	if c.MetricsListen != "127.0.0.1:9091" || !c.MetricsEnabled() {
+		t.Errorf("metrics listen %q, enabled %v", c.MetricsListen, c.MetricsEnabled())
+	}
 	if c.Leeway != 60*time.Second || c.CacheSize != 100000 || c.Refresh != 5*time.Second {
 		t.Errorf("leeway %s, cache %d, refresh %s", c.Leeway, c.CacheSize, c.Refresh)
 	}
@@ -95,6 +98,7 @@ func TestLoadEdgeErrors(t *testing.T) {
 		{"CORS star among others", map[string]string{"SIGNGATE_EDGE_CORS_ORIGINS": "*,https://a.example"}, []string{"SIGNGATE_EDGE_CORS_ORIGINS: \"*\" must stand alone"}},
 		{"bad listen", map[string]string{"SIGNGATE_EDGE_LISTEN": "8081"}, []string{"SIGNGATE_EDGE_LISTEN"}},
 		{"bad API listen", map[string]string{"SIGNGATE_EDGE_API_LISTEN": "localhost"}, []string{"SIGNGATE_EDGE_API_LISTEN"}},
+		{"bad metrics listen", map[string]string{"SIGNGATE_EDGE_METRICS_LISTEN": "9091"}, []string{"SIGNGATE_EDGE_METRICS_LISTEN: \"9091\" is not host:port"}},
 		{"DB with query", map[string]string{"SIGNGATE_EDGE_DB": "x.db?mode=ro"}, []string{"SIGNGATE_EDGE_DB"}},
 		{"negative leeway", map[string]string{"SIGNGATE_EDGE_LEEWAY": "-1s"}, []string{"SIGNGATE_EDGE_LEEWAY"}},
 		{"zero cache", map[string]string{"SIGNGATE_EDGE_CACHE_SIZE": "0"}, []string{"SIGNGATE_EDGE_CACHE_SIZE"}},
@@ -151,6 +155,18 @@ func TestLoadEdgeAPIOff(t *testing.T) {
 	}
 	if c.APIEnabled() {
 		t.Error("APIEnabled with SIGNGATE_EDGE_API_LISTEN=off")
+	}
+}
+
+func TestLoadEdgeMetricsOff(t *testing.T) {
+	m := edgeEnv()
+	m["SIGNGATE_EDGE_METRICS_LISTEN"] = "off"
+	c, err := LoadEdge(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsEnabled() {
+		t.Error("MetricsEnabled with SIGNGATE_EDGE_METRICS_LISTEN=off")
 	}
 }
 

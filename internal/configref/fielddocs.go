@@ -23,6 +23,7 @@ func fieldDocs() Docs {
 		"Edge.Domain":                   "Domain, when set, maps each bucket with a region to the host {bucket}.media-storage.{region}.{domain}, as Qencode's CDN names them.",
 		"Edge.Leeway":                   "Leeway is the clock skew tolerated on a token's exp and nbf.",
 		"Edge.Listen":                   "Listen is the address media is served on.",
+		"Edge.MetricsListen":            "MetricsListen is the address of the Prometheus /metrics listener (with /healthz and /readyz); \"off\" turns it off.",
 		"Edge.Refresh":                  "Refresh is how often keys and policies are re-read from the store, so that a revocation made through another edge arrives here.",
 		"Edge.SingleBucket":             "SingleBucket serves every request from the one configured bucket, whatever its Host.",
 		"EnvField":                      "EnvField is a field of a configuration struct as github.com/caarlos0/env/v11 reads it: a value read from one variable, or a list of structs read from numbered variables.",

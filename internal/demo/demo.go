@@ -114,6 +114,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	ecfg, err := config.LoadEdge(map[string]string{
 		"SIGNGATE_EDGE_LISTEN":           ls["edge"].Addr().String(),
 		"SIGNGATE_EDGE_API_LISTEN":       ls["api"].Addr().String(),
+		"SIGNGATE_EDGE_METRICS_LISTEN":   config.MetricsOff, // the demo serves no metrics
 		"SIGNGATE_EDGE_DB":               filepath.Join(dir, "edge.db"),
 		"SIGNGATE_EDGE_SINGLE_BUCKET":    "true",
 		"SIGNGATE_EDGE_BUCKETS_0_NAME":   Bucket,
