@@ -159,8 +159,9 @@ func (c Edge) APIEnabled() bool { return c.APIListen != APIOff }
 // APIOff, as SIGNGATE_EDGE_API_LISTEN, turns the control API off.
 const APIOff = "off"
 
-// MetricsEnabled reports whether the metrics listener is on.
-func (c Edge) MetricsEnabled() bool { return c.MetricsListen != MetricsOff }
+// MetricsEnabled reports whether the metrics listener is on: not "off",
+// nor empty (as in an Edge built in code; LoadEdge gives the default).
+func (c Edge) MetricsEnabled() bool { return c.MetricsListen != MetricsOff && c.MetricsListen != "" }
 
 // IsURL reports whether the origin is an http(s) URL rather than a
 // directory.

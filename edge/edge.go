@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/signgate/signgate/config"
+	imetrics "github.com/signgate/signgate/internal/metrics"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -29,6 +32,9 @@ type Options struct {
 	// passed in is the caller's to close. A Store that is also a Notifier
 	// is watched, and each change it reports refreshes the edge at once.
 	Store Store
+	// Registry receives the edge's metrics (MetricsHandler serves it).
+	// Nil is a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
 }
 
 // Edge is the verifying origin. Build one with New, serve Handler (media)
@@ -50,6 +56,7 @@ type Edge struct {
 	snap      atomic.Pointer[snapshot]
 	refreshMu sync.Mutex // serialises snapshot rebuilds, so none goes back in time
 	tokens    *tokenCache
+	metrics   *edgeMetrics
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -61,6 +68,7 @@ type bucket struct {
 	defaultPolicy Policy
 	origin        origin
 	verifier      signer.Verifier // Keys is set per check, from a snapshot
+	metrics       *bucketMetrics
 }
 
 // New builds an Edge from a validated configuration: it opens the origins
@@ -91,6 +99,11 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 	if e.tokens, err = newTokenCache(cfg.CacheSize); err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = imetrics.NewRegistry()
+	}
+	e.metrics = newEdgeMetrics(reg, e.tokens)
 	if err := e.openBuckets(); err != nil {
 		e.closeOrigins()
 		return nil, err
@@ -129,7 +142,7 @@ func OpenStore(ctx context.Context, db config.Database) (Store, error) {
 func (e *Edge) openBuckets() error {
 	var errs []error
 	for i, bc := range e.cfg.Buckets {
-		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy)}
+		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy), metrics: e.metrics.bucket(bc.Name)}
 		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
 		var err error
 		if bc.IsURL() {

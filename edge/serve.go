@@ -24,10 +24,10 @@ import (
 
 // Handler returns the media handler: Host to bucket, policy, token check,
 // then the file from the bucket's origin. Its middleware, outermost first:
-// the access log (which never shows a query or a cookie), CORS, then
-// serveMedia.
+// the access log (which never shows a query or a cookie), the metrics
+// (measure), CORS, then serveMedia.
 func (e *Edge) Handler() http.Handler {
-	h := e.cors(http.HandlerFunc(e.serveMedia))
+	h := e.measure(e.cors(http.HandlerFunc(e.serveMedia)))
 	if !e.cfg.AccessLog {
 		return h
 	}
@@ -35,13 +35,16 @@ func (e *Edge) Handler() http.Handler {
 }
 
 func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
-	w := &noStoreWriter{ResponseWriter: rw}
+	w, ok := rw.(*mediaWriter)
+	if !ok { // not reached through measure
+		w = &mediaWriter{ResponseWriter: rw, bucket: e.bucketFor(r.Host)}
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, r, e.log, fmt.Errorf("%w: %s", ErrMethod, truncate(r.Method)))
 		return
 	}
-	b := e.bucketFor(r.Host)
+	b := w.bucket
 	if b == nil {
 		writeError(w, r, e.log, fmt.Errorf("%w: host %q", ErrUnknownBucket, truncate(r.Host)))
 		return
@@ -59,6 +62,7 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = e.checkAny(s, b, toks, p)
 		}
+		b.metrics.checked(err)
 		if err != nil {
 			writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
 			return
@@ -69,18 +73,34 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// noStoreWriter makes every error answer (status 400 and up) uncacheable,
-// whoever writes it: the edge itself, http.ServeContent (412 for a failed
-// If-Match or If-Unmodified-Since, 416 for a Range past the end) or an HTTP
-// origin passing through. It sets Cache-Control: no-store and drops the
+// mediaWriter is the media handler's ResponseWriter. It makes every error
+// answer (status 400 and up) uncacheable, whoever writes it: the edge
+// itself, http.ServeContent (412 for a failed If-Match or
+// If-Unmodified-Since, 416 for a Range past the end) or an HTTP origin
+// passing through. It sets Cache-Control: no-store and drops the
 // validators and the media type of the file, which describe no error body.
-type noStoreWriter struct {
+// It also notes the status for the metrics, and carries the request's
+// bucket from measure to serveMedia.
+type mediaWriter struct {
 	http.ResponseWriter
-	fileType string // the Content-Type of the file asked for, once known
+	bucket   *bucket // nil when the Host is no bucket's
+	fileType string  // the Content-Type of the file asked for, once known
+	status   int
 	wrote    bool
 }
 
-func (w *noStoreWriter) WriteHeader(code int) {
+// statusCode returns the status written, 200 when none was.
+func (w *mediaWriter) statusCode() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+func (w *mediaWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
 	if !w.wrote && code >= 400 {
 		h := w.Header()
 		errorHeaders(h)
@@ -94,22 +114,28 @@ func (w *noStoreWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *noStoreWriter) Write(b []byte) (int, error) {
+func (w *mediaWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
 	w.wrote = true
 	return w.ResponseWriter.Write(b)
 }
 
 // ReadFrom keeps the wrapped writer's sendfile path for http.ServeContent.
-func (w *noStoreWriter) ReadFrom(src io.Reader) (int64, error) {
+func (w *mediaWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
 	w.wrote = true
 	return io.Copy(w.ResponseWriter, src)
 }
 
 // Unwrap lets http.ResponseController (ReverseProxy's flushes) through.
-func (w *noStoreWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *mediaWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Flush implements http.Flusher.
-func (w *noStoreWriter) Flush() {
+func (w *mediaWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -302,7 +328,7 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 			switch {
 			case resp.StatusCode >= 400:
 				// The origin's Cache-Control was for its caches, not ours
-				// (serveMedia's writer would catch it too).
+				// (serveMedia's mediaWriter would catch it too).
 				errorHeaders(resp.Header)
 			case pq.private:
 				resp.Header.Set("Cache-Control", "private")

@@ -32,6 +32,13 @@ func (s *snapshot) policy(b string) Policy {
 func (e *Edge) Refresh(ctx context.Context) error {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
+	err := e.refresh(ctx)
+	e.metrics.refreshed(err, e.now())
+	return err
+}
+
+// refresh is Refresh under refreshMu.
+func (e *Edge) refresh(ctx context.Context) error {
 	keys, err := e.store.Keys(ctx)
 	if err != nil {
 		return err

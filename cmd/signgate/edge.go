@@ -38,11 +38,14 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	if cfg.APIEnabled() {
 		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: ed.APIHandler()})
 	}
+	if cfg.MetricsEnabled() {
+		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: ed.MetricsHandler()})
+	}
 	names := make([]string, len(cfg.Buckets))
 	for i, b := range cfg.Buckets {
 		names[i] = b.Name
 	}
-	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled())
+	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled(), "metrics", cfg.MetricsEnabled())
 	if err := httpx.Serve(e.ctx, log, e.ready, ls...); err != nil {
 		return fmt.Errorf("edge: %w", err)
 	}

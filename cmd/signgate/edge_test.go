@@ -32,6 +32,7 @@ func edgeTestEnviron(t *testing.T) (map[string]string, string) {
 	return map[string]string{
 		"SIGNGATE_EDGE_LISTEN":           "127.0.0.1:0",
 		"SIGNGATE_EDGE_API_LISTEN":       "127.0.0.1:0",
+		"SIGNGATE_EDGE_METRICS_LISTEN":   "127.0.0.1:0",
 		"SIGNGATE_EDGE_DB":               filepath.Join(root, "edge.db"),
 		"SIGNGATE_EDGE_SINGLE_BUCKET":    "true",
 		"SIGNGATE_EDGE_BUCKETS_0_NAME":   "media",
@@ -302,11 +303,34 @@ func TestEdgeCommandPostgres(t *testing.T) {
 	u.User = url.UserPassword(u.User.Username(), wrong)
 	environ["SIGNGATE_EDGE_DB"] = u.String()
 	environ["SIGNGATE_EDGE_LISTEN"], environ["SIGNGATE_EDGE_API_LISTEN"] = "127.0.0.1:0", "127.0.0.1:0"
+	environ["SIGNGATE_EDGE_METRICS_LISTEN"] = "127.0.0.1:0"
 	out, errOut, code := cli(t, environ, "edge")
 	if code != 1 || !strings.Contains(errOut, "SIGNGATE_EDGE_DB") || !strings.Contains(errOut, "password authentication failed") {
 		t.Errorf("wrong password: exit %d, stderr %q", code, errOut)
 	}
 	if strings.Contains(out+errOut, wrong) {
 		t.Errorf("the output shows the password: %q %q", out, errOut)
+	}
+}
+
+// TestEdgeCommandMetrics: the edge serves its metrics, and the probes, on
+// the metrics listener.
+func TestEdgeCommandMetrics(t *testing.T) {
+	environ, _ := edgeTestEnviron(t)
+	addrs, _, stop := startCommand(t, environ, []string{"edge", "api", "metrics"}, "edge")
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("edge: %v", err)
+		}
+	})
+	if st, _ := httpGet(t, "http://"+addrs["edge"]+"/v/seg.ts"); st != 200 {
+		t.Fatalf("media: %d", st)
+	}
+	st, page := httpGet(t, "http://"+addrs["metrics"]+"/metrics")
+	if st != 200 || !strings.Contains(page, `signgate_edge_requests_total{bucket="media",code="200"} 1`+"\n") {
+		t.Errorf("/metrics: %d\n%s", st, page)
+	}
+	if st, _ := httpGet(t, "http://"+addrs["metrics"]+"/readyz"); st != 200 {
+		t.Errorf("/readyz on the metrics listener: %d", st)
 	}
 }

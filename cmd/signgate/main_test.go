@@ -27,6 +27,7 @@ func startCommand(t *testing.T, environ map[string]string, listeners []string, a
 	var mu sync.Mutex
 	addrs = map[string]string{}
 	bound := make(chan struct{})
+	var boundOnce sync.Once // listeners beyond those waited for come later
 	e := &env{
 		ctx: ctx, environ: environ, stdin: strings.NewReader(""), stdout: out, stderr: out,
 		ready: func(name string, addr net.Addr) {
@@ -38,7 +39,7 @@ func startCommand(t *testing.T, environ map[string]string, listeners []string, a
 					return
 				}
 			}
-			close(bound)
+			boundOnce.Do(func() { close(bound) })
 		},
 	}
 	done := make(chan error, 1)
