@@ -211,7 +211,7 @@ printf '%s' "$hdr" | base64 -d | grep -q "\"kid\":\"$kid2\"" || fail "the new to
 expect 200 "http://$g/readyz"
 [ "$(pm inspect -f '{{.RestartCount}}' "$gw")" = 0 ] || fail "the gateway restarted"
 
-step "edge: SQLite on a volume, /healthz, /readyz, a key through the API, a file"
+step "edge: SQLite on a volume, /healthz, /readyz, a key through the API, a file, /metrics"
 printf 'SEGMENT' >"$work/media/v/seg.ts"
 chmod -R a+rX "$work/media"
 chown 65532:65532 "$work/data" 2>/dev/null || chmod 777 "$work/data"
@@ -219,6 +219,7 @@ apikey=ci-api-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ed=signgate-ci-edge-$$
 run "$ed" -v "$work/data:/var/lib/signgate" -v "$work/media:/srv/media:ro" \
   -e SIGNGATE_EDGE_LISTEN=127.0.0.1:0 -e SIGNGATE_EDGE_API_LISTEN=127.0.0.1:0 \
+  -e SIGNGATE_EDGE_METRICS_LISTEN=127.0.0.1:0 \
   -e SIGNGATE_EDGE_DB=/var/lib/signgate/edge.db -e SIGNGATE_EDGE_SINGLE_BUCKET=true \
   -e SIGNGATE_EDGE_BUCKETS_0_NAME=media -e SIGNGATE_EDGE_BUCKETS_0_ORIGIN=/srv/media \
   -e SIGNGATE_EDGE_API_KEYS="$apikey" \
@@ -233,6 +234,9 @@ expect 200 "http://$a/v1/access_token/$apikey" -X POST
 tok=$(jq -r .access_token "$work/body")
 expect 200 "http://$a/v1/signing-keys" -X POST -H "Authorization: Bearer $tok" -d '{"bucket":"media"}'
 [ -s "$work/data/edge.db" ] || fail "no database on the volume"
+em=$(addr "$ed" metrics)
+expect 200 "http://$em/metrics"
+grep -q '^signgate_edge_requests_total{bucket="media",code="200"} 1$' "$work/body" || fail "edge /metrics does not count the file served"
 if pm logs "$ed" 2>&1 | grep -q -e "$apikey" -e "$tok" -e 'PRIVATE KEY'; then fail "a secret reached the edge's log"; fi
 
 step "SIGTERM drains and exits 0"

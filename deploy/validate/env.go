@@ -102,15 +102,7 @@ func (c *checker) gateway(where string, d *appsv1.Deployment, ct *corev1.Contain
 	}
 	c.listenPort(where, "SIGNGATE_LISTEN", cfg.Listen, "http", ports)
 	c.probes(where, ct, "http")
-	if cfg.MetricsListen == "" {
-		c.addf(where, "SIGNGATE_METRICS_LISTEN is empty: no metrics to scrape")
-	} else {
-		c.listenPort(where, "SIGNGATE_METRICS_LISTEN", cfg.MetricsListen, "metrics", ports)
-		ann := d.Spec.Template.Annotations
-		if ann["prometheus.io/scrape"] == "true" && ann["prometheus.io/port"] != itoa(ports["metrics"]) {
-			c.addf(where, "prometheus.io/port %q is not the metrics port %d", ann["prometheus.io/port"], ports["metrics"])
-		}
-	}
+	c.metrics(where, d, "SIGNGATE_METRICS_LISTEN", cfg.MetricsListen, ports)
 	if !cfg.WatchKeys {
 		c.addf(where, "SIGNGATE_WATCH_KEYS is false: a rotated Secret would not be picked up")
 	}
@@ -134,6 +126,21 @@ func (c *checker) gateway(where string, d *appsv1.Deployment, ct *corev1.Contain
 	}
 }
 
+// metrics checks a metrics listener, addr from variable: on, off
+// loopback, on the container port named metrics, and, when the pod asks to
+// be scraped (prometheus.io/scrape), on the port prometheus.io/port names.
+func (c *checker) metrics(where string, d *appsv1.Deployment, variable, addr string, ports map[string]int32) {
+	if addr == "" || addr == config.MetricsOff {
+		c.addf(where, "%s is %q: no metrics to scrape", variable, addr)
+		return
+	}
+	c.listenPort(where, variable, addr, "metrics", ports)
+	ann := d.Spec.Template.Annotations
+	if ann["prometheus.io/scrape"] == "true" && ann["prometheus.io/port"] != itoa(ports["metrics"]) {
+		c.addf(where, "prometheus.io/port %q is not the metrics port %d", ann["prometheus.io/port"], ports["metrics"])
+	}
+}
+
 // edge loads the container's configuration as "signgate edge" would, and
 // checks it against the pod: ports, probes, the database volume.
 func (c *checker) edge(where string, d *appsv1.Deployment, ct *corev1.Container, env map[string]string, ports map[string]int32, mounts []mount) {
@@ -143,6 +150,7 @@ func (c *checker) edge(where string, d *appsv1.Deployment, ct *corev1.Container,
 		return
 	}
 	c.listenPort(where, "SIGNGATE_EDGE_LISTEN", cfg.Listen, "media", ports)
+	c.metrics(where, d, "SIGNGATE_EDGE_METRICS_LISTEN", cfg.MetricsListen, ports)
 	if !cfg.APIEnabled() {
 		c.addf(where, "SIGNGATE_EDGE_API_LISTEN is off: the probes (/healthz, /readyz) are on the API listener")
 		return

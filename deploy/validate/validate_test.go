@@ -117,6 +117,15 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"metrics on loopback", func(b *bundle) {
 			configMap(b, "signgate-gateway").Data["SIGNGATE_METRICS_LISTEN"] = "127.0.0.1:9090"
 		}, "loopback"},
+		{"edge metrics on loopback", func(b *bundle) {
+			configMap(b, "signgate-edge").Data["SIGNGATE_EDGE_METRICS_LISTEN"] = "127.0.0.1:9091"
+		}, "SIGNGATE_EDGE_METRICS_LISTEN \"127.0.0.1:9091\" listens on loopback only"},
+		{"edge metrics off", func(b *bundle) {
+			configMap(b, "signgate-edge").Data["SIGNGATE_EDGE_METRICS_LISTEN"] = "off"
+		}, "SIGNGATE_EDGE_METRICS_LISTEN is \"off\": no metrics to scrape"},
+		{"edge prometheus port", func(b *bundle) {
+			deployment(b, "signgate-edge").Spec.Template.Annotations["prometheus.io/port"] = "9090"
+		}, "prometheus.io/port \"9090\" is not the metrics port 9091"},
 		{"listen port off the container port", func(b *bundle) {
 			configMap(b, "signgate-gateway").Data["SIGNGATE_LISTEN"] = ":8000"
 		}, "container port http is 8080"},
