@@ -20,6 +20,11 @@
 // are cached by their SHA-256 until their exp; the cache is purged
 // whenever a key is deleted or a policy changes.
 //
+// MetricsHandler serves the edge's Prometheus metrics (requests by bucket
+// and status, token checks by result, the verified-token cache, store
+// refreshes, control API requests by route); no label holds a token, a
+// path or a key id.
+//
 // Client is an HTTP client for any Qencode-compatible control API.
 //
 // Concurrency: Edge, its handlers, both stores and Client are safe for
