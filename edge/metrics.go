@@ -130,13 +130,13 @@ func (m *edgeMetrics) refreshed(err error, now time.Time) {
 func (e *Edge) measure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &mediaWriter{ResponseWriter: rw, bucket: e.bucketFor(r.Host)}
+		w := &mediaWriter{Recorder: httpx.Recorder{ResponseWriter: rw}, bucket: e.bucketFor(r.Host)}
 		next.ServeHTTP(w, r)
 		bm := e.metrics.unknown
 		if w.bucket != nil {
 			bm = w.bucket.metrics
 		}
-		bm.observe(w.statusCode(), time.Since(start))
+		bm.observe(w.StatusCode(), time.Since(start))
 	})
 }
 

@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -37,7 +36,7 @@ func (e *Edge) Handler() http.Handler {
 func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 	w, ok := rw.(*mediaWriter)
 	if !ok { // not reached through measure
-		w = &mediaWriter{ResponseWriter: rw, bucket: e.bucketFor(r.Host)}
+		w = &mediaWriter{Recorder: httpx.Recorder{ResponseWriter: rw}, bucket: e.bucketFor(r.Host)}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -79,66 +78,24 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 // If-Unmodified-Since, 416 for a Range past the end) or an HTTP origin
 // passing through. It sets Cache-Control: no-store and drops the
 // validators and the media type of the file, which describe no error body.
-// It also notes the status for the metrics, and carries the request's
-// bucket from measure to serveMedia.
+// Its Recorder notes the status for the metrics (and keeps sendfile,
+// flushes and http.ResponseController working); it also carries the
+// request's bucket from measure to serveMedia.
 type mediaWriter struct {
-	http.ResponseWriter
+	httpx.Recorder
 	bucket   *bucket // nil when the Host is no bucket's
 	fileType string  // the Content-Type of the file asked for, once known
-	status   int
-	wrote    bool
-}
-
-// statusCode returns the status written, 200 when none was.
-func (w *mediaWriter) statusCode() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }
 
 func (w *mediaWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	if !w.wrote && code >= 400 {
+	if w.Status == 0 && code >= 400 { // the first final status, an error
 		h := w.Header()
 		errorHeaders(h)
 		if w.fileType != "" && h.Get("Content-Type") == w.fileType {
 			h.Del("Content-Type")
 		}
 	}
-	if code >= 200 {
-		w.wrote = true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *mediaWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// ReadFrom keeps the wrapped writer's sendfile path for http.ServeContent.
-func (w *mediaWriter) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.wrote = true
-	return io.Copy(w.ResponseWriter, src)
-}
-
-// Unwrap lets http.ResponseController (ReverseProxy's flushes) through.
-func (w *mediaWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Flush implements http.Flusher.
-func (w *mediaWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	w.Recorder.WriteHeader(code)
 }
 
 // errorHeaders sets the caching headers of an error answer: no cache may
