@@ -48,6 +48,45 @@ func ParseBase(s string) (Base, error) {
 // String returns the base URL, without a trailing slash.
 func (b Base) String() string { return b.prefix }
 
+// Origin returns the identity of the bucket space that b names, for
+// telling whether two bases reach the same objects: the host in lower
+// case, without a trailing dot or the scheme's default port, then the
+// path prefix in canonical (decoded) form. The scheme is left out on
+// purpose: a CDN that serves a bucket over https serves it over http too,
+// and the token is not bound to either, so two bases that differ only by
+// scheme are one origin. The zero Base has the origin "".
+func (b Base) Origin() string {
+	if b.prefix == "" {
+		return ""
+	}
+	scheme, rest, _ := strings.Cut(b.prefix, "://")
+	host, prefix := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, prefix = rest[:i], rest[i:]
+	}
+	host = strings.ToLower(host)
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = host[:len(host)-4]
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = host[:len(host)-3]
+	}
+	if h, port, ok := strings.Cut(host, "]:"); ok { // [v6]:port
+		host = strings.TrimSuffix(h, ".") + "]:" + port
+	} else if h, port, ok := strings.Cut(host, ":"); ok && !strings.Contains(port, ":") {
+		host = strings.TrimSuffix(h, ".") + ":" + port
+	} else {
+		host = strings.TrimSuffix(host, ".")
+	}
+	if prefix != "" {
+		// ParseBase checked the prefix is canonical once decoded.
+		if p, err := CanonicalPath(prefix); err == nil {
+			prefix = p
+		}
+	}
+	return host + prefix
+}
+
 // IsZero reports whether b is the zero Base.
 func (b Base) IsZero() bool { return b.prefix == "" }
 

@@ -121,3 +121,44 @@ func TestTokenFromQuery(t *testing.T) {
 		})
 	}
 }
+
+func TestBaseOrigin(t *testing.T) {
+	same := [][]string{
+		{"https://cdn.example.com", "https://CDN.Example.COM", "https://cdn.example.com:443", "https://cdn.example.com.", "http://cdn.example.com", "http://cdn.example.com:80/"},
+		{"http://127.0.0.1:8081", "http://127.0.0.1:8081/", "https://127.0.0.1:8081"},
+		{"https://cdn.example.com/a%62", "https://cdn.example.com/ab/"},
+		{"http://[::1]:9000", "http://[::1]:9000/"},
+	}
+	origins := map[string]int{}
+	for i, group := range same {
+		for _, s := range group {
+			b, err := signer.ParseBase(s)
+			if err != nil {
+				t.Fatalf("ParseBase(%q): %v", s, err)
+			}
+			o := b.Origin()
+			if j, seen := origins[o]; seen && j != i {
+				t.Errorf("Origin(%q) = %q, also the origin of group %d", s, o, j)
+			}
+			origins[o] = i
+		}
+		first, _ := signer.ParseBase(group[0])
+		for _, s := range group[1:] {
+			b, _ := signer.ParseBase(s)
+			if b.Origin() != first.Origin() {
+				t.Errorf("Origin(%q) = %q, want %q (as %q)", s, b.Origin(), first.Origin(), group[0])
+			}
+		}
+	}
+	for _, pair := range [][2]string{
+		{"https://cdn.example.com", "https://cdn.example.com:8443"},
+		{"https://cdn.example.com/a", "https://cdn.example.com/b"},
+		{"https://a.example.com", "https://b.example.com"},
+	} {
+		x, _ := signer.ParseBase(pair[0])
+		y, _ := signer.ParseBase(pair[1])
+		if x.Origin() == y.Origin() {
+			t.Errorf("%q and %q share the origin %q", pair[0], pair[1], x.Origin())
+		}
+	}
+}
