@@ -14,29 +14,34 @@ import (
 )
 
 // ForwardAuth asks the app, like nginx auth_request: it GETs the check URL
-// with the user's Cookie and Authorization headers, X-Original-URI (the
-// request's path, without its query) and X-Original-Method. A 2xx answer
+// with the user's Cookie and Authorization headers, X-Original-Method,
+// X-Original-URI and X-Forwarded-Uri (the path asked about, without its
+// query), and X-Signgate-Grant when the answer will let the gateway hand
+// out a token (see ForwardOptions.Target). A 2xx answer
 // accepts (the subject comes from a response header), 401 and 3xx (a
 // redirect to a login page) deny, 403 forbids; anything else, an error or
 // a timeout is ErrAuthBackend, so the request fails closed with 503.
 //
 // Verdicts are cached for a TTL in an expirable LRU, keyed by a hash of
-// every input the verdict depends on: the method, the credentials and the
-// path's scope (see ForwardOptions.Scope), which is the path itself
-// outside a media route. Errors are never cached. Concurrent identical
-// checks are made once.
+// every input the verdict depends on: the method, the credentials and
+// the grant when there is one, else the path. Errors are never cached.
+// Concurrent identical checks are made once.
 type ForwardAuth struct {
 	url           string
 	subjectHeader string
 	client        *http.Client
 	ttl           time.Duration
 	now           func() time.Time
-	scope         func(*http.Request) string
+	target        func(*http.Request) (path, grant string)
 	cache         *expirable.LRU[[sha256.Size]byte, verdict]
 	group         singleflight.Group
 }
 
 var _ Authenticator = (*ForwardAuth)(nil)
+
+// GrantHeader names, in a forward-auth check, the gateway path that the
+// token handed out on a yes will open (ForwardOptions.Target).
+const GrantHeader = "X-Signgate-Grant"
 
 // verdict is a cached answer of the check URL.
 type verdict struct {
@@ -54,13 +59,18 @@ type ForwardOptions struct {
 	CacheSize     int           // verdicts kept
 	Transport     http.RoundTripper
 	Now           func() time.Time
-	// Scope names the scope of r's path: requests of one scope, with the
-	// same method and credentials, share a verdict. The gateway gives a
-	// media route's token scope (a directory, a bucket), so that an HLS
-	// player's segments cost one check per scope, not one per segment; the
-	// app still sees the path of the request that asked. nil, or "" for a
-	// request, keys the verdict by the path.
-	Scope func(r *http.Request) string
+	// Target names what the check about r asks: the path (escaped, as
+	// X-Original-URI and X-Forwarded-Uri carry it) and the grant, the
+	// path that the token handed out on a yes will open, as
+	// X-Signgate-Grant carries it: a file, or a directory ending in "/"
+	// that grants everything below it. An app that answers yes
+	// authorizes the whole grant. Requests with one grant, method and
+	// credentials share a verdict, so that an HLS player's segments cost
+	// one check per directory, not one per segment. The gateway gives the
+	// canonical path, re-escaped, and grant's claim (checkTarget). nil, or
+	// "" for a path, asks about r's escaped path; "" for the grant sends
+	// no X-Signgate-Grant and keys the verdict by the path.
+	Target func(r *http.Request) (path, grant string)
 }
 
 // NewForwardAuth returns a forward-auth authenticator.
@@ -79,24 +89,20 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 		},
 		ttl:   o.TTL,
 		now:   o.Now,
-		scope: o.Scope,
+		target: o.Target,
 		cache: expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
 	}
 }
 
 // Authenticate implements Authenticator.
 func (a *ForwardAuth) Authenticate(r *http.Request) (Principal, error) {
-	in := forwardInputs(r)
-	for _, v := range in[2:] {
+	in := a.inputs(r)
+	for _, v := range in[3:] {
 		if len(v) > maxCredentialBytes*4 {
 			return Principal{}, fmt.Errorf("%w: credentials too large", ErrUnauthenticated)
 		}
 	}
-	var scope string
-	if a.scope != nil {
-		scope = a.scope(r)
-	}
-	key := in.key(scope)
+	key := in.key()
 	if v, ok := a.cache.Get(key); ok && a.now().Before(v.until) {
 		return v.principal()
 	}
@@ -123,35 +129,41 @@ func (v verdict) principal() (Principal, error) {
 }
 
 // inputs are what the check request carries: method, original URI,
-// cookies, authorization.
-type inputs [4]string
+// grant, cookies, authorization.
+type inputs [5]string
 
-func forwardInputs(r *http.Request) inputs {
+func (a *ForwardAuth) inputs(r *http.Request) inputs {
 	var in inputs
 	in[0] = r.Method
-	in[1] = r.URL.EscapedPath()
+	if a.target != nil {
+		in[1], in[2] = a.target(r)
+	}
+	if in[1] == "" {
+		in[1] = r.URL.EscapedPath()
+	}
 	for i, v := range r.Header.Values("Cookie") {
 		if i > 0 {
-			in[2] += "; "
+			in[3] += "; "
 		}
-		in[2] += v
+		in[3] += v
 	}
-	in[3] = r.Header.Get("Authorization")
+	in[4] = r.Header.Get("Authorization")
 	return in
 }
 
-// key hashes the inputs, with scope standing for the path when it is not
-// empty, each length-prefixed (and the path or scope tagged) so that no
-// two different inputs share a key.
-func (in inputs) key(scope string) [sha256.Size]byte {
+// key hashes the inputs, with the grant standing for the path when there
+// is one (the app authorized the grant), each length-prefixed (and the
+// path or grant tagged) so that no two different inputs share a key.
+func (in inputs) key() [sha256.Size]byte {
 	h := sha256.New()
 	for i, s := range in {
-		if i == 1 {
-			if scope != "" {
-				s = "scope " + scope
-			} else {
-				s = "path " + s
-			}
+		switch {
+		case i == 1 && in[2] != "":
+			continue
+		case i == 1:
+			s = "path " + s
+		case i == 2 && s != "":
+			s = "grant " + s
 		}
 		fmt.Fprintf(h, "%d:", len(s))
 		io.WriteString(h, s)
@@ -171,11 +183,15 @@ func (a *ForwardAuth) check(ctx context.Context, in inputs) (verdict, error) {
 	}
 	req.Header.Set("X-Original-Method", in[0])
 	req.Header.Set("X-Original-URI", in[1])
+	req.Header.Set("X-Forwarded-Uri", in[1])
 	if in[2] != "" {
-		req.Header.Set("Cookie", in[2])
+		req.Header.Set(GrantHeader, in[2])
 	}
 	if in[3] != "" {
-		req.Header.Set("Authorization", in[3])
+		req.Header.Set("Cookie", in[3])
+	}
+	if in[4] != "" {
+		req.Header.Set("Authorization", in[4])
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {

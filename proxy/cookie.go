@@ -18,18 +18,21 @@ const CookieName = "Qencode-Auth-Token"
 // directory of bucket path bp (cookie mode): the directory's token from
 // the cache, Path = that directory on the CDN, on the configured domain
 // (host-only when none), Secure when the CDN is https, HttpOnly,
-// SameSite=Lax, expiring with the token. Nothing is added on error, nor
-// when the directory would reach past the route (scopeFits).
-func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string) error {
+// SameSite=Lax, expiring with the token. The claim comes from grant, for
+// principal pr. Nothing is added on error, nor when grant narrowed the
+// claim below the directory (it holds another route's space): a cookie
+// for one file serves no segment.
+func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string, pr *Principal) error {
 	key := rt.key.Load()
 	if key == nil {
 		return fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	scope := signer.ScopeDir.URI(bp)
-	if !g.scopeFits(rt, scope) {
-		// The directory holds another route's paths: no cookie rather
-		// than one granting them.
-		g.log.Warn("no streaming cookie: the directory reaches past the route", "route", rt.name, "path", bp)
+	scope, err := g.grant(rt, bp, reachDir, pr)
+	if err != nil {
+		return err
+	}
+	if scope != signer.ScopeDir.URI(bp) {
+		g.log.Warn("no streaming cookie: the directory holds another route's space", "route", rt.name, "path", bp)
 		return nil
 	}
 	tok, exp, err := g.cache.Token(rt.name, key, scope, rt.life)

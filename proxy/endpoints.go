@@ -44,23 +44,25 @@ func (g *Gateway) serveSign(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, fmt.Errorf("%w: no media route for this path", ErrNotFound))
 		return
 	}
+	var pr *Principal
 	if !rt.public {
-		pr, err := g.chain.Authenticate(target)
+		p, err := g.chain.Authenticate(target)
 		if err != nil {
 			g.writeError(w, r, err)
 			return
 		}
-		if err := authorize(pr, rt.require); err != nil {
+		if err := authorize(p, rt.require); err != nil {
 			g.writeError(w, r, err)
 			return
 		}
+		pr = &p
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {
 		g.writeError(w, r, err)
 		return
 	}
-	loc, exp, err := g.sign(rt, bp, target.URL.RawQuery)
+	loc, exp, err := g.sign(rt, bp, target.URL.RawQuery, pr)
 	if err != nil {
 		g.writeError(w, r, err)
 		return

@@ -42,6 +42,12 @@ var (
 	// ErrManifestURI: a manifest points at a path on the CDN that this
 	// route may not sign.
 	ErrManifestURI = errors.New("manifest URI refused")
+	// ErrPathParams: a media path holds ";" (see checkMediaPath).
+	ErrPathParams = errors.New("path parameters (;) in a media path")
+	// ErrLookalike: a path that is not a media route's as written, but
+	// would be one (or another one) read leniently: case folded, ";params"
+	// or trailing dots dropped, escapes decoded (see routes.lookup).
+	ErrLookalike = errors.New("the path reads as another media path")
 	// ErrBusy: every turn to rewrite a manifest stayed taken for the
 	// manifest timeout (SIGNGATE_MANIFEST_CONCURRENCY).
 	ErrBusy = errors.New("too many manifests being rewritten")
@@ -85,6 +91,12 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusGatewayTimeout, "cdn_timeout", "the CDN did not answer in time", err)
 	case errors.Is(err, ErrCDN):
 		return httpx.Errorf(http.StatusBadGateway, "cdn_unavailable", "the CDN is unavailable", err)
+	case errors.Is(err, ErrGrant):
+		return httpx.Errorf(http.StatusForbidden, "grant_conflict", "this path holds another route's media; ask for a file inside it", err)
+	case errors.Is(err, ErrPathParams):
+		return httpx.Errorf(http.StatusBadRequest, "path_params", "a media path may not hold ;", err)
+	case errors.Is(err, ErrLookalike):
+		return httpx.Errorf(http.StatusBadRequest, "path_lookalike", "the path is another spelling of a media path", err)
 	case errors.Is(err, signer.ErrPath):
 		return httpx.Errorf(http.StatusBadRequest, "path_not_canonical", "the path is not canonical", err)
 	case errors.Is(err, signer.ErrQuery):

@@ -162,7 +162,7 @@ func (g *Gateway) build(ctx context.Context) error {
 				CacheSize:     cfg.ForwardCacheSize,
 				Transport:     g.transport,
 				Now:           g.opts.Now,
-				Scope:         g.authScope,
+				Target:        g.checkTarget,
 			})
 		default:
 			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))

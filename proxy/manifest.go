@@ -35,9 +35,9 @@ const (
 // the CDN refuses or fails or the manifest is malformed or too large, 503
 // with Retry-After when no turn came free in time, 504 when the CDN is too
 // slow.
-func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *route, bp string, f manifestFormat) {
+func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *route, bp string, f manifestFormat, pr *Principal) {
 	setKind(w, kindManifest)
-	body, counts, err := g.rewriteManifest(r, rt, bp, f)
+	body, counts, err := g.rewriteManifest(r, rt, bp, f, pr)
 	g.metrics.manifestDone(rt.name, f, counts, err)
 	if err != nil {
 		if errors.Is(err, errClientGone) {
@@ -65,8 +65,9 @@ func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *rout
 // rewriteManifest fetches the manifest at bucket path bp from the route's
 // CDN and returns it rewritten, with the count of URIs by kind. It waits
 // for a turn first (SIGNGATE_MANIFEST_CONCURRENCY): the wait and the
-// fetch share the route's manifest timeout.
-func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat) ([]byte, uriCounts, error) {
+// fetch share the route's manifest timeout. Every claim comes from grant,
+// for principal pr.
+func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat, pr *Principal) ([]byte, uriCounts, error) {
 	var counts uriCounts
 	key := rt.key.Load()
 	if key == nil {
@@ -79,14 +80,15 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
 	}
 	defer done()
+	scope, err := g.grant(rt, bp, reachDir, pr)
+	if err != nil {
+		return nil, counts, err
+	}
 	m := &rewriter{
-		g: g, rt: rt, key: key,
-		scope:  signer.ScopeDir.URI(bp),
+		g: g, rt: rt, key: key, pr: pr,
+		scope:  scope,
 		tokens: make(map[string]string, 2),
 		budget: manifestGrowth * rt.stream.maxBytes,
-	}
-	if !g.scopeFits(rt, m.scope) {
-		m.scope = bp
 	}
 	tok, err := m.token(m.scope)
 	if err != nil {
@@ -237,6 +239,7 @@ type rewriter struct {
 	g      *Gateway
 	rt     *route
 	key    *signer.SigningKey
+	pr     *Principal        // whom the claims are for (nil: anonymous)
 	scope  string            // uri claim of the manifest's directory
 	tokens map[string]string // tokens by uri claim, for this manifest
 	budget int64             // bytes of rewritten URIs still allowed
@@ -366,26 +369,21 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 }
 
 // scopeOf returns the uri claim to sign canonical bucket path p with: the
-// manifest's directory when it covers p; else p's own directory, or p
-// itself when p is a directory (isDir). A directory that would reach past
-// the route, or over a path another route serves, falls back to the file
-// alone; a directory in that case is refused.
+// manifest's own claim when it covers p; else what grant gives for p's
+// directory, or for p itself when p is a directory (isDir). grant narrows
+// a directory that holds another route's space, down to the file; a
+// directory URI that does is refused.
 func (m *rewriter) scopeOf(p string, isDir bool) (string, error) {
 	if signer.Covers(m.scope, p) {
 		return m.scope, nil
 	}
-	scope := signer.ScopeDir.URI(p)
+	want := reachDir
 	if isDir {
-		scope = p
-		if p == "/" {
-			scope = ""
-		}
+		want = reachTree
 	}
-	if m.g.scopeFits(m.rt, scope) {
-		return scope, nil
+	scope, err := m.g.grant(m.rt, p, want, m.pr)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
 	}
-	if isDir {
-		return "", fmt.Errorf("%w: directory %s reaches past route %s", ErrManifestURI, p, m.rt.name)
-	}
-	return p, nil
+	return scope, nil
 }

@@ -115,7 +115,7 @@ func FuzzRewriteURI(f *testing.F) {
 		if !signer.Covers(c.URI, p) {
 			t.Fatalf("%q: token for %q does not grant %s", s, c.URI, p)
 		}
-		if !g.scopeFits(rt, c.URI) {
+		if !claimFits(rt, g.routes, c.URI) {
 			t.Fatalf("%q: token for %q reaches past the route", s, c.URI)
 		}
 	})

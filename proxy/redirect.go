@@ -23,16 +23,18 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 		return
 	}
 	g.cors.decorate(w, r)
+	var pr *Principal // nil on a public route: nobody is asked
 	if !rt.public {
-		pr, err := g.chain.Authenticate(r)
+		p, err := g.chain.Authenticate(r)
 		if err != nil {
 			g.unauthenticated(w, r, err)
 			return
 		}
-		if err := authorize(pr, rt.require); err != nil {
-			g.writeError(w, r, fmt.Errorf("route %s, subject %q: %w", rt.name, pr.Subject, err))
+		if err := authorize(p, rt.require); err != nil {
+			g.writeError(w, r, fmt.Errorf("route %s, subject %q: %w", rt.name, p.Subject, err))
 			return
 		}
+		pr = &p
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {
@@ -41,13 +43,13 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 	}
 	if rt.stream.mode == streamManifest { // HLS/DASH manifest mode (manifest.go)
 		if f := formatOf(bp); f != formatNone {
-			g.serveManifest(w, r, rt, bp, f)
+			g.serveManifest(w, r, rt, bp, f, pr)
 			return
 		}
 	}
-	loc, _, err := g.sign(rt, bp, r.URL.RawQuery)
+	loc, _, err := g.sign(rt, bp, r.URL.RawQuery, pr)
 	if err == nil && rt.stream.mode == streamCookie { // HLS/DASH cookie mode (cookie.go)
-		err = g.setStreamCookie(w, rt, bp)
+		err = g.setStreamCookie(w, rt, bp, pr)
 	}
 	if err != nil {
 		g.writeError(w, r, err)
@@ -61,15 +63,20 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 	rt.redirect.Inc()
 }
 
-// sign returns the signed CDN URL of bucket path bp under route rt, with
-// the client's query (any auth parameter dropped), and the token's expiry.
+// sign returns the signed CDN URL of bucket path bp under route rt for
+// principal pr, with the client's query (any auth parameter dropped), and
+// the token's expiry. The claim is the route's scope as grant allows it.
 // The URL's scheme and host come from configuration alone.
-func (g *Gateway) sign(rt *route, bp, rawQuery string) (string, time.Time, error) {
+func (g *Gateway) sign(rt *route, bp, rawQuery string, pr *Principal) (string, time.Time, error) {
+	uri, err := g.grant(rt, bp, reachOf(rt.scope), pr)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	key := rt.key.Load()
 	if key == nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	tok, exp, err := g.cache.Token(rt.name, key, rt.tokenURI(bp), rt.life)
+	tok, exp, err := g.cache.Token(rt.name, key, uri, rt.life)
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)

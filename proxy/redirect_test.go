@@ -62,7 +62,7 @@ func TestScopes(t *testing.T) {
 	}{
 		{"file", "/media/v/a/clip.mp4"},
 		{"dir", "/media/v/a"},
-		{"bucket", ""},
+		{"bucket", "/media"}, // the route's whole space: never above its prefix
 	} {
 		t.Run(tc.scope, func(t *testing.T) {
 			f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_SCOPE": tc.scope})
@@ -287,15 +287,17 @@ func TestRequiredClaims(t *testing.T) {
 
 // TestScopeNarrowedAtNestedRoute: a directory or bucket token of /media
 // must never open /media/premium, a more restricted route on the same
-// bucket with the same key; such tokens are narrowed to the file. Paths
-// away from the nested route keep the configured scope.
+// bucket with the same key; such tokens are narrowed to the shallowest
+// directory on the way to the file that holds no such route, or to the
+// file. Paths away from the nested route keep the configured scope.
 func TestScopeNarrowedAtNestedRoute(t *testing.T) {
 	for _, tc := range []struct {
 		scope, path, wantURI string
 	}{
-		{"dir", "/media/clip.mp4", "/media/clip.mp4"},        // its directory /media holds /media/premium
-		{"dir", "/media/v/clip.mp4", "/media/v"},             // /media/v does not
-		{"bucket", "/media/v/clip.mp4", "/media/v/clip.mp4"}, // the bucket holds /media/premium
+		{"dir", "/media/clip.mp4", "/media/clip.mp4"},    // its directory /media holds /media/premium
+		{"dir", "/media/v/clip.mp4", "/media/v"},         // /media/v does not
+		{"bucket", "/media/v/clip.mp4", "/media/v"},      // the route's space holds /media/premium; /media/v does not
+		{"bucket", "/media/clip.mp4", "/media/clip.mp4"}, // nothing between /media and the file
 	} {
 		t.Run(tc.scope+" "+tc.path, func(t *testing.T) {
 			f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_SCOPE": tc.scope})

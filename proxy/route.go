@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,11 +35,13 @@ type route struct {
 	redirect prometheus.Counter       // redirects served
 	stream   stream                   // HLS/DASH settings (streaming.go)
 	cookies  prometheus.Counter       // streaming cookies set
-	// nested holds the bucket paths of the other routes that serve the same
-	// bucket with the same key file under a longer, unstripped prefix. A dir or
-	// bucket token that would cover one of them is narrowed to the file, so
-	// that a route's token never opens another, maybe more restricted one.
-	nested []string
+	// The route's place in the table (newRoutes), for grant and lookup.
+	origin     string   // base.Origin(): which bucket space the route reaches
+	identity   bool     // bucket paths are gateway paths: no prefix stripped
+	root       string   // the claim of the route's whole space: its prefix, or "" (the bucket)
+	fold       string   // the prefix in lower case, for lookalike readings
+	lookalikes bool     // a longer route lies under fold: lenient readings of a path of this route are checked
+	shadows    []shadow // longer routes nested in this one (grant.go)
 }
 
 func newRoute(i int, rc config.Route) (*route, error) {
@@ -109,45 +112,40 @@ func newRoutes(rs []*route) routes {
 	out := append(routes(nil), rs...)
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i].prefix) > len(out[j].prefix) })
 	for _, rt := range out {
+		rt.origin = rt.base.Origin()
+		rt.identity = !rt.strip || rt.prefix == "/"
+		rt.root = ""
+		if rt.identity && rt.prefix != "/" {
+			rt.root = rt.prefix
+		}
+		rt.fold = strings.ToLower(rt.prefix)
+	}
+	for _, rt := range out {
+		rt.shadows, rt.lookalikes = nil, false
 		for _, o := range out {
-			if o != rt && !o.strip && len(o.prefix) > len(rt.prefix) &&
-				o.base == rt.base && o.keyFile == rt.keyFile {
-				rt.nested = append(rt.nested, o.prefix)
+			if o == rt {
+				continue
+			}
+			if len(o.fold) > len(rt.fold) && prefixCovers(rt.fold, o.fold) {
+				rt.lookalikes = true
+			}
+			if len(o.prefix) > len(rt.prefix) && rt.matches(o.prefix) {
+				region, _ := rt.bucketPath(o.prefix) // longer than the prefix: never an error
+				rt.shadows = append(rt.shadows, shadow{
+					rt:     o,
+					region: region,
+					same:   o.origin == rt.origin && o.identity && rt.identity,
+				})
 			}
 		}
 	}
 	return out
 }
 
-// tokenURI returns the uri claim for bucket path bp: the route's scope,
-// narrowed to bp itself where it would reach a nested route.
-func (rt *route) tokenURI(bp string) string {
-	uri := rt.scope.URI(bp)
-	if rt.scope == signer.ScopeFile {
-		return uri
-	}
-	for _, n := range rt.nested {
-		if signer.Covers(uri, n) {
-			return bp
-		}
-	}
-	return uri
-}
-
-// authScope is the forward-auth verdict scope of r: on a media route, the
-// route's name and the uri claim a token for the path would carry
-// (tokenURI), so that one verdict serves every path one token covers;
-// elsewhere "", which keys the verdict by the path.
-func (g *Gateway) authScope(r *http.Request) string {
-	rt, p, err := g.routes.lookup(r)
-	if err != nil || rt == nil {
-		return ""
-	}
-	bp, err := rt.bucketPath(p)
-	if err != nil {
-		return ""
-	}
-	return rt.name + "\x00" + rt.tokenURI(bp)
+// prefixCovers reports whether route prefix p covers path q at a "/"
+// boundary ("/" covers every path).
+func prefixCovers(p, q string) bool {
+	return p == "/" || strings.HasPrefix(q, p) && (len(q) == len(p) || q[len(p)] == '/')
 }
 
 // match returns the route with the longest prefix covering p, or nil.
@@ -161,42 +159,120 @@ func (rs routes) match(p string) *route {
 }
 
 // lookup routes a request by its path alone (never the query): the
-// canonical path when there is one. A path that is not canonical but would
-// reach a media route once decoded is refused (signer.ErrPath); one that
-// reaches no media route gives a nil route and goes to the upstream as is.
+// canonical path when there is one, by longest prefix. Refused with 400:
+//
+//   - a path holding a NUL or control character, or bytes that are not
+//     UTF-8 (over-long forms such as %c0%ae among them), once decoded, on
+//     every route and pass-through alike: no app needs them, and they are
+//     how lenient servers are tricked (signer.ErrPath);
+//   - a path that is not canonical but would reach a media route read
+//     leniently (signer.ErrPath);
+//   - a media path holding ";" (ErrPathParams, see checkMediaPath);
+//   - a path whose lenient reading (lookalike) reaches another media
+//     route than the path itself, or a media route when the path itself
+//     reaches none: /MEDIA/x, /media;x/y, /media./y, /media/premium./y
+//     beside /media/premium (ErrLookalike). The origin behind a CDN may
+//     read paths that way; the gateway must not route them another way.
+//
+// Any other path that reaches no media route gives a nil route and goes
+// to the upstream as it is.
 func (rs routes) lookup(r *http.Request) (*route, string, error) {
 	ep := r.URL.EscapedPath()
 	p, err := signer.CanonicalPath(ep)
-	if err == nil {
-		return rs.match(p), p, nil
+	if err != nil {
+		if herr := hostilePath(ep); herr != nil {
+			return nil, "", herr
+		}
+		if rt := rs.lookalike(ep, nil); rt != nil {
+			return rt, "", fmt.Errorf("route %s: %w", rt.name, err)
+		}
+		return nil, "", nil
 	}
-	// Would any lenient reading of the path reach a media route?
-	for _, lp := range []string{ep, loosePath(ep, false), loosePath(ep, true)} {
-		if rt := rs.match(lp); rt != nil {
+	rt := rs.match(p)
+	if rt != nil {
+		if err := checkMediaPath(p); err != nil {
 			return rt, "", fmt.Errorf("route %s: %w", rt.name, err)
 		}
 	}
-	return nil, "", nil
+	if rt == nil || rt.lookalikes {
+		if o := rs.lookalike(ep, rt); o != nil {
+			return o, "", fmt.Errorf("%w: %s reads as a path of route %s", ErrLookalike, ep, o.name)
+		}
+	}
+	return rt, p, nil
 }
 
-// loosePath decodes what it can of an escaped path, reads a backslash as "/" and
-// drops empty and "." segments, the way a lenient server would read it;
-// dots resolves ".." segments too.
-func loosePath(ep string, dots bool) string {
+// lookalike returns the route that a lenient reading of escaped path ep
+// reaches when it is not strict, the route ep reaches as written (nil
+// for none); else nil. The readings: with ".." segments resolved, and
+// kept (a server may do either).
+func (rs routes) lookalike(ep string, strict *route) *route {
+	for _, dots := range []bool{false, true} {
+		if rt := rs.matchFold(loosePath(ep, dots)); rt != nil && rt != strict {
+			return rt
+		}
+	}
+	return nil
+}
+
+// matchFold is match on a path in lower case.
+func (rs routes) matchFold(lp string) *route {
+	for _, rt := range rs {
+		if prefixCovers(rt.fold, lp) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// hostilePath refuses an escaped path that holds, once decoded, a NUL or
+// control character or bytes that are not UTF-8.
+func hostilePath(ep string) error {
+	d := decodeLoose(ep)
+	if !utf8.ValidString(d) {
+		return fmt.Errorf("%w: not valid UTF-8", signer.ErrPath)
+	}
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: control character", signer.ErrPath)
+		}
+	}
+	return nil
+}
+
+// decodeLoose decodes every valid percent-escape of ep, once.
+func decodeLoose(ep string) string {
+	if strings.IndexByte(ep, '%') < 0 {
+		return ep
+	}
 	var b strings.Builder
+	b.Grow(len(ep))
 	for i := 0; i < len(ep); i++ {
 		c := ep[i]
 		if c == '%' && i+2 < len(ep) && isHex(ep[i+1]) && isHex(ep[i+2]) {
 			c = unhex(ep[i+1])<<4 | unhex(ep[i+2])
 			i += 2
 		}
-		if c == '\\' {
-			c = '/'
-		}
 		b.WriteByte(c)
 	}
+	return b.String()
+}
+
+// loosePath reads an escaped path the way a lenient server might, in
+// lower case: escapes decoded, a backslash as "/", each segment cut at
+// its first ";" (path parameters) and stripped of trailing dots and
+// spaces (Windows), empty and "." segments dropped; dots resolves ".."
+// segments too.
+func loosePath(ep string, dots bool) string {
+	d := strings.ReplaceAll(decodeLoose(ep), "\\", "/")
 	var segs []string
-	for _, s := range strings.Split(b.String(), "/") {
+	for s := range strings.SplitSeq(d, "/") {
+		if i := strings.IndexByte(s, ';'); i >= 0 {
+			s = s[:i]
+		}
+		if s != "." && s != ".." {
+			s = strings.TrimRight(s, ". ")
+		}
 		switch s {
 		case "", ".":
 		case "..":
@@ -206,7 +282,7 @@ func loosePath(ep string, dots bool) string {
 				segs = segs[:len(segs)-1]
 			}
 		default:
-			segs = append(segs, s)
+			segs = append(segs, strings.ToLower(s))
 		}
 	}
 	return "/" + strings.Join(segs, "/")

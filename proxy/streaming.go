@@ -128,27 +128,6 @@ func (rt *route) gatewayPath(bp string) string {
 	return rt.prefix + bp
 }
 
-// scopeFits reports whether a token of route rt with uri claim scope
-// grants only paths the gateway routes to rt: its gateway path is inside
-// rt's prefix, and no other route's longer prefix lies inside it. Safe
-// scopes never let a directory token reach a more restricted route.
-func (g *Gateway) scopeFits(rt *route, scope string) bool {
-	sp := "/"
-	if scope != "" {
-		sp = scope
-	}
-	gp := rt.gatewayPath(sp)
-	if !rt.matches(gp) {
-		return false
-	}
-	for _, o := range g.routes {
-		if o != rt && len(o.prefix) > len(rt.prefix) && signer.Covers(gp, o.prefix) {
-			return false
-		}
-	}
-	return true
-}
-
 // sameOrigin reports whether u is on the scheme and host of the CDN base
 // (host case and default ports aside).
 func sameOrigin(u, cdn *url.URL) bool {

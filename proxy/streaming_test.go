@@ -96,36 +96,3 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
-
-func TestScopeFits(t *testing.T) {
-	f := newFixture(t, map[string]string{
-		"SIGNGATE_ROUTES_1_PREFIX":       "/media/premium",
-		"SIGNGATE_ROUTES_1_CDN_BASE":     "https://cdn.example.com",
-		"SIGNGATE_ROUTES_1_KEY_FILE":     "testdata/key1.pem",
-		"SIGNGATE_ROUTES_1_KEY_ID":       "key1",
-		"SIGNGATE_ROUTES_2_PREFIX":       "/strip",
-		"SIGNGATE_ROUTES_2_CDN_BASE":     "https://cdn.example.com",
-		"SIGNGATE_ROUTES_2_KEY_FILE":     "testdata/key1.pem",
-		"SIGNGATE_ROUTES_2_KEY_ID":       "key1",
-		"SIGNGATE_ROUTES_2_STRIP_PREFIX": "true",
-	})
-	media, strip := f.gw.routes.match("/media/x"), f.gw.routes.match("/strip/x")
-	for _, tc := range []struct {
-		rt    *route
-		scope string
-		want  bool
-	}{
-		{media, "/media/v/abc", true},
-		{media, "/media/premiumx", true},
-		{media, "/media", false},         // holds /media/premium
-		{media, "/media/premium", false}, // another route's
-		{media, "/other", false},         // outside the route
-		{media, "", false},               // the whole bucket
-		{strip, "", true},                // the bucket is all this route serves
-		{strip, "/v", true},
-	} {
-		if got := f.gw.scopeFits(tc.rt, tc.scope); got != tc.want {
-			t.Errorf("scopeFits(%s, %q) = %v, want %v", tc.rt.prefix, tc.scope, got, tc.want)
-		}
-	}
-}
