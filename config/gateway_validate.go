@@ -109,6 +109,7 @@ func (g Gateway) Validate() error {
 	}
 	errs = append(errs, g.Manifests.validate()...)
 	errs = append(errs, g.validateRoutes()...)
+	errs = append(errs, g.validateRouteSpaces()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRouteSpaces: a table in which one route would hand out another's
+// objects under a weaker rule is refused at start, naming both routes.
+func TestRouteSpaces(t *testing.T) {
+	route := func(n, prefix, base string, kv ...string) map[string]string {
+		m := map[string]string{
+			"SIGNGATE_ROUTES_" + n + "_PREFIX":   prefix,
+			"SIGNGATE_ROUTES_" + n + "_CDN_BASE": base,
+			"SIGNGATE_ROUTES_" + n + "_KEY_FILE": "/keys/" + n + ".pem",
+			"SIGNGATE_ROUTES_" + n + "_KEY_ID":   "kid-" + n,
+			"SIGNGATE_ROUTES_0_BUCKET":           "-",
+			"SIGNGATE_ROUTES_0_REGION":           "-",
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m["SIGNGATE_ROUTES_"+n+"_"+kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	table := func(rs ...map[string]string) map[string]string {
+		env := gatewayEnv()
+		for _, r := range rs {
+			env = withChanges(env, r)
+		}
+		return env
+	}
+	const cdn = "https://cdn.example.com"
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" for accepted; else text of the error
+	}{
+		{"nested, neither strips", table(
+			route("0", "/media", cdn, "SCOPE", "bucket"),
+			route("1", "/media/premium", cdn, "REQUIRE", "plan=premium"),
+		), ""},
+		{"two stripped routes, one bucket, different rules", table(
+			route("0", "/a", cdn, "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/b", "https://CDN.example.com:443/", "STRIP_PREFIX", "true"),
+		), "SIGNGATE_ROUTES_0_PREFIX and SIGNGATE_ROUTES_1_PREFIX"},
+		{"a stripped route over a restricted one, scheme aside", table(
+			route("0", "/s", "http://cdn.example.com", "STRIP_PREFIX", "true"),
+			route("1", "/paid", cdn, "REQUIRE", "plan=paid"),
+		), "under \"/paid\""},
+		{"two stripped routes with one rule", table(
+			route("0", "/a", cdn, "STRIP_PREFIX", "true", "REQUIRE", "plan=x"),
+			route("1", "/b", cdn, "STRIP_PREFIX", "true", "REQUIRE", " plan = x "),
+		), ""},
+		{"a stripped route beside a disjoint one", table(
+			route("0", "/s", cdn+"/s", "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/paid", cdn+"/paid"),
+		), ""},
+		{"another origin", table(
+			route("0", "/s", cdn, "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/paid", "https://other.example.com"),
+		), ""},
+		{"prefixes that differ by case", table(
+			route("0", "/media", cdn),
+			route("1", "/MEDIA", "https://other.example.com"),
+		), "only by case"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadGateway(tc.env)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted, want an error with %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("error %q, want %q in it", err, tc.want)
+			}
+		})
+	}
+}
