@@ -23,9 +23,10 @@ import (
 //  1. The path asked for is one the gateway routes to the route: its
 //     gateway path matches no longer prefix. The route's own root (its
 //     prefix, or "/" of the bucket) names no object and is refused.
-//  2. A claim never reaches above the route's root: a dir or bucket scope
-//     is clamped to the prefix (or, for a route that strips its prefix, to
-//     the whole bucket, all of which the route maps to).
+//  2. A claim never reaches above the route's root: the bucket scope is
+//     the root itself, the prefix (or, for a route that strips its prefix,
+//     the whole bucket, all of which the route maps to); the directory of
+//     a path below the root is the root or below it.
 //  3. A claim never covers the space of a longer route nested in this
 //     one's prefix (a "shadow": the gateway sends those paths to the other
 //     route), unless that route is on the same origin (compared by
@@ -107,9 +108,6 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 		default:
 			uri = bp
 		}
-	}
-	if rt.root != "" && uri != rt.root && signer.Covers(uri, rt.root) {
-		uri = rt.root // rule 2: never above the route
 	}
 	if !rt.overShadow(uri, pr) {
 		return uri, nil
