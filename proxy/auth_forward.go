@@ -87,10 +87,10 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 			// A redirect is the app's answer, not something to follow.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		ttl:   o.TTL,
-		now:   o.Now,
+		ttl:    o.TTL,
+		now:    o.Now,
 		target: o.Target,
-		cache: expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
+		cache:  expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
 	}
 }
 
