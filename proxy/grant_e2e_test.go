@@ -284,7 +284,7 @@ func TestForwardAuthAsksAboutTheGrant(t *testing.T) {
 	}
 	want := []asked{
 		{"/fb/secret3.mp4", "/fb/secret3.mp4", "/fb/secret3.mp4"}, // once for both spellings
-		{"/fa/show/ep1.mp4", "/fa/show/ep1.mp4", "/fa/show/"},    // once for the directory
+		{"/fa/show/ep1.mp4", "/fa/show/ep1.mp4", "/fa/show/"},     // once for the directory
 	}
 	if len(got) != len(want) {
 		t.Fatalf("the app was asked %d times: %+v, want %+v", len(got), got, want)
