@@ -124,6 +124,12 @@ func TestHTTPOrigin(t *testing.T) {
 	if resp := h.get(mediaHost, "/v/abc/seg0.ts"); resp.StatusCode != 401 {
 		t.Errorf("no token: %d", resp.StatusCode)
 	}
+	// Nor for path parameters, which such an origin may read as "..".
+	for _, p := range []string{"/v/..;/secret/x.ts", "/v/%2e%2e;/secret/x.ts", "/v/..%3b/secret/x.ts", "/v/a;b/x.ts"} {
+		if resp := h.get(mediaHost, p+"?auth="+tok); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", p, resp.StatusCode)
+		}
+	}
 	if o.request() != before {
 		t.Errorf("a refused request reached the origin")
 	}

@@ -310,6 +310,12 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 func (o *proxyOrigin) close() error { return nil }
 
 func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
+	// Tomcat, Jetty and Spring read ";" as the start of path parameters
+	// and "..;" as "..": the origin would serve another path than the one
+	// the token was checked against.
+	if strings.IndexByte(p, ';') >= 0 {
+		return fmt.Errorf("%w: ; in a path for an HTTP origin", signer.ErrPath)
+	}
 	q, err := signer.StripAuth(r.URL.RawQuery)
 	if err != nil {
 		return fmt.Errorf("%w: the query string is not validly escaped", ErrBadRequest)
