@@ -111,6 +111,24 @@ func (e *unauthenticatedError) Error() string {
 }
 func (e *unauthenticatedError) Unwrap() []error { return []error{ErrUnauthenticated, e.cause} }
 
+// admit authenticates r for route rt and checks the route's claims: the
+// principal, or nil on a public route, where nobody is asked. An error
+// from the chain is returned as it is (the caller may send a browser to
+// log in); a refused claim wraps ErrForbidden.
+func (g *Gateway) admit(r *http.Request, rt *route) (*Principal, error) {
+	if rt.public {
+		return nil, nil
+	}
+	p, err := g.chain.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(p, rt.require); err != nil {
+		return nil, fmt.Errorf("route %s, subject %q: %w", rt.name, p.Subject, err)
+	}
+	return &p, nil
+}
+
 // authorize checks a route's required claims.
 func authorize(p Principal, reqs []config.Requirement) error {
 	for _, r := range reqs {

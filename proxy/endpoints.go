@@ -44,18 +44,10 @@ func (g *Gateway) serveSign(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, fmt.Errorf("%w: no media route for this path", ErrNotFound))
 		return
 	}
-	var pr *Principal
-	if !rt.public {
-		p, err := g.chain.Authenticate(target)
-		if err != nil {
-			g.writeError(w, r, err)
-			return
-		}
-		if err := authorize(p, rt.require); err != nil {
-			g.writeError(w, r, err)
-			return
-		}
-		pr = &p
+	pr, err := g.admit(target, rt)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {

@@ -23,18 +23,10 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 		return
 	}
 	g.cors.decorate(w, r)
-	var pr *Principal // nil on a public route: nobody is asked
-	if !rt.public {
-		p, err := g.chain.Authenticate(r)
-		if err != nil {
-			g.unauthenticated(w, r, err)
-			return
-		}
-		if err := authorize(p, rt.require); err != nil {
-			g.writeError(w, r, fmt.Errorf("route %s, subject %q: %w", rt.name, p.Subject, err))
-			return
-		}
-		pr = &p
+	pr, err := g.admit(r, rt)
+	if err != nil {
+		g.unauthenticated(w, r, err)
+		return
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {
