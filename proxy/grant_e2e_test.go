@@ -51,6 +51,14 @@ func startBucket(t *testing.T, keys ...*signer.SigningKey) *httptest.Server {
 			t.Fatal(err)
 		}
 	}
+	return serveBucket(t, root, dir, "grants", nil, keys...)
+}
+
+// serveBucket runs an edge (its store in root) serving directory dir as
+// the one authenticated bucket named bucket, which holds keys; with
+// logs, its access log goes there.
+func serveBucket(t *testing.T, root, dir, bucket string, logs *syncBuffer, keys ...*signer.SigningKey) *httptest.Server {
+	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(root, "edge.db")
 	store, err := edge.OpenSQLite(ctx, db)
@@ -60,18 +68,23 @@ func startBucket(t *testing.T, keys ...*signer.SigningKey) *httptest.Server {
 	t.Cleanup(func() { store.Close() })
 	for _, k := range keys {
 		if err := store.CreateKey(ctx, edge.Key{
-			ID: k.ID, Name: k.ID, Bucket: "grants",
+			ID: k.ID, Name: k.ID, Bucket: bucket,
 			PublicKey: signer.EncodePublicKey(&k.Key.PublicKey), Created: time.Unix(1_700_000_000, 0),
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	log := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		log = slog.New(slog.NewJSONHandler(logs, nil))
+	}
 	e, err := edge.New(config.Edge{
 		Listen: "127.0.0.1:0", APIListen: config.APIOff, DB: config.Database(db),
 		SingleBucket: true,
-		Buckets:      []config.Bucket{{Name: "grants", Origin: dir, Policy: config.PolicyAuthenticated}},
-		Leeway:       time.Minute, CacheSize: 100, Refresh: time.Hour,
-	}, edge.Options{Log: slog.New(slog.DiscardHandler), Now: newClock().Now, Store: store})
+		Buckets:      []config.Bucket{{Name: bucket, Origin: dir, Policy: config.PolicyAuthenticated}},
+		Leeway:       time.Minute, CacheSize: 1000, Refresh: time.Hour,
+		AccessLog: logs != nil,
+	}, edge.Options{Log: log, Now: newClock().Now, Store: store}) // the gateway's instant
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,17 +41,8 @@ func claimFits(rt *route, rs routes, uri string) bool {
 // /media/free (same origin, public) and /media/ext (another origin,
 // public); /strip strips its prefix on another origin with bucket scope.
 func grantTable(t *testing.T) *fixture {
-	route := func(n, prefix, base string, extra ...string) map[string]string {
-		m := map[string]string{
-			"SIGNGATE_ROUTES_" + n + "_PREFIX":   prefix,
-			"SIGNGATE_ROUTES_" + n + "_CDN_BASE": base,
-			"SIGNGATE_ROUTES_" + n + "_KEY_FILE": "testdata/key1.pem",
-			"SIGNGATE_ROUTES_" + n + "_KEY_ID":   "key1",
-		}
-		for i := 0; i+1 < len(extra); i += 2 {
-			m["SIGNGATE_ROUTES_"+n+"_"+extra[i]] = extra[i+1]
-		}
-		return m
+	route := func(n, prefix, base string, kv ...string) map[string]string {
+		return routeEnv(n, prefix, base, "key1", append([]string{"SCOPE", "file"}, kv...)...)
 	}
 	env := map[string]string{}
 	for _, m := range []map[string]string{

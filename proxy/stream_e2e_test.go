@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -48,42 +47,8 @@ func startEdge(t *testing.T, key *signer.SigningKey) *realEdge {
 	if err := os.CopyFS(dir, os.DirFS(sampleMedia)); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	store, err := edge.OpenSQLite(ctx, filepath.Join(root, "edge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.CreateKey(ctx, edge.Key{
-		ID: key.ID, Name: "gateway", Bucket: "media",
-		PublicKey: signer.EncodePublicKey(&key.Key.PublicKey), Created: time.Unix(1_700_000_000, 0),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	e, err := edge.New(config.Edge{
-		Listen:       "127.0.0.1:0",
-		APIListen:    config.APIOff,
-		DB:           config.Database(filepath.Join(root, "edge.db")),
-		SingleBucket: true,
-		Buckets:      []config.Bucket{{Name: "media", Origin: dir, Policy: config.PolicyAuthenticated}},
-		Leeway:       time.Minute,
-		CacheSize:    1000,
-		Refresh:      time.Hour,
-		AccessLog:    true, // the tests read what the edge served from it
-	}, edge.Options{
-		Log:   slog.New(slog.NewJSONHandler(logs, nil)),
-		Now:   newClock().Now, // the same instant as the gateway's clock
-		Store: store,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		e.Close()
-	})
+	logs := &syncBuffer{} // the tests read what the edge served from its access log
+	srv := serveBucket(t, root, dir, "media", logs, key)
 	return &realEdge{srv: srv, dir: dir, logs: logs}
 }
 
