@@ -111,22 +111,24 @@ func (e *unauthenticatedError) Error() string {
 }
 func (e *unauthenticatedError) Unwrap() []error { return []error{ErrUnauthenticated, e.cause} }
 
-// admit authenticates r for route rt and checks the route's claims: the
-// principal, or nil on a public route, where nobody is asked. An error
-// from the chain is returned as it is (the caller may send a browser to
-// log in); a refused claim wraps ErrForbidden.
-func (g *Gateway) admit(r *http.Request, rt *route) (*Principal, error) {
+// admit authenticates r for route rt and checks the route's claims. It
+// returns the principal and true, or false on a public route, where
+// nobody is asked. An error from the chain is returned as it is (the
+// caller may send a browser to log in); a refused claim wraps
+// ErrForbidden. The principal comes back by value: a pointer would put it
+// on the heap of every request.
+func (g *Gateway) admit(r *http.Request, rt *route) (Principal, bool, error) {
 	if rt.public {
-		return nil, nil
+		return Principal{}, false, nil
 	}
 	p, err := g.chain.Authenticate(r)
 	if err != nil {
-		return nil, err
+		return Principal{}, false, err
 	}
 	if err := authorize(p, rt.require); err != nil {
-		return nil, fmt.Errorf("route %s, subject %q: %w", rt.name, p.Subject, err)
+		return Principal{}, false, fmt.Errorf("route %s, subject %q: %w", rt.name, p.Subject, err)
 	}
-	return &p, nil
+	return p, true, nil
 }
 
 // authorize checks a route's required claims.

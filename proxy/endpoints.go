@@ -44,10 +44,14 @@ func (g *Gateway) serveSign(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, fmt.Errorf("%w: no media route for this path", ErrNotFound))
 		return
 	}
-	pr, err := g.admit(target, rt)
+	p0, known, err := g.admit(target, rt)
 	if err != nil {
 		g.writeError(w, r, err)
 		return
+	}
+	var pr *Principal // nil: anonymous, on a public route
+	if known {
+		pr = &p0
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {

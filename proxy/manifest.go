@@ -85,7 +85,7 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, err
 	}
 	m := &rewriter{
-		g: g, rt: rt, key: key, pr: pr,
+		g: g, rt: rt, key: key, pr: copyPrincipal(pr),
 		scope:  scope,
 		tokens: make(map[string]string, 2),
 		budget: manifestGrowth * rt.stream.maxBytes,
@@ -123,6 +123,16 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, m.counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
 	}
 	return out, m.counts, nil
+}
+
+// copyPrincipal returns a copy of *pr (nil for nil), so that a rewriter
+// holding it does not move the caller's principal to the heap.
+func copyPrincipal(pr *Principal) *Principal {
+	if pr == nil {
+		return nil
+	}
+	c := *pr
+	return &c
 }
 
 // readErrors marks the errors of reading a CDN response, so that they can

@@ -23,10 +23,14 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 		return
 	}
 	g.cors.decorate(w, r)
-	pr, err := g.admit(r, rt)
+	p0, known, err := g.admit(r, rt)
 	if err != nil {
 		g.unauthenticated(w, r, err)
 		return
+	}
+	var pr *Principal // nil: anonymous, on a public route
+	if known {
+		pr = &p0
 	}
 	bp, err := rt.bucketPath(p)
 	if err != nil {
