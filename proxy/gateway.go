@@ -30,8 +30,9 @@ type Options struct {
 	// Transport reaches the upstream, the forward-auth check URL and
 	// nothing else. Default: a transport tuned for one upstream.
 	Transport http.RoundTripper
-	// Reloaded, when set, is called after each reload caused by a change
-	// of a key file (not by Reload itself).
+	// Reloaded, when set, is called after each reload the key watcher
+	// makes, for a change of a key file or a retry of a bad one (not by
+	// Reload itself).
 	Reloaded func()
 }
 
@@ -124,6 +125,8 @@ func (g *Gateway) build(ctx context.Context) error {
 		}
 		if _, err := rt.loadKey(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
+		} else {
+			g.setKeyState(rt, keyOK, nil)
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
 		if err := g.streams.add(rt, g.metrics); err != nil {

@@ -4,14 +4,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
@@ -619,6 +623,101 @@ func TestKeyFileWatch(t *testing.T) {
 	}
 	if got := g.routes[0].key.Load(); !got.Key.Equal(testKey(t, "key3.pem").Key) {
 		t.Error("reloaded key is not the new file's")
+	}
+}
+
+// TestKeyWatchIsCalm: with the key file deleted, a busy file beside it
+// (a log, say) costs no reload and no log line; the missing key is logged
+// once, and the old key serves on until the file is back.
+func TestKeyWatchIsCalm(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := copyKey(t, dir, "key1.pem")
+	reloaded := make(chan struct{}, 1024)
+	f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": keyFile})
+	cfg, err := config.LoadGateway(f.environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.WatchKeys = true
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	g, err := New(cfg, Options{
+		Log:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Registry: reg,
+		Reloaded: func() { reloaded <- struct{}{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	key := g.routes[0].key.Load()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-reloaded:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no reload after %s", what)
+		}
+	}
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	wait("the key file was removed")
+	busy := filepath.Join(dir, "gateway.log")
+	for i := range 2000 {
+		if err := os.WriteFile(busy, []byte(strconv.Itoa(i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The key comes back, renamed into place: the watcher has seen every
+	// write before this.
+	data, err := os.ReadFile(filepath.Join("testdata", "key1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "new.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	for g.keysBad() {
+		wait("the key file came back")
+	}
+	if g.routes[0].key.Load() != key {
+		t.Error("the key changed, though the same file came back")
+	}
+	failed := strings.Count(logs.String(), `"key reload failed`)
+	if failed != 1 {
+		t.Errorf("%d ERROR lines for one missing file, want 1:\n%s", failed, logs)
+	}
+	if !strings.Contains(logs.String(), `"key file good again"`) {
+		t.Errorf("the file's return is not logged:\n%s", logs)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts float64
+	state := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "signgate_key_reloads_total":
+				attempts += m.GetCounter().GetValue()
+			case "signgate_key_state":
+				state[m.GetLabel()[1].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	// The removal, the return, and at most a few timed retries between:
+	// never one per write of the busy file.
+	if attempts > 10 {
+		t.Errorf("%v reload attempts for 2000 writes beside the key, want a handful", attempts)
+	}
+	if state["ok"] != 1 || state["missing"] != 0 {
+		t.Errorf("signgate_key_state %v, want ok", state)
 	}
 }
 

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
@@ -82,87 +79,6 @@ func readKeyID(path string) (string, error) {
 		return "", fmt.Errorf("key id file %s does not hold one key id", path)
 	}
 	return kid, nil
-}
-
-// Reload reads every route's key file again. A file that is unchanged
-// keeps its key (and its cached tokens); a bad new file keeps the old key,
-// is logged, and is part of the returned error. Safe to call while
-// requests are served.
-func (g *Gateway) Reload() error {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	var errs []error
-	for _, rt := range g.routes {
-		changed, err := rt.loadKey()
-		switch {
-		case err != nil:
-			g.metrics.keyReloads.WithLabelValues(rt.name, "error").Inc()
-			file := rt.keyFile
-			if ke, ok := errors.AsType[*keyError](err); ok {
-				file = ke.file
-			}
-			g.log.Error("key reload failed; keeping the previous key", "route", rt.name, "file", file, "error", err.Error())
-			errs = append(errs, err)
-		case changed:
-			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()
-			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "key", rt.key.Load())
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// watchKeys reloads keys whenever a file in a key file's directory
-// changes; watching the directory catches atomic renames and the symlink
-// swaps of Kubernetes secrets. It returns once the watcher is closed.
-func (g *Gateway) watchKeys(w *fsnotify.Watcher) {
-	defer close(g.watchDone)
-	for {
-		select {
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if ev.Has(fsnotify.Chmod) && !ev.Has(fsnotify.Write) {
-				continue
-			}
-			g.log.Debug("key directory changed", "file", ev.Name, "op", ev.Op.String())
-			g.Reload()
-			if g.opts.Reloaded != nil {
-				g.opts.Reloaded()
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			g.log.Warn("watching key files", "error", err.Error())
-		}
-	}
-}
-
-// newKeyWatcher watches the directories holding the routes' key files.
-func (g *Gateway) newKeyWatcher() (*fsnotify.Watcher, error) {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("watch key files: %w", err)
-	}
-	dirs := map[string]bool{}
-	for _, rt := range g.routes {
-		for _, f := range []string{rt.keyFile, rt.kidFile} {
-			if f == "" {
-				continue
-			}
-			d := filepath.Dir(f)
-			if dirs[d] {
-				continue
-			}
-			dirs[d] = true
-			if err := w.Add(d); err != nil {
-				w.Close()
-				return nil, fmt.Errorf("watch key directory %s: %w", d, err)
-			}
-		}
-	}
-	return w, nil
 }
 
 // keysLoaded reports whether every route has a key.

@@ -38,6 +38,7 @@ type metrics struct {
 	redirects    *prometheus.CounterVec
 	authVerdicts *prometheus.CounterVec
 	keyReloads   *prometheus.CounterVec
+	keyState     *prometheus.GaugeVec
 	signErrors   prometheus.Counter
 	streaming    streamMetrics
 }
@@ -61,6 +62,10 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 			Name: "signgate_key_reloads_total",
 			Help: "Key file reloads that changed a key, or failed (keeping the old key).",
 		}, []string{"route", "result"}),
+		keyState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "signgate_key_state",
+			Help: "1 for the state of each route's key file at its last load: ok, missing (the old key is kept), invalid (unreadable or not a key; the old key is kept).",
+		}, []string{"route", "state"}),
 		signErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "signgate_sign_errors_total",
 			Help: "Token minting failures.",
@@ -80,7 +85,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 			func() float64 { return f(cache.Stats()) })
 	}
 	m.streaming = newStreamMetrics(reg)
-	reg.MustRegister(m.requests, dur, m.redirects, m.authVerdicts, m.keyReloads, m.signErrors,
+	reg.MustRegister(m.requests, dur, m.redirects, m.authVerdicts, m.keyReloads, m.keyState, m.signErrors,
 		stat("signgate_token_cache_hits_total", "Token cache hits.", func(s signer.CacheStats) float64 { return float64(s.Hits) }),
 		stat("signgate_token_cache_misses_total", "Token cache misses.", func(s signer.CacheStats) float64 { return float64(s.Misses) }),
 		stat("signgate_token_signatures_total", "RSA signatures made by the token cache.", func(s signer.CacheStats) float64 { return float64(s.Signatures) }),

@@ -32,6 +32,7 @@ type route struct {
 	bucket   string
 	key      atomic.Pointer[signer.SigningKey]
 	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
+	keyState keyState                 // of the last load; under Gateway.reloadMu
 	redirect prometheus.Counter       // redirects served
 	stream   stream                   // HLS/DASH settings (streaming.go)
 	cookies  prometheus.Counter       // streaming cookies set
