@@ -468,20 +468,19 @@ func TestKeyReload(t *testing.T) {
 		t.Errorf("readyz %d after a failed reload with the old key kept", resp.StatusCode)
 	}
 
-	// A good new key: new signatures, verifiable with the new key.
+	// A new key under the kid fixed by KEY_ID: refused, the old key
+	// kept. Every URL signed with it would fail at the edge.
 	data, _ := os.ReadFile(filepath.Join("testdata", "key3.pem"))
 	os.WriteFile(keyFile, data, 0o600)
-	if err := f.gw.Reload(); err != nil {
-		t.Fatal(err)
+	err := f.gw.Reload()
+	if err == nil || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_KEY_FILE") || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_KEY_ID ") {
+		t.Fatalf("a new key under a fixed kid: Reload error %v, want one naming both variables", err)
 	}
-	loc := get()
-	if loc == first {
-		t.Fatal("the new key did not take")
+	if got := get(); got != first {
+		t.Error("a new key under a fixed kid replaced the old one")
 	}
-	v := signer.NewVerifier(signer.NewKeys(signer.PublicKey{ID: "key1", Key: &testKey(t, "key3.pem").Key.PublicKey}))
-	v.Now = f.clock.Now
-	if _, err := v.Verify(loc[strings.Index(loc, "auth=")+5:], "/media/x.mp4"); err != nil {
-		t.Errorf("token of the new key: %v", err)
+	if s := f.gw.routes[0].keyState; s != keyMismatch {
+		t.Errorf("key state %s, want mismatch", s)
 	}
 }
 
@@ -589,9 +588,15 @@ func TestKeyErrorsNameTheirVariable(t *testing.T) {
 func TestKeyFileWatch(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := copyKey(t, dir, "key1.pem")
+	kidFile := filepath.Join(dir, "kid")
+	os.WriteFile(kidFile, []byte("key1\n"), 0o600)
 	reloaded := make(chan struct{}, 64)
 	cfg := func() config.Gateway {
-		f := newFixture(t, map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": keyFile})
+		f := newFixture(t, map[string]string{
+			"SIGNGATE_ROUTES_0_KEY_FILE":    keyFile,
+			"SIGNGATE_ROUTES_0_KEY_ID":      "",
+			"SIGNGATE_ROUTES_0_KEY_ID_FILE": kidFile,
+		})
 		c, err := config.LoadGateway(f.environ)
 		if err != nil {
 			t.Fatal(err)
@@ -604,25 +609,26 @@ func TestKeyFileWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	before := g.routes[0].key.Load()
 
-	// Replace the file atomically, as a secret mount or an editor does.
-	data, _ := os.ReadFile(filepath.Join("testdata", "key3.pem"))
-	tmp := filepath.Join(dir, ".new.pem")
-	os.WriteFile(tmp, data, 0o600)
-	if err := os.Rename(tmp, keyFile); err != nil {
-		t.Fatal(err)
+	// Replace both files atomically, as a secret mount or an editor does.
+	for _, c := range []struct{ file, data string }{{kidFile, "key3\n"}, {keyFile, ""}} {
+		data := []byte(c.data)
+		if c.data == "" {
+			data, _ = os.ReadFile(filepath.Join("testdata", "key3.pem"))
+		}
+		tmp := filepath.Join(dir, ".new")
+		os.WriteFile(tmp, data, 0o600)
+		if err := os.Rename(tmp, c.file); err != nil {
+			t.Fatal(err)
+		}
 	}
 	deadline := time.After(10 * time.Second)
-	for g.routes[0].key.Load() == before {
+	for k := g.routes[0].key.Load(); k.ID != "key3" || !k.Key.Equal(testKey(t, "key3.pem").Key); k = g.routes[0].key.Load() {
 		select {
 		case <-reloaded:
 		case <-deadline:
-			t.Fatal("the key file changed and no reload took it")
+			t.Fatal("the key files changed and no reload took them")
 		}
-	}
-	if got := g.routes[0].key.Load(); !got.Key.Equal(testKey(t, "key3.pem").Key) {
-		t.Error("reloaded key is not the new file's")
 	}
 }
 

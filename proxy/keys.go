@@ -40,6 +40,15 @@ func (rt *route) loadKey() (changed bool, err error) {
 	if err != nil {
 		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)}
 	}
+	// A new key under a kid fixed in the environment would sign every URL
+	// with a key the edge does not hold under that kid: refused, so that
+	// a rotation is a change of both or of a kid file, never of the key
+	// alone.
+	if old := rt.key.Load(); old != nil && rt.kidFile == "" && !old.Key.Equal(priv) {
+		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, mismatch: true, err: fmt.Errorf(
+			"route %s: %s%d_KEY_FILE holds a new key, but %s%d_KEY_ID fixes the kid %q of the old one; keeping the old key (rotate with %s%d_KEY_ID_FILE, or restart with the new kid)",
+			rt.name, config.RoutesPrefix, rt.index, config.RoutesPrefix, rt.index, rt.kid, config.RoutesPrefix, rt.index)}
+	}
 	rt.key.Store(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv})
 	rt.keyHash.Store(&sum)
 	return true, nil
@@ -49,6 +58,7 @@ func (rt *route) loadKey() (changed bool, err error) {
 // (KEY_FILE or KEY_ID_FILE) and the file at fault.
 type keyError struct {
 	setting, file string
+	mismatch      bool // a new key under a kid fixed in the environment
 	err           error
 }
 

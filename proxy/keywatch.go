@@ -19,10 +19,11 @@ const (
 	keyOK      keyState = iota
 	keyMissing          // a file is not there; the old key is kept
 	keyInvalid          // a file cannot be read or holds no key; the old key is kept
+	keyMismatch         // a new key under a kid fixed in the environment; the old key is kept
 )
 
 func (s keyState) String() string {
-	return [...]string{"ok", "missing", "invalid"}[s]
+	return [...]string{"ok", "missing", "invalid", "mismatch"}[s]
 }
 
 // Bounds of the retries while a key file is missing or bad: the watcher
@@ -49,6 +50,8 @@ func (g *Gateway) Reload() error {
 			state = keyInvalid
 			if errors.Is(err, fs.ErrNotExist) {
 				state = keyMissing
+			} else if ke, ok := errors.AsType[*keyError](err); ok && ke.mismatch {
+				state = keyMismatch
 			}
 			errs = append(errs, err)
 			g.metrics.keyReloads.WithLabelValues(rt.name, "error").Inc()
@@ -68,7 +71,7 @@ func (g *Gateway) Reload() error {
 func (g *Gateway) setKeyState(rt *route, s keyState, err error) {
 	old := rt.keyState
 	rt.keyState = s
-	for _, st := range []keyState{keyOK, keyMissing, keyInvalid} {
+	for _, st := range []keyState{keyOK, keyMissing, keyInvalid, keyMismatch} {
 		v := 0.0
 		if st == s {
 			v = 1

@@ -64,7 +64,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 		}, []string{"route", "result"}),
 		keyState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "signgate_key_state",
-			Help: "1 for the state of each route's key file at its last load: ok, missing (the old key is kept), invalid (unreadable or not a key; the old key is kept).",
+			Help: "1 for the state of each route's key file at its last load: ok, missing (the old key is kept), invalid (unreadable or not a key; the old key is kept), mismatch (a new key under a kid fixed by KEY_ID; the old key is kept).",
 		}, []string{"route", "state"}),
 		signErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "signgate_sign_errors_total",

@@ -17,6 +17,7 @@ import (
 
 // route is one media prefix, ready to serve.
 type route struct {
+	index    int // in the configuration: SIGNGATE_ROUTES_<index>_*
 	name     string
 	prefix   string // no trailing "/", except the root "/"
 	strip    bool
@@ -67,6 +68,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		name = strconv.Itoa(i)
 	}
 	return &route{
+		index:   i,
 		stream:  st,
 		name:    name,
 		prefix:  config.NormalizePrefix(rc.Prefix),

@@ -52,9 +52,16 @@ func TestGatewayCommand(t *testing.T) {
 		io.WriteString(w, "app:"+r.URL.Path)
 	}))
 	defer app.Close()
-	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	dir := t.TempDir()
+	keyFile, kidFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "kid")
 	copyFile(t, testKeyFile, keyFile)
-	addrs, out, stop := startCommand(t, gatewayEnviron(t, keyFile, app.URL), []string{"gateway", "metrics"}, "gateway")
+	if err := os.WriteFile(kidFile, []byte("k1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	environ := gatewayEnviron(t, keyFile, app.URL)
+	delete(environ, "SIGNGATE_ROUTES_0_KEY_ID")
+	environ["SIGNGATE_ROUTES_0_KEY_ID_FILE"] = kidFile // a rotation changes key and kid
+	addrs, out, stop := startCommand(t, environ, []string{"gateway", "metrics"}, "gateway")
 	gw, metrics := "http://"+addrs["gateway"], "http://"+addrs["metrics"]
 
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(gatewaySecret))
@@ -104,8 +111,11 @@ func TestGatewayCommand(t *testing.T) {
 		t.Errorf("metrics:\n%s", mb)
 	}
 
-	// SIGHUP reloads the key file.
+	// SIGHUP reloads the key files.
 	copyFile(t, "../../signer/testdata/other2048.pem", keyFile)
+	if err := os.WriteFile(kidFile, []byte("k2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
