@@ -16,10 +16,10 @@ import (
 type keyState uint8
 
 const (
-	keyOK      keyState = iota
-	keyMissing          // a file is not there; the old key is kept
-	keyInvalid          // a file cannot be read or holds no key; the old key is kept
-	keyMismatch         // a new key under a kid fixed in the environment; the old key is kept
+	keyOK       keyState = iota
+	keyMissing           // a file is not there; the old key is kept
+	keyInvalid           // a file cannot be read or holds no key; the old key is kept
+	keyMismatch          // a new key under a kid fixed in the environment; the old key is kept
 )
 
 func (s keyState) String() string {
