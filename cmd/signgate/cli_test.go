@@ -54,6 +54,11 @@ func TestUsage(t *testing.T) {
 	if code, _, stderr := runCLI(t, "sign", "--bogus"); code != 2 || !strings.Contains(stderr, "bogus") {
 		t.Errorf("bad flag: exit %d, stderr %q", code, stderr)
 	}
+	for _, v := range []string{"version", "--version", "-version", "-v"} {
+		if code, stdout, _ := runCLI(t, v); code != 0 || !strings.HasPrefix(stdout, "signgate ") {
+			t.Errorf("%s: exit %d, stdout %q", v, code, stdout)
+		}
+	}
 }
 
 func TestKeygenSignVerify(t *testing.T) {

@@ -80,6 +80,8 @@ func (e *env) run(args []string) error {
 	case "help", "-h", "-help", "--help":
 		usage(stdout, cmds)
 		return nil
+	case "-v", "-version", "--version":
+		name = "version"
 	}
 	cmd, ok := cmds[name]
 	if !ok {
