@@ -54,6 +54,28 @@ func (rt *route) loadKey() (changed bool, err error) {
 	return true, nil
 }
 
+// CheckKeys loads the key files of every route of cfg as New does, and
+// returns every problem, each naming its variable (KEY_FILE or
+// KEY_ID_FILE). It starts nothing: signgate config -check uses it, so
+// that a check that says ok means the gateway will start. A route
+// without a key file is left to the configuration's own checks.
+func CheckKeys(cfg config.Gateway) error {
+	var errs []error
+	for i, rc := range cfg.Routes {
+		if rc.KeyFile == "" {
+			continue
+		}
+		rt := &route{index: i, name: rc.Name, keyFile: rc.KeyFile, kid: rc.KeyID, kidFile: rc.KeyIDFile, bucket: rc.Bucket}
+		if rt.name == "" {
+			rt.name = fmt.Sprint(i)
+		}
+		if _, err := rt.loadKey(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // keyError is a route key that did not load, with the route setting
 // (KEY_FILE or KEY_ID_FILE) and the file at fault.
 type keyError struct {

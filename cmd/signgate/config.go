@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/internal/configref"
+	"github.com/signgate/signgate/proxy"
 )
 
 func runConfig(e *env, args []string) error {
@@ -51,7 +53,10 @@ func checkConfig(e *env, command string) error {
 	var err error
 	switch command {
 	case "gateway":
-		_, err = config.LoadGateway(e.environ)
+		// The key files too, as start-up reads them, in the same round
+		// as every other problem.
+		cfg, lerr := config.LoadGateway(e.environ)
+		err = errors.Join(lerr, proxy.CheckKeys(cfg))
 	case "edge":
 		_, err = config.LoadEdge(e.environ)
 	default:

@@ -58,11 +58,19 @@ func TestConfigCheck(t *testing.T) {
 		code    int
 		want    []string // in stdout+stderr
 	}{
-		{"gateway ok", gateway, []string{"-check", "gateway"}, 0, []string{"gateway configuration: ok"}},
+		{"gateway ok", with(gateway, "SIGNGATE_ROUTES_0_KEY_FILE", testKeyFile), []string{"-check", "gateway"}, 0, []string{"gateway configuration: ok"}},
+		{"gateway key files, in the same round as a misspelt name", with(gateway, "SIGNGATE_JWT_ISSUR", "x",
+			"SIGNGATE_ROUTES_1_PREFIX", "/b", "SIGNGATE_ROUTES_1_CDN_BASE", "https://b.example.com",
+			"SIGNGATE_ROUTES_1_KEY_FILE", "../../signer/testdata/rsa1024.pem", "SIGNGATE_ROUTES_1_KEY_ID", "k",
+			"SIGNGATE_ROUTES_2_PREFIX", "/c", "SIGNGATE_ROUTES_2_CDN_BASE", "https://c.example.com",
+			"SIGNGATE_ROUTES_2_KEY_FILE", "../../signer/testdata/ec.pem", "SIGNGATE_ROUTES_2_KEY_ID", "k",
+			"SIGNGATE_ROUTES_3_PREFIX", "/d", "SIGNGATE_ROUTES_3_CDN_BASE", "https://d.example.com",
+			"SIGNGATE_ROUTES_3_KEY_FILE", "../../signer/testdata/README", "SIGNGATE_ROUTES_3_KEY_ID", "k"),
+			[]string{"-check", "gateway"}, 1, []string{"SIGNGATE_JWT_ISSUR", "SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_1_KEY_FILE", "SIGNGATE_ROUTES_2_KEY_FILE", "SIGNGATE_ROUTES_3_KEY_FILE"}},
 		{"edge ok", edge, []string{"-check", "edge"}, 0, []string{"edge configuration: ok"}},
 		{"gateway problems, all named", with(gateway, "SIGNGATE_ROUTES_2_PREFIX", "/x", "SIGNGATE_ROUTES_0_TTL", "soon"),
 			[]string{"-check", "gateway"}, 1, []string{"SIGNGATE_ROUTES_2_PREFIX", "SIGNGATE_ROUTES_0_TTL"}},
-		{"gateway invalid", with(gateway, "SIGNGATE_ROUTES_0_KEY_ID", ""), []string{"-check", "gateway"}, 1, []string{"SIGNGATE_ROUTES_0_KEY_ID: required"}},
+		{"gateway invalid", with(gateway, "SIGNGATE_ROUTES_0_KEY_ID", "", "SIGNGATE_ROUTES_0_KEY_FILE", testKeyFile), []string{"-check", "gateway"}, 1, []string{"SIGNGATE_ROUTES_0_KEY_ID: required"}},
 		{"gateway routes whose rules would not hold", with(gateway,
 			"SIGNGATE_ROUTES_0_STRIP_PREFIX", "true", "SIGNGATE_ROUTES_0_PUBLIC", "true", "SIGNGATE_AUTH", "jwt",
 			"SIGNGATE_ROUTES_1_PREFIX", "/paid", "SIGNGATE_ROUTES_1_BUCKET", "my-bucket", "SIGNGATE_ROUTES_1_REGION", "us-west",

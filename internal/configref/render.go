@@ -19,7 +19,9 @@ generated from the configuration structs in package ` + "`config`" + ` and their
 comments, so it lists every variable the code reads, with the default the
 code applies. ` + "`signgate config`" + ` prints it; ` + "`signgate config -format env`" + `
 prints an environment file with every default; ` + "`signgate config -check gateway`" + `
-(or ` + "`edge`" + `) checks the current environment without starting anything.
+(or ` + "`edge`" + `) checks the current environment without starting anything: every
+problem in one round, and for the gateway every key file opened and parsed as
+start-up does.
 
 - **Types.** A ` + "`duration`" + ` is written as Go writes it: ` + "`300ms`, `30s`, `5m`, `1h30m`" + `.
   A ` + "`bool`" + ` is ` + "`true` or `false`" + `. A ` + "`list of ...`" + ` is comma-separated. A
