@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
+
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/edge"
 	"github.com/signgate/signgate/internal/httpx"
@@ -29,6 +31,7 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	if err != nil {
 		return err
 	}
+	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
 	ed, err := edge.New(cfg, edge.Options{Log: log})
 	if err != nil {
 		return err

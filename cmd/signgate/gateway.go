@@ -1,11 +1,11 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/internal/httpx"
@@ -34,6 +34,7 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		return err
 	}
 	applyGC(e.environ, cfg.GOGC, log)
+	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
 	g, err := proxy.New(cfg, proxy.Options{Log: log})
 	if err != nil {
 		return err
@@ -60,17 +61,4 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler()})
 	}
 	return httpx.Serve(e.ctx, log, e.ready, ls...)
-}
-
-// applyGC sets the GC target for a process holding a large resident token
-// cache: SIGNGATE_GOGC (default 400) unless GOGC itself is set, which the
-// runtime has applied already. GOMEMLIMIT, when set, is honoured by the
-// runtime and caps the heap whatever GOGC says.
-func applyGC(environ map[string]string, gogc int, log *slog.Logger) {
-	if v, ok := environ["GOGC"]; ok && v != "" {
-		log.Info("garbage collector", "GOGC", v, "source", "GOGC", "GOMEMLIMIT", environ["GOMEMLIMIT"])
-		return
-	}
-	debug.SetGCPercent(gogc)
-	log.Info("garbage collector", "GOGC", gogc, "source", "SIGNGATE_GOGC", "GOMEMLIMIT", environ["GOMEMLIMIT"])
 }
