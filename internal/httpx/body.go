@@ -1,7 +1,9 @@
 package httpx
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -30,9 +32,13 @@ const (
 )
 
 // ErrBodyTimeout is a request body that was not sent within its bound: its
-// deadline, its idle timeout or its minimum rate. It is a 408, and the
-// connection is closed after the answer.
-var ErrBodyTimeout = Errorf(http.StatusRequestTimeout, "body_timeout", "the request body was not sent in time", nil)
+// deadline, its idle timeout or its minimum rate. A read that misses one
+// fails with an *Error, a 408 body_timeout, that wraps it; the connection
+// is closed after the answer.
+var ErrBodyTimeout = errors.New("request body not sent in time")
+
+// errTooSlow is the cause of a body cut for its rate.
+var errTooSlow = errors.New("below the minimum rate")
 
 // announcesBody reports whether r comes with a body to read.
 func announcesBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
@@ -110,9 +116,8 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 }
 
 func timeoutError(cause error) error {
-	e := *ErrBodyTimeout
-	e.Err = cause
-	return &e
+	return Errorf(http.StatusRequestTimeout, "body_timeout", "the request body was not sent in time",
+		fmt.Errorf("%w: %w", ErrBodyTimeout, cause))
 }
 
 // BodyPace is how slowly a streamed body (pass-through) may arrive: each
@@ -134,10 +139,9 @@ func (p BodyPace) Guard(w http.ResponseWriter, r *http.Request) (*http.Request, 
 		return r, func() {}
 	}
 	b := &pacedBody{body: r.Body, rc: http.NewResponseController(w), pace: p, start: time.Now()}
-	r2 := new(http.Request)
-	*r2 = *r
-	r2.Body = b
-	return r2, b.stop
+	r = r.WithContext(context.WithValue(r.Context(), pacedKey{}, b))
+	r.Body = b
+	return r, b.stop
 }
 
 // pacedBody sets the connection's read deadline before each read. It may
@@ -150,12 +154,16 @@ type pacedBody struct {
 	rc   *http.ResponseController
 	pace BodyPace
 
-	mu    sync.Mutex
-	done  bool      // the handler returned
-	eof   bool      // the whole body was read
-	cut   bool      // a deadline was missed
-	start time.Time // of the current window
-	inWin int64     // bytes read in it
+	mu   sync.Mutex
+	done bool  // the handler returned
+	eof  bool  // the whole body was read
+	cut  bool  // a deadline was missed
+	err  error // the read's error then
+	// reading and deadline: a read is in flight, with this deadline
+	reading  bool
+	deadline time.Time
+	start    time.Time // of the current window
+	inWin    int64     // bytes read in it
 }
 
 func (b *pacedBody) Read(p []byte) (int, error) {
@@ -170,10 +178,16 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 		deadline = now.Add(b.pace.Idle)
 	}
 	if b.pace.MinRate > 0 && b.pace.Window > 0 {
-		if now.Sub(b.start) >= b.pace.Window { // the last window met its quota
+		need := b.pace.MinRate * int64(b.pace.Window/time.Millisecond) / 1000
+		if now.Sub(b.start) >= b.pace.Window {
+			if b.inWin < need { // its last read brought too little, late
+				b.cut, b.err = true, timeoutError(errTooSlow)
+				_ = b.rc.SetReadDeadline(now) // nothing waits for the rest
+				b.mu.Unlock()
+				return 0, b.err
+			}
 			b.start, b.inWin = now, 0
 		}
-		need := b.pace.MinRate * int64(b.pace.Window/time.Millisecond) / 1000
 		if b.inWin < need {
 			if end := b.start.Add(b.pace.Window); deadline.IsZero() || end.Before(deadline) {
 				deadline = end
@@ -181,12 +195,14 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 		}
 	}
 	_ = b.rc.SetReadDeadline(deadline)
+	b.reading, b.deadline = true, deadline
 	b.mu.Unlock()
 
 	n, err := b.body.Read(p)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reading = false
 	b.inWin += int64(n)
 	switch {
 	case err == io.EOF:
@@ -196,11 +212,39 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		b.cut = true
 		err = timeoutError(err)
+		b.err = err
 	}
 	return n, err
 }
 
 func (b *pacedBody) Close() error { return b.body.Close() }
+
+// pacedKey keys a request's pacedBody in its context.
+type pacedKey struct{}
+
+// BodyCut returns the error of a body that Guard cut, or nil; r is the
+// request Guard returned or one derived from it (a reverse proxy's
+// outgoing request). A reverse proxy's error handler needs it: the failed
+// read also cancels the request's context (net/http does so on any
+// connection read error), so the proxy mostly reports context.Canceled
+// rather than the read's own error.
+func BodyCut(r *http.Request) error {
+	b, ok := r.Context().Value(pacedKey{}).(*pacedBody)
+	if !ok {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.cut:
+		return b.err
+	case b.reading && !b.deadline.IsZero() && !time.Now().Before(b.deadline):
+		// The read in flight has missed its deadline; it has not
+		// returned yet, but the context it cancelled has been seen.
+		return timeoutError(os.ErrDeadlineExceeded)
+	}
+	return nil
+}
 
 // stop ends the guard. A body cut or left unread is not waited for.
 func (b *pacedBody) stop() {
