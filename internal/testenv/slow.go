@@ -19,7 +19,7 @@ type SlowResult struct {
 
 // SlowBodies opens n connections to addr. Each sends head (a request line
 // and headers ending in a blank line, announcing a body), then trickles
-// the body one byte each tick, and reads until the server closes the
+// the body one byte (a space) each tick, and reads until the server closes the
 // connection or limit passes (then Closed is limit or a little more). It
 // returns what each client saw; failing to connect fails the test.
 func SlowBodies(t testing.TB, addr, head string, n int, tick, limit time.Duration) []SlowResult {
@@ -84,7 +84,9 @@ func slowBody(addr, head string, tick, limit time.Duration) (SlowResult, error) 
 		case <-read:
 			return res, nil
 		case <-tk.C:
-			c.Write([]byte{'x'}) // an error means the server closed; the reader sees it
+			// JSON whitespace, so that a decoder waits for more. An
+			// error means the server closed; the reader sees it.
+			c.Write([]byte{' '})
 		}
 	}
 }
