@@ -92,17 +92,19 @@ func TestRefuseBodyKeepsAlive(t *testing.T) {
 	}
 }
 
-// TestRefuseBodyAnswers: a client that sends its whole (small) body at
-// once still reads the answer.
+// TestRefuseBodyAnswers: a client that sends its whole body at once still
+// reads the answer, though the server closes with the body unread.
 func TestRefuseBodyAnswers(t *testing.T) {
 	addr := serve(t, RefuseBodies(http.HandlerFunc(unauthorized)))
-	resp, err := http.Post("http://"+addr+"/x", "text/plain", strings.NewReader(strings.Repeat("x", 1000)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
-		t.Fatalf("status %d, close %v; want 401 and Connection: close", resp.StatusCode, resp.Close)
+	for _, size := range []int{1000, 1 << 20} {
+		resp, err := http.Post("http://"+addr+"/x", "text/plain", strings.NewReader(strings.Repeat("x", size)))
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Fatalf("%d bytes: status %d, close %v; want 401 and Connection: close", size, resp.StatusCode, resp.Close)
+		}
 	}
 }
 
