@@ -59,6 +59,8 @@ type Edge struct {
 	// Turn it off where a load balancer or CDN logs already; the control
 	// API logs its requests either way.
 	AccessLog bool `env:"EDGE_ACCESS_LOG" envDefault:"true"`
+	// EdgeLimits bounds connections and API request bodies.
+	EdgeLimits
 
 	// bucketVars are the SIGNGATE_EDGE_BUCKETS_* names that were set, to
 	// catch a gap in the bucket numbers, where the env library would stop
@@ -216,6 +218,7 @@ func (c *Edge) Validate() error {
 	if c.Refresh < 100*time.Millisecond {
 		bad("EDGE_REFRESH", "%s: must be at least 100ms", c.Refresh)
 	}
+	errs = append(errs, c.EdgeLimits.validate()...)
 	if len(c.Buckets) == 0 {
 		bad("EDGE_BUCKETS_0_NAME", "at least one bucket is required")
 	}

@@ -130,6 +130,8 @@ type Gateway struct {
 
 	// Manifests holds the limits of manifest mode over all routes.
 	Manifests
+	// Limits bounds connections and request bodies.
+	Limits
 }
 
 // Route is one media prefix: SIGNGATE_ROUTES_<n>_<NAME>.

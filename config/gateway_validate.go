@@ -108,6 +108,7 @@ func (g Gateway) Validate() error {
 		add("GOGC", "%d: want -1 (off) or at least 25", g.GOGC)
 	}
 	errs = append(errs, g.Manifests.validate()...)
+	errs = append(errs, g.Limits.validate()...)
 	errs = append(errs, g.validateRoutes()...)
 	errs = append(errs, g.validateRouteSpaces()...)
 	return errors.Join(errs...)

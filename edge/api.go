@@ -43,8 +43,8 @@ var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 // JSON with "error": 0; errors are JSON {"error": STATUS, "code",
 // "message"} (errorResponse) with Cache-Control: no-store.
 // Middleware, outermost first: hideAPIKey (so that no log shows an API
-// key), the access log, the metrics (measureAPI, by route pattern), then
-// the routes.
+// key), the access log, the body bounds (bodies.go), the metrics
+// (measureAPI, by route pattern), then the routes.
 func (e *Edge) APIHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/access_token/{api_key}", e.accessToken)
@@ -78,7 +78,7 @@ func (e *Edge) APIHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, ErrUnknownRoute)
 	})
-	return hideAPIKey(e.stack(e.measureAPI(mux)))
+	return hideAPIKey(e.stack(httpx.LimitBodies(MaxBody, e.apiBodyTimeout())(e.measureAPI(mux))))
 }
 
 // stack wraps h in the edge's common middleware: the access log.

@@ -23,10 +23,10 @@ import (
 
 // Handler returns the media handler: Host to bucket, policy, token check,
 // then the file from the bucket's origin. Its middleware, outermost first:
-// the access log (which never shows a query or a cookie), the metrics
-// (measure), CORS, then serveMedia.
+// the access log (which never shows a query or a cookie), refusing any
+// request body (bodies.go), the metrics (measure), CORS, then serveMedia.
 func (e *Edge) Handler() http.Handler {
-	h := e.measure(e.cors(http.HandlerFunc(e.serveMedia)))
+	h := httpx.RefuseBodies(e.measure(e.cors(http.HandlerFunc(e.serveMedia))))
 	if !e.cfg.AccessLog {
 		return h
 	}

@@ -43,6 +43,8 @@ func (g *Gateway) measure(next http.Handler) http.Handler {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if strings.HasPrefix(path, "/.signgate/") {
+		r, done := g.limitEndpointBody(w, r)
+		defer done()
 		if isPreflight(r) {
 			setKind(w, kindCORS)
 			g.cors.preflight(w, r)
@@ -59,10 +61,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if path == PathHealthz || path == PathReadyz {
+		httpx.RefuseBody(w, r)
 		g.serveHealth(w, r)
 		return
 	}
 	rt, p, err := g.routes.lookup(r)
+	if rt != nil || err != nil { // media reads no body (bodies.go)
+		httpx.RefuseBody(w, r)
+	}
 	switch {
 	case err != nil:
 		g.writeError(w, r, err)
@@ -84,6 +90,8 @@ func (g *Gateway) servePassthrough(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, ErrNotFound)
 		return
 	}
+	r, done := g.bodyPace().Guard(w, r) // bodies.go
+	defer done()
 	if g.idChain != nil {
 		if p, err := g.idChain.Authenticate(r); err == nil {
 			r = r.WithContext(NewContextWithPrincipal(r.Context(), p))

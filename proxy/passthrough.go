@@ -107,6 +107,10 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 		BufferPool: newBufferPool(),
 		ErrorLog:   slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if cut := httpx.BodyCut(r); cut != nil { // a stalled body (bodies.go): 408
+				httpx.WriteError(w, r, g.log, cut)
+				return
+			}
 			if errors.Is(err, context.Canceled) {
 				// The client left; there is nobody to answer.
 				w.WriteHeader(499)

@@ -37,12 +37,12 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 		return err
 	}
 	defer ed.Close()
-	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler()}}
+	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler(), MaxConns: cfg.MaxConns}}
 	if cfg.APIEnabled() {
-		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: ed.APIHandler()})
+		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: ed.APIHandler(), MaxConns: cfg.MaxConns})
 	}
 	if cfg.MetricsEnabled() {
-		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: ed.MetricsHandler()})
+		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: ed.MetricsHandler(), MaxConns: cfg.MaxConns})
 	}
 	names := make([]string, len(cfg.Buckets))
 	for i, b := range cfg.Buckets {

@@ -56,9 +56,9 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		}
 	}()
 
-	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler()}}
+	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler(), MaxConns: cfg.MaxConns}}
 	if cfg.MetricsEnabled() {
-		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler()})
+		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler(), MaxConns: cfg.MaxConns})
 	}
 	return httpx.Serve(e.ctx, log, e.ready, ls...)
 }

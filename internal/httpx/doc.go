@@ -1,5 +1,6 @@
 // Package httpx holds the HTTP plumbing that the gateway and the edge
-// share: servers with timeouts and header limits, graceful start and drain,
+// share: servers with timeouts, header limits and connection limits,
+// bounded request bodies (body.go), graceful start and drain,
 // JSON errors with a public reason and a logged cause, and access logs that
 // never show a query string, a cookie or an Authorization header.
 //

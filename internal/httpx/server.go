@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
 
 // Server limits applied to every listener.
@@ -41,6 +43,10 @@ type Listener struct {
 	// binding Addr: for callers that must know an address before they can
 	// build the handler (the demo wires its servers to each other).
 	Bound net.Listener
+	// MaxConns, when positive, bounds the connections served at once;
+	// past it, new connections wait in the kernel's accept queue until
+	// one closes (netutil.LimitListener).
+	MaxConns int
 }
 
 // Serve listens on every l, calls ready (when not nil) with each bound
@@ -57,14 +63,16 @@ func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr n
 		}
 	}
 	for _, l := range ls {
-		if l.Bound != nil {
-			nls = append(nls, l.Bound)
-			continue
+		nl := l.Bound
+		if nl == nil {
+			var err error
+			if nl, err = lc.Listen(ctx, "tcp", l.Addr); err != nil {
+				closeAll()
+				return fmt.Errorf("%s: listen on %s: %w", l.Name, l.Addr, err)
+			}
 		}
-		nl, err := lc.Listen(ctx, "tcp", l.Addr)
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("%s: listen on %s: %w", l.Name, l.Addr, err)
+		if l.MaxConns > 0 {
+			nl = netutil.LimitListener(nl, l.MaxConns)
 		}
 		nls = append(nls, nl)
 	}
@@ -75,7 +83,7 @@ func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr n
 		srv := NewServer(l.Handler, log)
 		srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 		servers[i] = srv
-		log.Info("listening", "listener", l.Name, "addr", nls[i].Addr().String())
+		log.Info("listening", "listener", l.Name, "addr", nls[i].Addr().String(), "max_conns", l.MaxConns)
 		if ready != nil {
 			ready(l.Name, nls[i].Addr())
 		}

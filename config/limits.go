@@ -1,0 +1,87 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Limits bounds the gateway's connections and request bodies: its
+// variables are SIGNGATE_MAX_CONNS and SIGNGATE_BODY_*. Media routes
+// never read a body: one announced there is not waited for, and the
+// connection is closed after the answer.
+type Limits struct {
+	// MaxConns bounds the connections each listener serves at once;
+	// further ones wait in the kernel's accept queue. 0 means no limit.
+	// Pass-through holds a second descriptor per connection, upstream.
+	MaxConns int `env:"MAX_CONNS" envDefault:"10000"`
+	// BodyTimeout bounds the whole read of a request body to the
+	// gateway's own /.signgate/ endpoints (at most 64 KiB); past it the
+	// request is answered 408 and the connection closed. 0 is the
+	// default.
+	BodyTimeout time.Duration `env:"BODY_TIMEOUT" envDefault:"10s"`
+	// BodyIdleTimeout cuts a pass-through request body that brings no
+	// byte for this long (408, and the upstream request is dropped).
+	// 0 turns the check off.
+	BodyIdleTimeout time.Duration `env:"BODY_IDLE_TIMEOUT" envDefault:"30s"`
+	// BodyMinRate is the least average rate, in bytes a second, of a
+	// pass-through request body over each SIGNGATE_BODY_RATE_WINDOW; a
+	// slower body is cut (408). The default, 1 KiB/s (8 kbit/s), is far
+	// below any working mobile link, while a client trickling bytes to
+	// hold a connection is cut within one window. 0 turns the check off.
+	BodyMinRate int64 `env:"BODY_MIN_RATE" envDefault:"1024"`
+	// BodyRateWindow is the window SIGNGATE_BODY_MIN_RATE is averaged
+	// over: long enough to ride out a stall or a TCP back-off, short
+	// enough to bound how long a trickling client holds a connection.
+	BodyRateWindow time.Duration `env:"BODY_RATE_WINDOW" envDefault:"30s"`
+}
+
+// MaxMaxConns is the largest SIGNGATE_MAX_CONNS and SIGNGATE_EDGE_MAX_CONNS.
+const MaxMaxConns = 1 << 20
+
+func (l Limits) validate() []error {
+	var errs []error
+	add := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if l.MaxConns < 0 || l.MaxConns > MaxMaxConns {
+		add("MAX_CONNS", "%d: want 0 (no limit) to %d", l.MaxConns, MaxMaxConns)
+	}
+	if l.BodyTimeout < 0 || l.BodyTimeout > 10*time.Minute {
+		add("BODY_TIMEOUT", "%s: want at most 10m (0 is the default)", l.BodyTimeout)
+	}
+	if l.BodyIdleTimeout < 0 {
+		add("BODY_IDLE_TIMEOUT", "%s: must not be negative (0 turns the check off)", l.BodyIdleTimeout)
+	}
+	if l.BodyMinRate < 0 {
+		add("BODY_MIN_RATE", "%d: must not be negative (0 turns the check off)", l.BodyMinRate)
+	}
+	if l.BodyMinRate > 0 && l.BodyRateWindow < 100*time.Millisecond {
+		add("BODY_RATE_WINDOW", "%s: want at least 100ms while SIGNGATE_BODY_MIN_RATE is on", l.BodyRateWindow)
+	}
+	return errs
+}
+
+// EdgeLimits bounds the edge's connections and API request bodies. Media
+// requests never read a body: one announced there is not waited for, and
+// the connection is closed after the answer.
+type EdgeLimits struct {
+	// MaxConns bounds the connections each listener (media, API, metrics)
+	// serves at once; further ones wait in the kernel's accept queue. 0
+	// means no limit.
+	MaxConns int `env:"EDGE_MAX_CONNS" envDefault:"10000"`
+	// APIBodyTimeout bounds the whole read of a control API request body
+	// (at most 64 KiB); past it the request is answered 408 and the
+	// connection closed. 0 is the default.
+	APIBodyTimeout time.Duration `env:"EDGE_API_BODY_TIMEOUT" envDefault:"10s"`
+}
+
+func (l EdgeLimits) validate() []error {
+	var errs []error
+	if l.MaxConns < 0 || l.MaxConns > MaxMaxConns {
+		errs = append(errs, fmt.Errorf("%sEDGE_MAX_CONNS: %d: want 0 (no limit) to %d", Prefix, l.MaxConns, MaxMaxConns))
+	}
+	if l.APIBodyTimeout < 0 || l.APIBodyTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("%sEDGE_API_BODY_TIMEOUT: %s: want at most 10m (0 is the default)", Prefix, l.APIBodyTimeout))
+	}
+	return errs
+}
