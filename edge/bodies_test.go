@@ -13,7 +13,7 @@ import (
 // The attack, scaled for a test: slowConns connections each
 // announce a 100000-byte body and trickle one byte every tick.
 const (
-	slowConns = 200
+	slowConns = 1000
 	slowTick  = 50 * time.Millisecond
 	slowLimit = 10 * time.Second // the clients give up here; a test fails long before
 )
