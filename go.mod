@@ -41,3 +41,6 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// npm installs the Node.js sample's dependencies here; none of it is Go.
+ignore ./docs/samples/node/node_modules
