@@ -227,11 +227,49 @@ func testKeyContract(t *testing.T, h *harness) {
 	}
 }
 
-func TestKeyContractSQLite(t *testing.T) {
-	testKeyContract(t, newHarness(t, nil))
+// testPolicyContract pins the other answers: the bearer token exchange
+// and the bucket policy.
+func testPolicyContract(t *testing.T, h *harness) {
+	st, raw := h.rawCall("POST", "/v1/access_token/"+testAPIKey, "", "")
+	token := isString("a token of 256 bits", func(s string) bool { return len(s) >= 43 })
+	top := object(t, "access_token", raw, map[string]field{
+		"status": isJSONText("ok"), "error": isZero,
+		"token":        token,
+		"access_token": token,
+		"expire": isString("RFC 3339, 24 h on", func(s string) bool {
+			exp, err := time.Parse(time.RFC3339, s)
+			return err == nil && exp.Equal(h.clock.Now().Add(24*time.Hour).Truncate(time.Second))
+		}),
+	})
+	var tok, again string
+	json.Unmarshal(top["token"], &tok)
+	json.Unmarshal(top["access_token"], &again)
+	if st != http.StatusOK || tok == "" || again != tok {
+		t.Fatalf("access_token: %d; token %q, access_token %q, want the same token", st, tok, again)
+	}
+	st, raw = h.rawCall("PUT", "/v1/buckets/media/policy/authenticated", tok, "")
+	object(t, "set policy", raw, map[string]field{"status": isJSONText("ok"), "error": isZero})
+	if st != http.StatusOK {
+		t.Errorf("set policy: %d", st)
+	}
+	st, raw = h.rawCall("GET", "/v1/buckets/media/policy", tok, "")
+	object(t, "get policy", raw, map[string]field{
+		"status": isJSONText("ok"), "error": isZero, "bucket": isJSONText("media"), "policy": isJSONText("authenticated"),
+	})
+	if st != http.StatusOK {
+		t.Errorf("get policy: %d", st)
+	}
 }
 
-func TestKeyContractPostgres(t *testing.T) {
+func TestAPIContractSQLite(t *testing.T) {
+	h := newHarness(t, nil)
+	testKeyContract(t, h)
+	testPolicyContract(t, h)
+}
+
+func TestAPIContractPostgres(t *testing.T) {
 	dbURL := testenv.PostgresSchema(t)
-	testKeyContract(t, newHarness(t, func(c *config.Edge) { c.DB = config.Database(dbURL) }))
+	h := newHarness(t, func(c *config.Edge) { c.DB = config.Database(dbURL) })
+	testKeyContract(t, h)
+	testPolicyContract(t, h)
 }
