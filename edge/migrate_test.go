@@ -33,6 +33,25 @@ func v1Keys(t *testing.T) [][]any {
 	}
 }
 
+// oldEdgeKey is the row an edge of the previous version writes for a key
+// created without a name.
+func oldEdgeKey(t *testing.T) []any {
+	pem := string(signer.EncodePublicKey(&testKey(t, "key2.pem").Key.PublicKey))
+	return []any{"a1b2c3d4e5f60718293a4b5c6d7e8f90", "", "other", nil, pem, int64(1_700_000_002)}
+}
+
+// checkOldEdgeWrite wants the key oldEdgeKey wrote shown with a null name.
+func checkOldEdgeWrite(t *testing.T, h *harness) {
+	t.Helper()
+	st, raw := h.rawCall("GET", "/v1/signing-keys/a1b2c3d4e5f60718293a4b5c6d7e8f90", h.bearer(), "")
+	top := object(t, "previous edge's key", raw, oneKey())
+	var k map[string]json.RawMessage
+	json.Unmarshal(top["signing_key"], &k)
+	if err := isNull(k["name"]); st != http.StatusOK || err != nil {
+		t.Errorf("previous edge's key: %d, name %v", st, err)
+	}
+}
+
 // checkMigrated runs against an edge opened on a schema-1 database that
 // v1Keys filled; nulls counts the keys whose name is SQL NULL.
 func checkMigrated(t *testing.T, h *harness, version func() (int, error), nulls func() int) {
@@ -127,9 +146,12 @@ func TestSQLiteMigratesFromV1(t *testing.T) {
 		}
 		return n
 	})
-	if _, err := s.db.ExecContext(ctx, `UPDATE signing_keys SET name = '' WHERE id = ?`, oldNamed); err == nil {
-		t.Error("schema 2 let a key's name be the empty string")
+	// An edge of the previous version, still on the file, writes "" for
+	// no name: it is not refused, and it reads as null.
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (id, name, bucket, stream_id, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`, oldEdgeKey(t)...); err != nil {
+		t.Fatalf("a previous edge's write: %v", err)
 	}
+	checkOldEdgeWrite(t, h)
 }
 
 func TestPostgresMigratesFromV1(t *testing.T) {
@@ -163,7 +185,12 @@ func TestPostgresMigratesFromV1(t *testing.T) {
 		}
 		return n
 	})
-	if _, err := admin.Exec(ctx, `UPDATE signing_keys SET name = '' WHERE id = $1`, oldNamed); err == nil {
-		t.Error("schema 2 let a key's name be the empty string")
+	// During a rolling upgrade, an edge of the previous version writes ""
+	// for no name: it is not refused, and it reads as null.
+	row := oldEdgeKey(t)
+	row[5] = time.Unix(row[5].(int64), 0)
+	if _, err := admin.Exec(ctx, `INSERT INTO signing_keys (id, name, bucket, stream_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, row...); err != nil {
+		t.Fatalf("a previous edge's write: %v", err)
 	}
+	checkOldEdgeWrite(t, h)
 }

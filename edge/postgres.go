@@ -94,11 +94,13 @@ CREATE TRIGGER signing_keys_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
 	FOR EACH STATEMENT EXECUTE FUNCTION signgate_edge_notify();
 `,
 		// 2: a key without a name has NULL, not "" (the API answers null,
-		// as Qencode's does). Ids, keys and times stay as they are.
+		// as Qencode's does). Ids, keys and times stay as they are. "" is
+		// not refused: during a rolling upgrade, edges of the previous
+		// version on the same database still write it, and it reads as no
+		// name.
 		2: `
 ALTER TABLE signing_keys ALTER COLUMN name DROP NOT NULL;
 UPDATE signing_keys SET name = NULL WHERE name = '';
-ALTER TABLE signing_keys ADD CONSTRAINT signing_keys_name_not_empty CHECK (name <> '');
 `,
 	}
 }

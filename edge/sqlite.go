@@ -56,11 +56,13 @@ CREATE INDEX access_tokens_expires ON access_tokens (expires_at);
 `,
 		// 2: a key without a name has NULL, not "" (the API answers null,
 		// as Qencode's does). SQLite cannot drop a NOT NULL, so the table
-		// is rebuilt; ids, keys and times are copied unchanged.
+		// is rebuilt; ids, keys and times are copied unchanged. "" is not
+		// refused: an edge of the previous version on the same file still
+		// writes it, and it reads as no name.
 		2: `
 CREATE TABLE signing_keys_v2 (
 	id         TEXT PRIMARY KEY,
-	name       TEXT CHECK (name <> ''),
+	name       TEXT,
 	bucket     TEXT,
 	stream_id  TEXT,
 	public_key TEXT NOT NULL,
