@@ -93,15 +93,6 @@ CREATE TRIGGER policies_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON p
 CREATE TRIGGER signing_keys_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON signing_keys
 	FOR EACH STATEMENT EXECUTE FUNCTION signgate_edge_notify();
 `,
-		// 2: a key without a name has NULL, not "" (the API answers null,
-		// as Qencode's does). Ids, keys and times stay as they are. "" is
-		// not refused: during a rolling upgrade, edges of the previous
-		// version on the same database still write it, and it reads as no
-		// name.
-		2: `
-ALTER TABLE signing_keys ALTER COLUMN name DROP NOT NULL;
-UPDATE signing_keys SET name = NULL WHERE name = '';
-`,
 	}
 }
 
@@ -243,7 +234,7 @@ func (p *Postgres) CreateKey(ctx context.Context, k Key) error {
 	}
 	tag, err := p.pool.Exec(ctx, `INSERT INTO signing_keys (id, name, bucket, stream_id, public_key, created_at)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		k.ID, nullable(k.Name), nullable(k.Bucket), nullable(k.StreamID), string(k.PublicKey), k.Created)
+		k.ID, k.Name, nullable(k.Bucket), nullable(k.StreamID), string(k.PublicKey), k.Created)
 	if err != nil {
 		return fmt.Errorf("postgres: create key: %w", err)
 	}
@@ -289,7 +280,7 @@ func (p *Postgres) RenameKey(ctx context.Context, id, name string) (Key, error) 
 	if !isText(name) {
 		return Key{}, fmt.Errorf("%w: a key's name must be UTF-8 text without NUL", ErrBadRequest)
 	}
-	k, err := scanPgKey(p.pool.QueryRow(ctx, `UPDATE signing_keys SET name = $2 WHERE id = $1 RETURNING `+keyColumns, id, nullable(name)))
+	k, err := scanPgKey(p.pool.QueryRow(ctx, `UPDATE signing_keys SET name = $2 WHERE id = $1 RETURNING `+keyColumns, id, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Key{}, fmt.Errorf("signing key %q: %w", truncate(id), ErrNotFound)
 	}

@@ -54,27 +54,6 @@ CREATE TABLE access_tokens (
 );
 CREATE INDEX access_tokens_expires ON access_tokens (expires_at);
 `,
-		// 2: a key without a name has NULL, not "" (the API answers null,
-		// as Qencode's does). SQLite cannot drop a NOT NULL, so the table
-		// is rebuilt; ids, keys and times are copied unchanged. "" is not
-		// refused: an edge of the previous version on the same file still
-		// writes it, and it reads as no name.
-		2: `
-CREATE TABLE signing_keys_v2 (
-	id         TEXT PRIMARY KEY,
-	name       TEXT,
-	bucket     TEXT,
-	stream_id  TEXT,
-	public_key TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	CHECK ((bucket IS NULL) <> (stream_id IS NULL))
-);
-INSERT INTO signing_keys_v2 (id, name, bucket, stream_id, public_key, created_at)
-	SELECT id, NULLIF(name, ''), bucket, stream_id, public_key, created_at FROM signing_keys;
-DROP TABLE signing_keys;
-ALTER TABLE signing_keys_v2 RENAME TO signing_keys;
-CREATE INDEX signing_keys_bucket ON signing_keys (bucket);
-`,
 	}
 }
 
@@ -246,7 +225,7 @@ func (s *SQLite) CreateKey(ctx context.Context, k Key) error {
 			return fmt.Errorf("signing key %q: %w", k.ID, ErrExists)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, name, bucket, stream_id, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, nullable(k.Name), nullable(k.Bucket), nullable(k.StreamID), string(k.PublicKey), k.Created.Unix())
+			k.ID, k.Name, nullable(k.Bucket), nullable(k.StreamID), string(k.PublicKey), k.Created.Unix())
 		if err != nil {
 			return fmt.Errorf("sqlite: create key: %w", err)
 		}
@@ -254,7 +233,7 @@ func (s *SQLite) CreateKey(ctx context.Context, k Key) error {
 	})
 }
 
-const keyColumns = `id, COALESCE(name, ''), COALESCE(bucket, ''), COALESCE(stream_id, ''), public_key, created_at`
+const keyColumns = `id, name, COALESCE(bucket, ''), COALESCE(stream_id, ''), public_key, created_at`
 
 // Keys implements Store.
 func (s *SQLite) Keys(ctx context.Context) ([]Key, error) {
@@ -293,7 +272,7 @@ func (s *SQLite) Key(ctx context.Context, id string) (Key, error) {
 func (s *SQLite) RenameKey(ctx context.Context, id, name string) (Key, error) {
 	var k Key
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET name = ? WHERE id = ?`, nullable(name), id)
+		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET name = ? WHERE id = ?`, name, id)
 		if err != nil {
 			return fmt.Errorf("sqlite: rename key: %w", err)
 		}

@@ -39,8 +39,8 @@ func ParsePolicy(s string) (Policy, error) {
 // exactly one of a bucket or a live stream. The private half is never
 // stored.
 type Key struct {
-	ID        string // a UUID for keys made since schema 2; older ids are kept as they were
-	Name      string // "" when the key has none (NULL in the database)
+	ID        string // a UUID v4 for keys the API makes; older ids (32 hex digits) are kept as they are
+	Name      string // "" when the key has none, which the API shows as null
 	Bucket    string // "" for a stream key
 	StreamID  string // "" for a bucket key
 	PublicKey []byte // PEM, PKIX ("PUBLIC KEY")
