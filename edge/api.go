@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/google/uuid"
+
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/signer"
 )
@@ -34,11 +36,13 @@ var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 //	POST   /v1/signing-keys                        {"bucket"} or {"stream_id"}, optional "name"
 //	GET    /v1/signing-keys[?bucket=B]             list, without private keys
 //	GET    /v1/signing-keys/{id}                   one key
-//	PUT    /v1/signing-keys/{id}                   {"name"}: rename
+//	PUT    /v1/signing-keys/{id}                   {"name"}: rename (null: no name)
 //	DELETE /v1/signing-keys/{id}                   delete: its tokens fail at once
 //	GET    /healthz                                liveness
 //	GET    /readyz                                 readiness (see Ready)
 //
+// A key is shown as KeyInfo: a UUID id, a name that is null until set,
+// and created in Qencode's form (CreatedLayout, UTC).
 // Every other endpoint needs "Authorization: Bearer TOKEN". Successes are
 // JSON with "error": 0; errors are JSON {"error": STATUS, "code",
 // "message"} (errorResponse) with Cache-Control: no-store.
@@ -183,8 +187,8 @@ func (e *Edge) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := Key{
-		ID:        signer.NewKeyID(),
-		Name:      req.Name,
+		ID:        newKeyID(),
+		Name:      string(req.Name),
 		Bucket:    req.Bucket,
 		StreamID:  req.StreamID,
 		PublicKey: signer.EncodePublicKey(&priv.PublicKey),
@@ -212,8 +216,13 @@ func (e *Edge) checkCreate(req CreateKeyRequest) error {
 	case req.Bucket != "" && e.byName[req.Bucket] == nil:
 		return fmt.Errorf("%w: %q", ErrUnknownBucket, truncate(req.Bucket))
 	}
-	return checkName(req.Name)
+	return checkName(string(req.Name))
 }
+
+// newKeyID returns a fresh key id as Qencode's are: a random (version 4)
+// UUID, lower case, with dashes. Keys stored with an older form of id keep
+// it: an id is only ever compared whole.
+func newKeyID() string { return uuid.NewString() }
 
 func checkName(name string) error {
 	if len(name) > maxName {
@@ -256,11 +265,11 @@ func (e *Edge) renameKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	if err := checkName(req.Name); err != nil {
+	if err := checkName(string(req.Name)); err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	k, err := e.store.RenameKey(r.Context(), r.PathValue("id"), req.Name)
+	k, err := e.store.RenameKey(r.Context(), r.PathValue("id"), string(req.Name))
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return

@@ -172,7 +172,7 @@ func TestAPISigningKeys(t *testing.T) {
 	if err != nil || !strings.HasPrefix(created["private_key"].(string), "-----BEGIN RSA PRIVATE KEY-----") {
 		t.Fatalf("private key is not PKCS#1 PEM: %v", err)
 	}
-	if created["name"] != "first" || created["bucket"] != "media" || created["created"] != h.clock.Now().UTC().Format(time.RFC3339) {
+	if created["name"] != "first" || created["bucket"] != "media" || created["created"] != h.clock.Now().UTC().Format(CreatedLayout) {
 		t.Errorf("created key: %v", created)
 	}
 	pub, err := signer.ParsePublicKey([]byte(created["public_key"].(string)))

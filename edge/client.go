@@ -111,7 +111,9 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (NewKey, e
 	return resp.SigningKey, nil
 }
 
-// Keys lists the signing keys.
+// Keys lists the signing keys. The answers of Qencode's API, of this
+// signgate and of older signgate edges read alike: see KeyInfo and
+// ParseCreated.
 func (c *Client) Keys(ctx context.Context) ([]KeyInfo, error) {
 	var resp keysResponse
 	if err := c.do(ctx, http.MethodGet, "/v1/signing-keys", "/v1/signing-keys", nil, &resp, true); err != nil {
@@ -130,11 +132,11 @@ func (c *Client) Key(ctx context.Context, id string) (KeyInfo, error) {
 	return resp.SigningKey, nil
 }
 
-// RenameKey renames a signing key.
+// RenameKey renames a signing key; "" takes its name away.
 func (c *Client) RenameKey(ctx context.Context, id, name string) (KeyInfo, error) {
 	var resp keyResponse
 	path := "/v1/signing-keys/" + url.PathEscape(id)
-	if err := c.do(ctx, http.MethodPut, path, path, RenameKeyRequest{Name: name}, &resp, true); err != nil {
+	if err := c.do(ctx, http.MethodPut, path, path, RenameKeyRequest{Name: NullString(name)}, &resp, true); err != nil {
 		return KeyInfo{}, err
 	}
 	return resp.SigningKey, nil

@@ -39,8 +39,8 @@ func ParsePolicy(s string) (Policy, error) {
 // exactly one of a bucket or a live stream. The private half is never
 // stored.
 type Key struct {
-	ID        string
-	Name      string
+	ID        string // a UUID v4 for keys the API makes; older ids (32 hex digits) are kept as they are
+	Name      string // "" when the key has none, which the API shows as null
 	Bucket    string // "" for a stream key
 	StreamID  string // "" for a bucket key
 	PublicKey []byte // PEM, PKIX ("PUBLIC KEY")
@@ -73,7 +73,8 @@ type Store interface {
 	Keys(ctx context.Context) ([]Key, error)
 	// Key returns one key, or ErrNotFound.
 	Key(ctx context.Context, id string) (Key, error)
-	// RenameKey changes a key's name and returns the key, or ErrNotFound.
+	// RenameKey changes a key's name ("" for none) and returns the key,
+	// or ErrNotFound.
 	RenameKey(ctx context.Context, id, name string) (Key, error)
 	// DeleteKey removes a key, or returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error

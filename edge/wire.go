@@ -1,20 +1,72 @@
 package edge
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/signgate/signgate/config"
 )
 
+// CreatedLayout is the form of a key's "created" in the control API, as
+// Qencode documents it ("2023-06-12 15:00:40"), always in UTC.
+const CreatedLayout = "2006-01-02 15:04:05"
+
+// ParseCreated reads a key's "created": Qencode's form (CreatedLayout, in
+// UTC), or RFC 3339, which signgate edges answered before they matched
+// Qencode's.
+func ParseCreated(s string) (time.Time, error) {
+	if t, err := time.Parse(CreatedLayout, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("created %q is neither %q nor RFC 3339", s, CreatedLayout)
+	}
+	return t.UTC(), nil
+}
+
+// NullString is a string that JSON shows as null when it is empty, and
+// reads null as empty: a key's name before one is set, and the one of
+// bucket and stream_id that a key does not have.
+type NullString string
+
+// MarshalJSON implements json.Marshaler: null for "".
+func (s NullString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
+// UnmarshalJSON implements json.Unmarshaler: a string, or null for "".
+func (s *NullString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = NullString(v)
+	return nil
+}
+
 // KeyInfo is a signing key as the control API shows it: never the private
-// key.
+// key. Every answer holds the same fields: id, name, bucket, stream_id,
+// created and public_key, and the create answer private_key beside them
+// (NewKey). A name never set is null, and so is the one of
+// bucket and stream_id the key does not belong to. Old signgate edges
+// answered "" for no name and left the other field out; both read the
+// same here.
 type KeyInfo struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Bucket    string `json:"bucket,omitempty"`
-	StreamID  string `json:"stream_id,omitempty"`
-	Created   string `json:"created"`
-	PublicKey string `json:"public_key,omitempty"`
+	ID        string     `json:"id"`
+	Name      NullString `json:"name"`
+	Bucket    NullString `json:"bucket"`
+	StreamID  NullString `json:"stream_id"`
+	Created   string     `json:"created"` // CreatedLayout, UTC; see ParseCreated
+	PublicKey string     `json:"public_key,omitempty"`
 }
 
 // NewKey is a key just created: KeyInfo and the private key, as PKCS#1
@@ -26,25 +78,27 @@ type NewKey struct {
 }
 
 // CreateKeyRequest is the body of POST /v1/signing-keys: exactly one of
-// Bucket and StreamID, and an optional name.
+// Bucket and StreamID, and an optional name. A name that is null, "" or
+// absent stores no name.
 type CreateKeyRequest struct {
-	Bucket   string `json:"bucket,omitempty"`
-	StreamID string `json:"stream_id,omitempty"`
-	Name     string `json:"name,omitempty"`
+	Bucket   string     `json:"bucket,omitempty"`
+	StreamID string     `json:"stream_id,omitempty"`
+	Name     NullString `json:"name,omitempty"`
 }
 
-// RenameKeyRequest is the body of PUT /v1/signing-keys/{id}.
+// RenameKeyRequest is the body of PUT /v1/signing-keys/{id}. A name that
+// is null or "" takes the key's name away: it reads null again.
 type RenameKeyRequest struct {
-	Name string `json:"name"`
+	Name NullString `json:"name"`
 }
 
 func keyInfo(k Key) KeyInfo {
 	return KeyInfo{
 		ID:        k.ID,
-		Name:      k.Name,
-		Bucket:    k.Bucket,
-		StreamID:  k.StreamID,
-		Created:   k.Created.UTC().Format(time.RFC3339),
+		Name:      NullString(k.Name),
+		Bucket:    NullString(k.Bucket),
+		StreamID:  NullString(k.StreamID),
+		Created:   k.Created.UTC().Format(CreatedLayout),
 		PublicKey: string(k.PublicKey),
 	}
 }

@@ -98,7 +98,7 @@ func TestEdgeCommandWithKeysAndPolicy(t *testing.T) {
 	if strings.Contains(out, "PRIVATE KEY") {
 		t.Errorf("keys create printed the private key unasked")
 	}
-	m := regexp.MustCompile(`(?m)^id: ([0-9a-f]{32})$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`(?m)^id: ([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no id in %q", out)
 	}

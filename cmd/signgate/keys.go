@@ -122,7 +122,7 @@ current directory. An existing file is never overwritten.`)
 	if err != nil {
 		return err
 	}
-	k, err := c.CreateKey(e.ctx, edge.CreateKeyRequest{Bucket: *bucket, StreamID: *stream, Name: *name})
+	k, err := c.CreateKey(e.ctx, edge.CreateKeyRequest{Bucket: *bucket, StreamID: *stream, Name: edge.NullString(*name)})
 	if err != nil {
 		return fmt.Errorf("keys create: %w", err)
 	}
@@ -148,13 +148,13 @@ current directory. An existing file is never overwritten.`)
 		}
 		return fmt.Errorf("keys create: write the private key: %w (key %s deleted again)", err, k.ID)
 	}
-	fmt.Fprintf(e.stdout, "id: %s\nname: %s\n", k.ID, k.Name)
+	fmt.Fprintf(e.stdout, "id: %s\nname: %s\n", k.ID, dash(k.Name))
 	if k.Bucket != "" {
 		fmt.Fprintf(e.stdout, "bucket: %s\n", k.Bucket)
 	} else {
 		fmt.Fprintf(e.stdout, "stream_id: %s\n", k.StreamID)
 	}
-	fmt.Fprintf(e.stdout, "created: %s\nprivate key: %s (mode 0600)\n", k.Created, path)
+	fmt.Fprintf(e.stdout, "created: %s\nprivate key: %s (mode 0600)\n", created(k.Created), path)
 	if *printKey {
 		fmt.Fprintf(e.stdout, "\n%s", k.PrivateKey.Reveal())
 	}
@@ -216,16 +216,28 @@ func runKeysList(e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tBUCKET\tSTREAM\tCREATED")
 	for _, k := range ks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, dash(k.Name), dash(k.Bucket), dash(k.StreamID), k.Created)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, dash(k.Name), dash(k.Bucket), dash(k.StreamID), created(k.Created))
 	}
 	return tw.Flush()
 }
 
-func dash(s string) string {
+// dash shows an empty or null field as "-".
+func dash[S ~string](s S) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return string(s)
+}
+
+// created shows a key's creation time in Qencode's form, UTC, whichever
+// form the API answered (older signgate edges: RFC 3339); an answer in
+// neither form is shown as it came.
+func created(s string) string {
+	t, err := edge.ParseCreated(s)
+	if err != nil {
+		return dash(s)
+	}
+	return t.Format(edge.CreatedLayout) + " UTC"
 }
 
 func runKeysGet(e *env, args []string) error {
@@ -246,7 +258,7 @@ func runKeysGet(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("keys get: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "id: %s\nname: %s\nbucket: %s\nstream_id: %s\ncreated: %s\n", k.ID, dash(k.Name), dash(k.Bucket), dash(k.StreamID), k.Created)
+	fmt.Fprintf(e.stdout, "id: %s\nname: %s\nbucket: %s\nstream_id: %s\ncreated: %s\n", k.ID, dash(k.Name), dash(k.Bucket), dash(k.StreamID), created(k.Created))
 	if k.PublicKey != "" {
 		fmt.Fprintf(e.stdout, "\n%s", k.PublicKey)
 	}

@@ -26,8 +26,9 @@ func CI() bool {
 	return err == nil && v
 }
 
-// missing skips t, or fails it under CI, naming what is missing.
-func missing(t testing.TB, what, hint string) {
+// Missing skips t, or fails it under CI, naming what is missing and a
+// hint at how to get it.
+func Missing(t testing.TB, what, hint string) {
 	t.Helper()
 	if CI() {
 		t.Fatalf("%s is required under CI=true but missing (%s)", what, hint)
@@ -44,7 +45,7 @@ func Program(t testing.TB, name string) string {
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
-		missing(t, "program "+strconv.Quote(name), "not on PATH")
+		Missing(t, "program "+strconv.Quote(name), "not on PATH")
 	}
 	return p
 }
@@ -58,7 +59,7 @@ func Postgres(t testing.TB) string {
 	}
 	u := os.Getenv("SIGNGATE_TEST_POSTGRES")
 	if u == "" {
-		missing(t, "PostgreSQL", "SIGNGATE_TEST_POSTGRES is not set")
+		Missing(t, "PostgreSQL", "SIGNGATE_TEST_POSTGRES is not set")
 	}
 	return u
 }
