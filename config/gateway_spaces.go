@@ -1,74 +1,112 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/signgate/signgate/signer"
 )
 
-// validateRouteSpaces refuses a route table in which a route's access
-// rule would not hold, because another route hands out the same objects
-// under another rule. Two routes reach the same objects when they are on
-// one origin (signer.Base.Origin: host case, trailing dot, default port
-// and scheme aside; never compared by key or kid, since an edge accepts
-// any key of the bucket) and their bucket spaces overlap: a route that
-// strips its prefix (or the root route) maps to the whole bucket, any
-// other to the bucket paths under its prefix.
+// CheckRouteSpaces refuses a route table in which a route's access rule
+// would not hold, because another route hands out the same objects under
+// another rule. Validate calls it, and so does proxy.New, which may be
+// handed a configuration Validate never saw.
 //
-// Such an overlap is sound when the two rules are the same (PUBLIC and
-// REQUIRE), or when neither route strips its prefix: then the longer
-// prefix is nested in the shorter one and the gateway sends the paths
-// under it to the longer route alone, which the grant keeps tokens of the
-// shorter one away from (proxy/grant.go). Anything else is refused,
-// naming both routes: /a stripped and /b stripped on one bucket, one
-// public, would hand /b's objects to anyone as /a/....
+// A token belongs to a bucket, not to a host or a path prefix: the edge
+// checks it against the whole bucket its key belongs to. Two routes may
+// therefore reach the same objects when their CDN bases share a host
+// (signer.Base.Host: case, IDNA, IP and port spellings, and the scheme,
+// aside; path prefixes are not told apart), or when they hold the same
+// key (KEY_ID, KEY_FILE or KEY_ID_FILE), whatever their hosts. Routes on
+// different hosts with different keys are taken to be different buckets.
 //
-// Prefixes that differ only by case are refused too: the gateway refuses
-// paths that read as a media path case-folded, and could not tell those
-// routes apart.
+// In one such pair, a route maps to the whole bucket when it strips its
+// prefix or is the root route; any other route maps to the bucket paths
+// under its prefix (a CDN base's path prefix is not signed: the CDN is
+// taken to strip it). Two spaces that overlap are sound when the rules
+// are the same (PUBLIC and REQUIRE), or when one prefix is nested in the
+// other and neither strips it: the gateway sends the paths under the
+// longer prefix to that route alone, and the grant keeps the shorter
+// route's tokens away from it unless both are on one origin, spelled
+// alike, and the user may see both (proxy/grant.go). Anything else is refused, naming both routes:
+// /a and /b stripping on one bucket, one public, would hand /b's objects
+// to anyone as /a/....
+//
+// Prefixes are also compared case-folded (Fold): two that differ only by
+// case, or that nest only once folded (/media and /Media/premium), are
+// refused, since a case-insensitive origin would read one as the other
+// while the gateway routes and narrows them apart.
+func (g Gateway) CheckRouteSpaces() error { return errors.Join(g.validateRouteSpaces()...) }
+
 func (g Gateway) validateRouteSpaces() []error {
 	type space struct {
 		i        int
-		origin   string
+		prefix   string
+		fold     string
+		host     string
+		keys     []string
 		root     string // "" for the whole bucket
-		identity bool
+		identity bool   // bucket paths are gateway paths
 		rule     string
 	}
 	var spaces []space
-	var errs []error
-	folded := map[string]int{}
 	for i, r := range g.Routes {
 		p := NormalizePrefix(r.Prefix)
-		if j, dup := folded[strings.ToLower(p)]; dup && NormalizePrefix(g.Routes[j].Prefix) != p {
-			errs = append(errs, fmt.Errorf("%s%d_PREFIX: %q differs from route %d's %q only by case; the gateway reads paths case-folded to refuse look-alikes, and cannot tell them apart",
-				RoutesPrefix, i, r.Prefix, j, g.Routes[j].Prefix))
-		}
-		folded[strings.ToLower(p)] = i
 		b, err := r.Base()
 		if err != nil || p == "" || !strings.HasPrefix(p, "/") {
 			continue // reported by validateRoutes
 		}
-		sp := space{i: i, origin: b.Origin(), identity: !r.StripPrefix || p == "/", rule: accessRule(r)}
+		sp := space{
+			i: i, prefix: p, fold: Fold(p), host: b.Host(), rule: accessRule(r),
+			identity: !r.StripPrefix || p == "/",
+		}
+		for _, k := range []string{r.KeyFile, r.KeyIDFile} {
+			if k != "" {
+				sp.keys = append(sp.keys, "file "+filepath.Clean(k))
+			}
+		}
+		if r.KeyID != "" {
+			sp.keys = append(sp.keys, "kid "+r.KeyID)
+		}
 		if sp.identity && p != "/" {
 			sp.root = p
 		}
 		spaces = append(spaces, sp)
 	}
+	var errs []error
 	for x, a := range spaces {
 		for _, b := range spaces[x+1:] {
-			if a.origin != b.origin || a.rule == b.rule || a.identity && b.identity {
+			switch {
+			case a.fold == b.fold && a.prefix != b.prefix:
+				errs = append(errs, fmt.Errorf("%s%d_PREFIX: %q differs from route %d's %q only by case; a case-insensitive origin would read one as the other",
+					RoutesPrefix, b.i, b.prefix, a.i, a.prefix))
+				continue
+			case nested(a.fold, b.fold) != nested(a.prefix, b.prefix):
+				errs = append(errs, fmt.Errorf("%[1]s%[2]d_PREFIX and %[1]s%[3]d_PREFIX: %[4]q and %[5]q nest only when case is ignored; a case-insensitive origin would read one inside the other, while the gateway keeps them apart",
+					RoutesPrefix, a.i, b.i, a.prefix, b.prefix))
+				continue
+			}
+			shared := a.host == b.host || slices.ContainsFunc(a.keys, func(k string) bool { return slices.Contains(b.keys, k) })
+			if !shared || a.rule == b.rule || a.identity && b.identity {
 				continue
 			}
 			if !signer.Covers(a.root, b.root) && !signer.Covers(b.root, a.root) {
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%[1]s%[2]d_PREFIX and %[1]s%[3]d_PREFIX: both reach bucket paths under %[4]q of %[5]s under different access rules (PUBLIC, REQUIRE), so the stricter one would not hold; give them the same rule, separate CDN bases, or stop stripping the prefix (STRIP_PREFIX)",
-				RoutesPrefix, a.i, b.i, cmpRoot(a.root, b.root), a.origin))
+			errs = append(errs, fmt.Errorf("%[1]s%[2]d_PREFIX and %[1]s%[3]d_PREFIX: both may reach bucket paths under %[4]q (their CDN bases share a host or a key) under different access rules (PUBLIC, REQUIRE), so the stricter one would not hold; give them the same rule, separate buckets with their own keys, or stop stripping the prefix (STRIP_PREFIX)",
+				RoutesPrefix, a.i, b.i, cmpRoot(a.root, b.root)))
 		}
 	}
 	return errs
+}
+
+// nested reports whether one of two prefixes covers the other at a "/"
+// boundary.
+func nested(a, b string) bool {
+	return signer.Covers(a, b) || signer.Covers(b, a)
 }
 
 // accessRule is a route's access rule in a comparable form.

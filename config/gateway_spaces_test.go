@@ -51,10 +51,26 @@ func TestRouteSpaces(t *testing.T) {
 			route("0", "/a", cdn, "STRIP_PREFIX", "true", "REQUIRE", "plan=x"),
 			route("1", "/b", cdn, "STRIP_PREFIX", "true", "REQUIRE", " plan = x "),
 		), ""},
-		{"a stripped route beside a disjoint one", table(
+		{"path prefixes of one host are not told apart", table(
 			route("0", "/s", cdn+"/s", "STRIP_PREFIX", "true", "PUBLIC", "true"),
 			route("1", "/paid", cdn+"/paid"),
+		), "share a host or a key"},
+		{"a stripping route with a base path prefix", table(
+			route("0", "/x", cdn+"/media", "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/paid", cdn),
+		), "SIGNGATE_ROUTES_0_PREFIX and SIGNGATE_ROUTES_1_PREFIX"},
+		{"one key on two hosts is one bucket", table(
+			route("0", "/s", "https://media.example.com", "STRIP_PREFIX", "true", "PUBLIC", "true", "KEY_ID", "k"),
+			route("1", "/paid", cdn, "KEY_ID", "k"),
+		), "share a host or a key"},
+		{"a stripped route on another host with its own key", table(
+			route("0", "/s", "https://media.example.com", "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/paid", cdn),
 		), ""},
+		{"prefixes nested only case-folded", table(
+			route("0", "/media", cdn, "PUBLIC", "true"),
+			route("1", "/Media/premium", cdn),
+		), "nest only when case is ignored"},
 		{"another origin", table(
 			route("0", "/s", cdn, "STRIP_PREFIX", "true", "PUBLIC", "true"),
 			route("1", "/paid", "https://other.example.com"),

@@ -135,6 +135,11 @@ func (g *Gateway) build(ctx context.Context) error {
 		rs = append(rs, rt)
 	}
 	g.routes = newRoutes(rs)
+	// A table whose access rules would not hold, even handed to New
+	// without Validate (an embedding program).
+	if err := cfg.CheckRouteSpaces(); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.LoginURL != "" {
 		u, err := url.Parse(cfg.LoginURL)
 		if err != nil {

@@ -21,8 +21,10 @@ import (
 // the route table that newRoutes prepares (route.shadows):
 //
 //  1. The path asked for is one the gateway routes to the route: its
-//     gateway path matches no longer prefix. The route's own root (its
-//     prefix, or "/" of the bucket) names no object and is refused.
+//     gateway path matches no longer prefix, nor reads as another route's
+//     path (routes.lookalike). The route's own root (its prefix, or "/"
+//     of the bucket) names no object and is refused: a prefix is a
+//     directory.
 //  2. A claim never reaches above the route's root: the bucket scope is
 //     the root itself, the prefix (or, for a route that strips its prefix,
 //     the whole bucket, all of which the route maps to); the directory of
@@ -86,8 +88,16 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 	if err := checkMediaPath(bp); err != nil {
 		return "", fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	if g.routes.match(rt.gatewayPath(bp)) != rt {
-		return "", fmt.Errorf("%w: %s is not a path of route %s", ErrGrant, rt.gatewayPath(bp), rt.name)
+	gp := rt.gatewayPath(bp)
+	if g.routes.match(gp) != rt {
+		return "", fmt.Errorf("%w: %s is not a path of route %s", ErrGrant, gp, rt.name)
+	}
+	// A path that reads as another route's (a URI in a manifest: lookup
+	// refused such requests already).
+	if rt.lookalikes {
+		if o := g.routes.lookalike(signer.EscapePath(gp), rt); o != nil {
+			return "", fmt.Errorf("route %s: %w: %s reads as a path of route %s", rt.name, ErrLookalike, gp, o.name)
+		}
 	}
 	var uri string
 	switch want {
@@ -161,10 +171,9 @@ func (pr *Principal) describe() string {
 // media route the grant is the claim a token for the path will carry,
 // as grantPath names it, for an authenticated principal without claims:
 // what forward-auth itself gives; on a streaming route at least the
-// directory, which the cookie or the manifest's claim opens (the media a
-// rewritten manifest names are signed on the strength of the manifest's
-// yes, inside the same route). A path grant refuses gets none (the
-// request is refused after the check).
+// directory, which the cookie or the manifest's claim opens (a rewritten
+// manifest signs media inside that claim only: rewriter.scopeOf). A path
+// grant refuses gets none (the request is refused after the check).
 func (g *Gateway) checkTarget(r *http.Request) (path, grant string) {
 	rt, p, err := g.routes.lookup(r)
 	if err != nil || p == "" {

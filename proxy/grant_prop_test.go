@@ -71,14 +71,19 @@ func genTable(r *rand.Rand) mTable {
 			continue
 		}
 		seen[prefix] = true
-		o := genOrigins[r.IntN(origins)]
+		oi := r.IntN(origins)
+		o := genOrigins[oi]
+		key := 1 + oi // mostly a key per origin, as buckets have
+		if r.IntN(4) == 0 {
+			key = 1 + r.IntN(3)
+		}
 		rt := mRoute{
 			prefix: prefix,
 			base:   o[r.IntN(len(o))],
 			public: r.IntN(3) == 0,
 			scope:  genScopes[r.IntN(len(genScopes))],
 			strip:  r.IntN(4) == 0,
-			key:    1 + r.IntN(3),
+			key:    key,
 		}
 		if !rt.public && r.IntN(2) == 0 {
 			rt.require = genClaims[r.IntN(len(genClaims))]
@@ -166,6 +171,16 @@ func (t mTable) route(gp string) int {
 	return best
 }
 
+// share reports whether routes i and j may reach one bucket: a token is
+// the bucket's, whatever host or path prefix its URL had, so their CDN
+// bases share a host (path prefixes aside), or they hold the same key.
+func (t mTable) share(i, j int) bool {
+	hi, _ := origin(t[i].base)
+	hj, _ := origin(t[j].base)
+	cut := func(h string) string { h, _, _ = strings.Cut(h, "/"); return h }
+	return cut(hi) == cut(hj) || t[i].key == t[j].key
+}
+
 // bucketPath maps gateway path gp of route i to its bucket path; ok is
 // false when gp names no object (a route's own prefix, or "/").
 func (t mTable) bucketPath(i int, gp string) (string, bool) {
@@ -192,11 +207,11 @@ func (rt mRoute) admits(claims map[string]any) bool {
 }
 
 // gets reports whether a principal with claims gets bucket path x of
-// origin o through the gateway: some route of o maps a gateway path to x
-// and admits the principal.
-func (t mTable) gets(claims map[string]any, o, x string) bool {
+// the bucket of route issuer through the gateway: some route that may
+// share that bucket maps a gateway path to x and admits the principal.
+func (t mTable) gets(claims map[string]any, issuer int, x string) bool {
 	for i, rt := range t {
-		if ro, _ := origin(rt.base); ro != o {
+		if !t.share(issuer, i) {
 			continue
 		}
 		gp := x
@@ -351,7 +366,7 @@ func checkGrants(t testing.TB, seed uint64, quick bool) (accepted bool, grants i
 			}
 			grants++
 			for _, x := range table.universe(c.URI, paths) {
-				if under(c.URI, x) && !table.gets(claims, o, x) {
+				if under(c.URI, x) && !table.gets(claims, ri, x) {
 					t.Fatalf("seed %d: the token for %s given to %v has uri %q, which opens %s of %s: not a path this principal gets through the gateway\ntable %+v",
 						seed, target, claims, c.URI, x, o, table)
 				}

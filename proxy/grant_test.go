@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/signgate/signgate/signer"
@@ -41,8 +42,11 @@ func claimFits(rt *route, rs routes, uri string) bool {
 // /media/free (same origin, public) and /media/ext (another origin,
 // public); /strip strips its prefix on another origin with bucket scope.
 func grantTable(t *testing.T) *fixture {
+	// One key per host: a key is its bucket's.
+	keys := map[string]string{"cdn": "key1", "CDN": "key1", "oth": "key2", "buc": "key3"}
 	route := func(n, prefix, base string, kv ...string) map[string]string {
-		return routeEnv(n, prefix, base, "key1", append([]string{"SCOPE", "file"}, kv...)...)
+		host := strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")[:3]
+		return routeEnv(n, prefix, base, keys[host], append([]string{"SCOPE", "file"}, kv...)...)
 	}
 	env := map[string]string{}
 	for _, m := range []map[string]string{

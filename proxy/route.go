@@ -41,7 +41,7 @@ type route struct {
 	origin     string   // base.Origin(): which bucket space the route reaches
 	identity   bool     // bucket paths are gateway paths: no prefix stripped
 	root       string   // the claim of the route's whole space: its prefix, or "" (the bucket)
-	fold       string   // the prefix in lower case, for lookalike readings
+	fold       string   // the prefix case-folded (config.Fold), for lookalike readings
 	lookalikes bool     // a longer route lies under fold: lenient readings of a path of this route are checked
 	shadows    []shadow // longer routes nested in this one (grant.go)
 }
@@ -121,7 +121,7 @@ func newRoutes(rs []*route) routes {
 		if rt.identity && rt.prefix != "/" {
 			rt.root = rt.prefix
 		}
-		rt.fold = strings.ToLower(rt.prefix)
+		rt.fold = config.Fold(rt.prefix)
 	}
 	for _, rt := range out {
 		rt.shadows, rt.lookalikes = nil, false
@@ -207,18 +207,24 @@ func (rs routes) lookup(r *http.Request) (*route, string, error) {
 
 // lookalike returns the route that a lenient reading of escaped path ep
 // reaches when it is not strict, the route ep reaches as written (nil
-// for none); else nil. The readings: with ".." segments resolved, and
-// kept (a server may do either).
+// for none); else nil. The readings: decoded once and twice (an origin
+// behind a proxy may decode again), each with ".." segments kept and
+// resolved (a server may do either).
 func (rs routes) lookalike(ep string, strict *route) *route {
-	for _, dots := range []bool{false, true} {
-		if rt := rs.matchFold(loosePath(ep, dots)); rt != nil && rt != strict {
-			return rt
+	for _, twice := range []bool{false, true} {
+		if twice && strings.IndexByte(decodeLoose(ep), '%') < 0 {
+			break
+		}
+		for _, dots := range []bool{false, true} {
+			if rt := rs.matchFold(loosePath(ep, dots, twice)); rt != nil && rt != strict {
+				return rt
+			}
 		}
 	}
 	return nil
 }
 
-// matchFold is match on a path in lower case.
+// matchFold is match on a case-folded path (config.Fold).
 func (rs routes) matchFold(lp string) *route {
 	for _, rt := range rs {
 		if prefixCovers(rt.fold, lp) {
@@ -261,13 +267,17 @@ func decodeLoose(ep string) string {
 	return b.String()
 }
 
-// loosePath reads an escaped path the way a lenient server might, in
-// lower case: escapes decoded, a backslash as "/", each segment cut at
-// its first ";" (path parameters) and stripped of trailing dots and
-// spaces (Windows), empty and "." segments dropped; dots resolves ".."
-// segments too.
-func loosePath(ep string, dots bool) string {
-	d := strings.ReplaceAll(decodeLoose(ep), "\\", "/")
+// loosePath reads an escaped path the way a lenient server might,
+// case-folded (config.Fold): escapes decoded (twice: again), a backslash
+// as "/", each segment cut at its first ";" (path parameters) and
+// stripped of trailing dots and spaces (Windows), empty and "." segments
+// dropped; dots resolves ".." segments too.
+func loosePath(ep string, dots, twice bool) string {
+	d := decodeLoose(ep)
+	if twice {
+		d = decodeLoose(d)
+	}
+	d = strings.ReplaceAll(d, "\\", "/")
 	var segs []string
 	for s := range strings.SplitSeq(d, "/") {
 		if i := strings.IndexByte(s, ';'); i >= 0 {
@@ -285,7 +295,7 @@ func loosePath(ep string, dots bool) string {
 				segs = segs[:len(segs)-1]
 			}
 		default:
-			segs = append(segs, strings.ToLower(s))
+			segs = append(segs, config.Fold(s))
 		}
 	}
 	return "/" + strings.Join(segs, "/")

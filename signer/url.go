@@ -2,8 +2,12 @@ package signer
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // QencodeBase returns the CDN base of a Qencode media-storage bucket:
@@ -49,42 +53,67 @@ func ParseBase(s string) (Base, error) {
 func (b Base) String() string { return b.prefix }
 
 // Origin returns the identity of the bucket space that b names, for
-// telling whether two bases reach the same objects: the host in lower
-// case, without a trailing dot or the scheme's default port, then the
-// path prefix in canonical (decoded) form. The scheme is left out on
-// purpose: a CDN that serves a bucket over https serves it over http too,
-// and the token is not bound to either, so two bases that differ only by
-// scheme are one origin. The zero Base has the origin "".
+// telling whether two bases reach the same objects the same way: Host,
+// then the path prefix in canonical (decoded) form. The zero Base has the
+// origin "".
 func (b Base) Origin() string {
 	if b.prefix == "" {
 		return ""
 	}
-	scheme, rest, _ := strings.Cut(b.prefix, "://")
-	host, prefix := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		host, prefix = rest[:i], rest[i:]
-	}
-	host = strings.ToLower(host)
-	switch {
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		host = host[:len(host)-4]
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		host = host[:len(host)-3]
-	}
-	if h, port, ok := strings.Cut(host, "]:"); ok { // [v6]:port
-		host = strings.TrimSuffix(h, ".") + "]:" + port
-	} else if h, port, ok := strings.Cut(host, ":"); ok && !strings.Contains(port, ":") {
-		host = strings.TrimSuffix(h, ".") + ":" + port
-	} else {
-		host = strings.TrimSuffix(host, ".")
-	}
+	prefix := b.PathPrefix()
 	if prefix != "" {
 		// ParseBase checked the prefix is canonical once decoded.
 		if p, err := CanonicalPath(prefix); err == nil {
 			prefix = p
 		}
 	}
-	return host + prefix
+	return b.Host() + prefix
+}
+
+// Host returns the host of b as one spelling of it: lower case, in its
+// ASCII (punycode) form, without a trailing dot; an IP address in its
+// standard form; the port as a number, left out when it is the scheme's
+// default (or empty). The scheme itself is left out on purpose: a CDN
+// that serves a bucket over https serves it over http too, and a token is
+// bound to neither.
+func (b Base) Host() string {
+	if b.prefix == "" {
+		return ""
+	}
+	u, err := url.Parse(b.prefix)
+	if err != nil {
+		return b.prefix
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.Unmap().String()
+	} else if h, err := idna.Lookup.ToASCII(host); err == nil {
+		host = h
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	if n, err := strconv.Atoi(port); err == nil {
+		port = strconv.Itoa(n)
+	}
+	switch {
+	case port == "", port == "443" && u.Scheme == "https", port == "80" && u.Scheme == "http":
+		return host
+	}
+	return host + ":" + port
+}
+
+// PathPrefix returns the escaped path prefix of b: "" or "/prefix".
+func (b Base) PathPrefix() string {
+	if b.prefix == "" {
+		return ""
+	}
+	rest := b.prefix[strings.Index(b.prefix, "://")+3:]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return ""
 }
 
 // IsZero reports whether b is the zero Base.

@@ -127,7 +127,8 @@ func TestBaseOrigin(t *testing.T) {
 		{"https://cdn.example.com", "https://CDN.Example.COM", "https://cdn.example.com:443", "https://cdn.example.com.", "http://cdn.example.com", "http://cdn.example.com:80/"},
 		{"http://127.0.0.1:8081", "http://127.0.0.1:8081/", "https://127.0.0.1:8081"},
 		{"https://cdn.example.com/a%62", "https://cdn.example.com/ab/"},
-		{"http://[::1]:9000", "http://[::1]:9000/"},
+		{"http://[::1]:9000", "http://[::1]:9000/", "http://[0:0:0:0:0:0:0:1]:9000", "http://[::1]:09000"},
+		{"https://bücher.example", "https://xn--bcher-kva.example", "https://BÜCHER.example:", "https://bücher.example:0443"},
 	}
 	origins := map[string]int{}
 	for i, group := range same {
