@@ -33,6 +33,11 @@ type Limits struct {
 	// over: long enough to ride out a stall or a TCP back-off, short
 	// enough to bound how long a trickling client holds a connection.
 	BodyRateWindow time.Duration `env:"BODY_RATE_WINDOW" envDefault:"30s"`
+	// UpstreamTimeout bounds the wait for the upstream app's response
+	// headers on pass-through, after the request was sent; past it the
+	// client gets 504. A response that has begun (a download, a stream,
+	// a WebSocket) is not cut by it. 0 turns it off.
+	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" envDefault:"60s"`
 }
 
 // MaxMaxConns is the largest SIGNGATE_MAX_CONNS and SIGNGATE_EDGE_MAX_CONNS.
@@ -54,6 +59,9 @@ func (l Limits) validate() []error {
 	}
 	if l.BodyMinRate < 0 {
 		add("BODY_MIN_RATE", "%d: must not be negative (0 turns the check off)", l.BodyMinRate)
+	}
+	if l.UpstreamTimeout < 0 {
+		add("UPSTREAM_TIMEOUT", "%s: must not be negative (0 turns it off)", l.UpstreamTimeout)
 	}
 	if l.BodyMinRate > 0 && l.BodyRateWindow < 100*time.Millisecond {
 		add("BODY_RATE_WINDOW", "%s: want at least 100ms while SIGNGATE_BODY_MIN_RATE is on", l.BodyRateWindow)

@@ -11,7 +11,7 @@ func TestLimitsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Limits{MaxConns: 10000, BodyTimeout: 10 * time.Second, BodyIdleTimeout: 30 * time.Second, BodyMinRate: 1024, BodyRateWindow: 30 * time.Second}
+	want := Limits{MaxConns: 10000, BodyTimeout: 10 * time.Second, BodyIdleTimeout: 30 * time.Second, BodyMinRate: 1024, BodyRateWindow: 30 * time.Second, UpstreamTimeout: time.Minute}
 	if g.Limits != want {
 		t.Errorf("gateway limits %+v, want %+v", g.Limits, want)
 	}

@@ -101,6 +101,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 	}
 	if g.transport == nil {
 		t := newTransport()
+		t.ResponseHeaderTimeout = cfg.UpstreamTimeout
 		g.transport = t
 		g.ownTransport = t
 	}

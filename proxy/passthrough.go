@@ -116,6 +116,11 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 				w.WriteHeader(499)
 				return
 			}
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				httpx.WriteError(w, r, g.log, httpx.Errorf(http.StatusGatewayTimeout, "upstream_timeout",
+					"the upstream application did not answer in time", fmt.Errorf("%w: %w", ErrUpstream, err)))
+				return
+			}
 			httpx.WriteError(w, r, g.log, status(fmt.Errorf("%w: %w", ErrUpstream, err)))
 		},
 	}

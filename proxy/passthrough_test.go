@@ -226,3 +226,44 @@ func TestPassthroughWithoutOrWithDeadUpstream(t *testing.T) {
 		}
 	})
 }
+
+// TestPassthroughUpstreamTimeout: an app that takes the request and never
+// answers gets the client a 504 at SIGNGATE_UPSTREAM_TIMEOUT, not a wait
+// for ever; one that answers its headers in time keeps streaming past it.
+func TestPassthroughUpstreamTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	up := newApp(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hang":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/stream":
+			w.WriteHeader(http.StatusOK)
+			for i := range 4 {
+				fmt.Fprintf(w, "chunk %d\n", i)
+				w.(http.Flusher).Flush()
+				select {
+				case <-time.After(150 * time.Millisecond): // longer than the timeout, in all
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+	})
+	f := newFixture(t, map[string]string{"SIGNGATE_UPSTREAM": up.URL, "SIGNGATE_UPSTREAM_TIMEOUT": "300ms"})
+	start := time.Now()
+	resp := f.do("GET", "/hang", nil)
+	if took := time.Since(start); resp.StatusCode != http.StatusGatewayTimeout || took > 5*time.Second {
+		t.Fatalf("a hung upstream: %d after %s, want 504 at the timeout", resp.StatusCode, took)
+	}
+	if b := body(t, resp); !strings.Contains(b, "upstream_timeout") {
+		t.Errorf("body %s, want the code upstream_timeout", b)
+	}
+	resp = f.do("GET", "/stream", nil)
+	if b := body(t, resp); resp.StatusCode != 200 || strings.Count(b, "chunk") != 4 {
+		t.Errorf("a stream that outlives the timeout: %d %q, want all 4 chunks", resp.StatusCode, b)
+	}
+}
