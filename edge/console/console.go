@@ -183,6 +183,9 @@ func publicText(err error) string {
 	if len(s) > 200 {
 		s = s[:200]
 	}
+	if s == "" {
+		return "The request is not valid."
+	}
 	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 

@@ -307,3 +307,33 @@ func mustRequest(t *testing.T, u string) *http.Request {
 }
 
 func configSecret(s string) config.Secret { return config.Secret(s) }
+
+// TestCreateForStream: a key for a live stream id, and the form's answers
+// to a stream without an id and to an id the API would refuse.
+func TestCreateForStream(t *testing.T) {
+	p := startPortal(t, false)
+	c := p.signedIn(t)
+	_, page := get(t, c, p.api+"/console/keys")
+	csrf := csrfOf(t, page)
+	for _, tc := range []struct {
+		name, stream string
+		status       int
+		want         string
+	}{
+		{"no id", "", http.StatusBadRequest, "Enter the live stream&#39;s id"},
+		{"bad id", "live 1", http.StatusBadRequest, "Stream_id must be 1 to 128 letters"},
+		{"ok", "live-1", http.StatusOK, "<dt>Stream</dt><dd>live-1</dd>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := post(t, c, p.api+"/console/keys",
+				url.Values{"csrf": {csrf}, "for": {"stream"}, "bucket": {"media"}, "stream_id": {tc.stream}}, nil)
+			if resp.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+				t.Errorf("%d, want %d and %q\n%s", resp.StatusCode, tc.status, tc.want, body)
+			}
+		})
+	}
+	keys, err := p.edge.Keys(context.Background())
+	if err != nil || len(keys) != 1 || keys[0].StreamID != "live-1" || keys[0].Bucket != "" {
+		t.Errorf("keys = %+v, %v; want one key for stream live-1", keys, err)
+	}
+}

@@ -123,6 +123,10 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 	bucket, stream := f.Bucket, ""
 	if f.For == "stream" {
 		bucket, stream = "", f.StreamID
+		if stream == "" {
+			c.renderKeys(w, r, http.StatusBadRequest, f, "Enter the live stream's id, or choose a bucket.")
+			return
+		}
 	}
 	k, priv, err := c.edge.CreateKey(r.Context(), bucket, stream, f.Name)
 	if err != nil {
