@@ -25,8 +25,9 @@ const (
 	preCSRFCookie = "signgate_console_csrf"
 	// csrfField is the hidden form field of every POST.
 	csrfField = "csrf"
-	// maxForm bounds a form body.
-	maxForm = 64 << 10
+	// maxForm bounds a form body, and formTimeout the time to read it.
+	maxForm     = 64 << 10
+	formTimeout = 10 * time.Second
 	// maxCookie bounds the session cookie read; a bearer token is 43 bytes.
 	maxCookie = 512
 )
@@ -103,8 +104,12 @@ func sessionFrom(r *http.Request) *session {
 	return s
 }
 
-// readForm parses a POST's urlencoded body, at most maxForm bytes.
+// readForm parses a POST's urlencoded body, at most maxForm bytes, read
+// within formTimeout, so that no body can hold the connection.
 func readForm(w http.ResponseWriter, r *http.Request) error {
+	// Where the writer cannot set a deadline (a test's recorder), the
+	// server's own timeouts are all there is.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(formTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("%w: %w", errForm, err)
