@@ -80,11 +80,13 @@ func New(e Backend, opts Options) (*Console, error) {
 
 // Mount serves the portal under Prefix (and /console) and everything else
 // with api. It dispatches on the path alone, so the API's own router sees
-// its requests exactly as before.
+// its requests exactly as before. A path holding "access_token/" goes to
+// the API wherever it points, as the API takes an API key out of such a
+// path before anything logs it.
 func Mount(api http.Handler, c *Console) http.Handler {
 	h := c.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, Prefix) {
+		if (r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, Prefix)) && !strings.Contains(r.URL.Path, "access_token/") {
 			h.ServeHTTP(w, r)
 			return
 		}

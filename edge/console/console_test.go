@@ -302,6 +302,13 @@ func TestAPIUnchanged(t *testing.T) {
 	if resp, body := do(t, mustRequest(t, p.api+"/v1/nope")); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("an unknown API path: %d %s, want the API's JSON 404", resp.StatusCode, body)
 	}
+	// An API key typed into a portal path reaches no log.
+	if resp, _ := do(t, mustRequest(t, p.api+"/console/access_token/"+testAPIKey)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/console/access_token/KEY: %d, want 404", resp.StatusCode)
+	}
+	if strings.Contains(p.logs.String(), testAPIKey) {
+		t.Errorf("the API key reached the log:\n%s", p.logs)
+	}
 	if resp, _ := do(t, mustRequest(t, p.api+"/console")); resp.Request.URL.Path != "/console/sign-in" {
 		t.Errorf("/console ends at %s, want the sign-in page", resp.Request.URL.Path)
 	}
