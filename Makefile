@@ -31,9 +31,10 @@ FUZZTIME ?= 20000x
 fuzz:
 	./.ci/fuzz $(FUZZTIME)
 
-# Refreshes docs/demo.png from the browser test (needs chromium).
+# Refreshes docs/demo.png and the portal's docs/console-*.png from the browser tests (need chromium).
 screenshot:
 	SIGNGATE_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestBrowserPlaysVideo ./internal/demo
+	SIGNGATE_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestBrowserSeedFlow ./edge/console
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

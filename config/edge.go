@@ -23,6 +23,10 @@ type Edge struct {
 	// APIListen is the address of the control API (/v1). "off" turns the
 	// API off; keys and policies can then only change through the store.
 	APIListen string `env:"EDGE_API_LISTEN" envDefault:"127.0.0.1:8082"`
+	// Console serves the portal, the web pages for buckets and signing
+	// keys, under /console/ on the API listener: sign-in with an API key.
+	// It is off while the API is off.
+	Console bool `env:"EDGE_CONSOLE" envDefault:"true"`
 	// MetricsListen is the address of the Prometheus /metrics listener
 	// (with /healthz and /readyz); "off" turns it off.
 	MetricsListen string `env:"EDGE_METRICS_LISTEN" envDefault:"127.0.0.1:9091"`
@@ -157,6 +161,10 @@ func (c Edge) HostsOf(i int) []string {
 
 // APIEnabled reports whether the control API is on.
 func (c Edge) APIEnabled() bool { return c.APIListen != APIOff }
+
+// ConsoleEnabled reports whether the portal is on: SIGNGATE_EDGE_CONSOLE
+// and the API listener it is served on.
+func (c Edge) ConsoleEnabled() bool { return c.Console && c.APIEnabled() }
 
 // APIOff, as SIGNGATE_EDGE_API_LISTEN, turns the control API off.
 const APIOff = "off"

@@ -9,10 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
-
-	"github.com/google/uuid"
 
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/signer"
@@ -135,12 +132,10 @@ func (e *Edge) putPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	if err := e.store.SetPolicy(r.Context(), b.name, p); err != nil {
+	if err := e.SetPolicy(r.Context(), b.name, p); err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	e.changed(r.Context(), setPolicy(b.name, p))
-	e.log.Info("bucket policy set", "bucket", b.name, "policy", p)
 	httpx.WriteJSON(w, http.StatusOK, success())
 }
 
@@ -177,33 +172,15 @@ func (e *Edge) createKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	if err := e.checkCreate(req); err != nil {
-		writeError(w, r, e.log, err)
-		return
-	}
-	priv, err := signer.GenerateKey(signer.MinKeyBits)
+	k, priv, err := e.CreateKey(r.Context(), req.Bucket, req.StreamID, string(req.Name))
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	k := Key{
-		ID:        newKeyID(),
-		Name:      string(req.Name),
-		Bucket:    req.Bucket,
-		StreamID:  req.StreamID,
-		PublicKey: signer.EncodePublicKey(&priv.PublicKey),
-		Created:   e.now().UTC().Truncate(time.Second),
-	}
-	if err := e.store.CreateKey(r.Context(), k); err != nil {
-		writeError(w, r, e.log, err)
-		return
-	}
-	e.changed(r.Context(), func(*snapshot) {}) // a new key can wait for the next refresh
-	e.log.Info("signing key created", "kid", k.ID, "bucket", k.Bucket, "stream_id", k.StreamID)
 	var resp newKeyResponse
 	resp.okResponse = success()
 	resp.SigningKey.KeyInfo = keyInfo(k)
-	resp.SigningKey.PrivateKey = string(signer.EncodePrivateKey(priv))
+	resp.SigningKey.PrivateKey = priv.Reveal()
 	httpx.WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -218,11 +195,6 @@ func (e *Edge) checkCreate(req CreateKeyRequest) error {
 	}
 	return checkName(string(req.Name))
 }
-
-// newKeyID returns a fresh key id as Qencode's are: a random (version 4)
-// UUID, lower case, with dashes. Keys stored with an older form of id keep
-// it: an id is only ever compared whole.
-func newKeyID() string { return uuid.NewString() }
 
 func checkName(name string) error {
 	if len(name) > maxName {
@@ -265,26 +237,18 @@ func (e *Edge) renameKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	if err := checkName(string(req.Name)); err != nil {
-		writeError(w, r, e.log, err)
-		return
-	}
-	k, err := e.store.RenameKey(r.Context(), r.PathValue("id"), string(req.Name))
+	k, err := e.RenameKey(r.Context(), r.PathValue("id"), string(req.Name))
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	e.log.Info("signing key renamed", "kid", k.ID)
 	httpx.WriteJSON(w, http.StatusOK, keyResponse{okResponse: success(), SigningKey: keyInfo(k)})
 }
 
 func (e *Edge) deleteKey(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := e.store.DeleteKey(r.Context(), id); err != nil {
+	if err := e.DeleteKey(r.Context(), r.PathValue("id")); err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	e.changed(r.Context(), dropKey(id))
-	e.log.Info("signing key deleted", "kid", id)
 	httpx.WriteJSON(w, http.StatusOK, success())
 }

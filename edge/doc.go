@@ -8,7 +8,10 @@
 // file from a directory or an HTTP origin, with Range and conditional GETs.
 // Its control API (APIHandler) sets policies and creates, lists, renames
 // and deletes signing keys; the private half of a new key is returned once
-// and never stored.
+// and never stored. The same operations are Edge methods (Buckets,
+// SetPolicy, CreateKey, Keys, RenameKey, DeleteKey, and IssueAccessToken,
+// CheckAccessToken and RevokeAccessToken for bearer tokens), which the
+// API's handlers and the portal (package edge/console) both call.
 //
 // Policies, public keys and API access tokens live in a Store: SQLite
 // (OpenSQLite) for one node, PostgreSQL (OpenPostgres) shared by several

@@ -340,6 +340,14 @@ func (p *Postgres) DeleteExpiredAccessTokens(ctx context.Context, now time.Time)
 	return tag.RowsAffected(), nil
 }
 
+// DeleteAccessToken implements Store.
+func (p *Postgres) DeleteAccessToken(ctx context.Context, h [32]byte) error {
+	if _, err := p.pool.Exec(ctx, `DELETE FROM access_tokens WHERE hash = $1`, h[:]); err != nil {
+		return fmt.Errorf("postgres: delete access token: %w", err)
+	}
+	return nil
+}
+
 func scanPgKey(row pgx.Row) (Key, error) {
 	var k Key
 	var pub string

@@ -338,6 +338,14 @@ func (s *SQLite) DeleteExpiredAccessTokens(ctx context.Context, now time.Time) (
 	return res.RowsAffected()
 }
 
+// DeleteAccessToken implements Store.
+func (s *SQLite) DeleteAccessToken(ctx context.Context, h [32]byte) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM access_tokens WHERE hash = ?`, h[:]); err != nil {
+		return fmt.Errorf("sqlite: delete access token: %w", err)
+	}
+	return nil
+}
+
 type scanner interface{ Scan(...any) error }
 
 func scanKey(sc scanner) (Key, error) {

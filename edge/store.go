@@ -86,6 +86,9 @@ type Store interface {
 	AccessToken(ctx context.Context, h [32]byte) (AccessToken, error)
 	// DeleteExpiredAccessTokens removes the tokens expired at now.
 	DeleteExpiredAccessTokens(ctx context.Context, now time.Time) (int64, error)
+	// DeleteAccessToken removes the token whose hash is h; one that is
+	// not stored is no error.
+	DeleteAccessToken(ctx context.Context, h [32]byte) error
 
 	// Close releases the store.
 	Close() error

@@ -150,6 +150,15 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		if _, err := s.AccessToken(ctx, live.Hash); err != nil {
 			t.Errorf("live token gone: %v", err)
 		}
+		if err := s.DeleteAccessToken(ctx, live.Hash); err != nil {
+			t.Errorf("DeleteAccessToken: %v", err)
+		}
+		if _, err := s.AccessToken(ctx, live.Hash); !errors.Is(err, ErrNotFound) {
+			t.Errorf("deleted token still there: %v", err)
+		}
+		if err := s.DeleteAccessToken(ctx, live.Hash); err != nil {
+			t.Errorf("DeleteAccessToken of a token not stored: %v", err)
+		}
 	})
 
 	t.Run("concurrent writers", func(t *testing.T) {

@@ -7,16 +7,19 @@ import (
 )
 
 func runDemo(e *env, args []string) error {
-	fs := newFlags(e, "demo", "[--listen ADDR] [--edge-listen ADDR] [--edge-url URL]", `
+	fs := newFlags(e, "demo", "[--listen ADDR] [--edge-listen ADDR] [--api-listen ADDR] [--edge-url URL]", `
 Run the whole scheme in one process, with no configuration: a verifying edge
 (SQLite in a temporary directory, an authenticated bucket holding sample
 video, its signing key created through the edge's own API), a small web app
 with a login form, and the gateway in front of both. Open the printed
-address, sign in as demo/demo, and the video plays through signed URLs.
+address, sign in as demo/demo, and the video plays through signed URLs. The
+edge's portal (/console/ on the API address) manages the bucket and its
+signing keys in a browser; sign in with the printed API key.
 Ctrl-C stops everything. Logs (JSON, on stderr) default to warnings; set
 SIGNGATE_LOG_LEVEL=info to see every request.`)
 	listen := fs.String("listen", "127.0.0.1:8080", "the gateway's `address`, the one to open")
 	edgeListen := fs.String("edge-listen", "127.0.0.1:8081", "the edge's `address`")
+	apiListen := fs.String("api-listen", "127.0.0.1:8082", "the `address` of the edge's API and portal")
 	edgeURL := fs.String("edge-url", "", "the edge's base `URL` as browsers reach it (default: http://EDGE-LISTEN)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -33,7 +36,7 @@ SIGNGATE_LOG_LEVEL=info to see every request.`)
 		return err
 	}
 	if err := demo.Run(e.ctx, demo.Options{
-		Listen: *listen, EdgeListen: *edgeListen, EdgeURL: *edgeURL,
+		Listen: *listen, EdgeListen: *edgeListen, APIListen: *apiListen, EdgeURL: *edgeURL,
 		Log: log, Out: e.stdout, Ready: e.ready,
 	}); err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/edge"
+	"github.com/signgate/signgate/edge/console"
 	"github.com/signgate/signgate/internal/httpx"
 )
 
@@ -14,7 +15,8 @@ func runEdge(e *env, args []string) error {
 	fs := newFlags(e, "edge", "", `
 Serve buckets as a verifying edge: files from a directory or an HTTP origin,
 public or authenticated (Qencode-compatible signed URLs and cookies), with
-the Qencode-compatible control API on its own listener. Configured from
+the Qencode-compatible control API on its own listener, and the portal
+(web pages for buckets and signing keys) under /console/ on it. Configured from
 SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -39,7 +41,15 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	defer ed.Close()
 	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler(), MaxConns: cfg.MaxConns}}
 	if cfg.APIEnabled() {
-		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: ed.APIHandler(), MaxConns: cfg.MaxConns})
+		api := ed.APIHandler()
+		if cfg.ConsoleEnabled() {
+			c, err := console.New(ed, console.Options{Log: log.With("server", "console")})
+			if err != nil {
+				return err
+			}
+			api = console.Mount(api, c)
+		}
+		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: api, MaxConns: cfg.MaxConns})
 	}
 	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: ed.MetricsHandler(), MaxConns: cfg.MaxConns})
@@ -48,7 +58,7 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	for i, b := range cfg.Buckets {
 		names[i] = b.Name
 	}
-	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled(), "metrics", cfg.MetricsEnabled())
+	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled(), "console", cfg.ConsoleEnabled(), "metrics", cfg.MetricsEnabled())
 	if err := httpx.Serve(e.ctx, log, e.ready, ls...); err != nil {
 		return fmt.Errorf("edge: %w", err)
 	}

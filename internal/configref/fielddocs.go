@@ -19,6 +19,7 @@ func fieldDocs() Docs {
 		"Edge.Buckets":                  "Buckets are SIGNGATE_EDGE_BUCKETS_0_NAME, ..._0_REGION and so on.",
 		"Edge.CORSOrigins":              "CORSOrigins are the web origins (https://app.example.com) whose pages may read media from the edge, as browser players need; \"*\" allows any page, without cookies. Comma-separated; empty sends no CORS headers.",
 		"Edge.CacheSize":                "CacheSize bounds the number of verified tokens kept.",
+		"Edge.Console":                  "Console serves the portal, the web pages for buckets and signing keys, under /console/ on the API listener: sign-in with an API key. It is off while the API is off.",
 		"Edge.DB":                       "DB holds policies, public keys and API access tokens: an SQLite database file (created when missing) for one node, or a PostgreSQL URL (postgres://user:password@host/db) shared by several edges. The URL's password never reaches a log or an error message.",
 		"Edge.Domain":                   "Domain, when set, maps each bucket with a region to the host {bucket}.media-storage.{region}.{domain}, as Qencode's CDN names them.",
 		"Edge.Leeway":                   "Leeway is the clock skew tolerated on a token's exp and nbf.",

@@ -29,7 +29,7 @@ func startDemo(t *testing.T) (gateway, edge string) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			Listen: "127.0.0.1:0", EdgeListen: "127.0.0.1:0",
+			Listen: "127.0.0.1:0", EdgeListen: "127.0.0.1:0", APIListen: "127.0.0.1:0",
 			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			Ready: func(name string, a net.Addr) {
 				mu.Lock()

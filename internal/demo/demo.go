@@ -20,6 +20,7 @@ import (
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/edge"
+	"github.com/signgate/signgate/edge/console"
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/proxy"
 )
@@ -52,6 +53,9 @@ type Options struct {
 	Listen string
 	// EdgeListen is the edge's address (default 127.0.0.1:8081).
 	EdgeListen string
+	// APIListen is the address of the edge's control API and its portal,
+	// under /console/ (default 127.0.0.1:8082).
+	APIListen string
 	// EdgeURL is the edge's base URL as browsers reach it, the CDN base
 	// the gateway signs for (default http:// + the bound EdgeListen).
 	EdgeURL string
@@ -74,6 +78,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	if o.EdgeListen == "" {
 		o.EdgeListen = "127.0.0.1:8081"
 	}
+	if o.APIListen == "" {
+		o.APIListen = "127.0.0.1:8082"
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -90,7 +97,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("demo: sample media: %w", err)
 	}
 
-	ls, err := bind(ctx, map[string]string{"gateway": o.Listen, "edge": o.EdgeListen, "api": "127.0.0.1:0", "app": "127.0.0.1:0"})
+	ls, err := bind(ctx, map[string]string{"gateway": o.Listen, "edge": o.EdgeListen, "api": o.APIListen, "app": "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
@@ -129,10 +136,14 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("demo: edge: %w", err)
 	}
 	defer ed.Close()
+	portal, err := console.New(ed, console.Options{Log: o.Log.With("server", "console")})
+	if err != nil {
+		return fmt.Errorf("demo: portal: %w", err)
+	}
 	g.Go(func() error {
 		return httpx.Serve(ctx, o.Log.With("server", "edge"), o.Ready,
 			httpx.Listener{Name: "edge", Handler: ed.Handler(), Bound: ls["edge"]},
-			httpx.Listener{Name: "api", Handler: ed.APIHandler(), Bound: ls["api"]})
+			httpx.Listener{Name: "api", Handler: console.Mount(ed.APIHandler(), portal), Bound: ls["api"]})
 	})
 
 	keyFile := filepath.Join(dir, "gateway-key.pem")
@@ -163,12 +174,16 @@ func Run(ctx context.Context, o Options) (err error) {
 	})
 
 	gwURL := "http://" + ls["gateway"].Addr().String()
+	apiURL := "http://" + ls["api"].Addr().String()
 	fmt.Fprintf(o.Out, `signgate demo is running.
 
   Open %s/ and sign in as %q with password %q.
 
   gateway  %s   (in front of the demo app; media paths redirect to signed edge URLs)
   edge     %s   (bucket %q, authenticated, key %s created through the edge's API)
+  portal   %s%s   (the edge's buckets and signing keys in a browser)
+           sign in with the API key %s
+           (or use the API: SIGNGATE_API_KEY=THAT-KEY signgate keys list --api-url %s)
 
   Players can follow the gateway too, with the session cookie from the browser:
     progressive  %s%s
@@ -179,6 +194,7 @@ func Run(ctx context.Context, o Options) (err error) {
 
 Press Ctrl-C to stop.
 `, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, kid,
+		apiURL, console.Prefix, apiKey, apiURL,
 		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.DASH, gwURL, links.HLSCookie, gwURL, links.DASHCookie)
 	return g.Wait()
 }
