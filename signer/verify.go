@@ -37,10 +37,15 @@ func NewVerifier(keys KeySet) *Verifier {
 }
 
 // Verify checks token for the canonical path p and returns its claims.
-// It is Parse followed by the scope check.
+// It is Parse followed by the scope check. A p that is not canonical (see
+// CanonicalPath; p is the decoded path) is refused with an error wrapping
+// ErrPath.
 func (v *Verifier) Verify(token, p string) (Claims, error) {
 	c, err := v.Parse(token)
 	if err != nil {
+		return Claims{}, err
+	}
+	if err := checkPath(p); err != nil {
 		return Claims{}, err
 	}
 	if !Covers(c.URI, p) {
