@@ -55,7 +55,10 @@ func (v *Verifier) Verify(token, p string) (Claims, error) {
 }
 
 // Parse checks everything about token but its scope: size, form, key,
-// algorithm, signature, bucket, exp and nbf. The algorithm comes from the
+// algorithm, signature, bucket, exp and nbf. The form is checked strictly
+// before golang-jwt sees the token: canonical unpadded base64url, JSON
+// objects without repeated names, no crit header, and claims of the right
+// type (see the token_malformed reason in the README). The algorithm comes from the
 // key (RS256), never from the token. Errors wrap the package's sentinels and
 // never contain the token.
 func (v *Verifier) Parse(token string) (Claims, error) {
@@ -68,6 +71,9 @@ func (v *Verifier) Parse(token string) (Claims, error) {
 	}
 	if len(token) > max {
 		return Claims{}, tokenErr(ErrTooLarge, "%d bytes, at most %d", len(token), max)
+	}
+	if err := strictCheck(token); err != nil {
+		return Claims{}, err
 	}
 	var key PublicKey
 	var mc mintClaims
