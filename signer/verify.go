@@ -17,6 +17,11 @@ const (
 
 // Verifier checks tokens against a key set. Build one with NewVerifier; its
 // fields may be adjusted before first use. Safe for concurrent use.
+//
+// The zero Verifier is usable and refuses every token: with no Keys, Parse
+// and Verify fail with ErrUnknownKey. A zero Leeway tolerates no clock skew
+// (NewVerifier sets DefaultLeeway), a zero MaxSize means MaxTokenSize, and
+// a nil Now means time.Now.
 type Verifier struct {
 	// Keys finds the verifying key for a token's kid.
 	Keys KeySet
@@ -71,6 +76,9 @@ func (v *Verifier) Parse(token string) (Claims, error) {
 	}
 	if len(token) > max {
 		return Claims{}, tokenErr(ErrTooLarge, "%d bytes, at most %d", len(token), max)
+	}
+	if v.Keys == nil {
+		return Claims{}, tokenErr(ErrUnknownKey, "the verifier has no keys")
 	}
 	if err := strictCheck(token); err != nil {
 		return Claims{}, err
