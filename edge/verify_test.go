@@ -2,6 +2,9 @@ package edge
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
 	"strings"
@@ -40,6 +43,18 @@ func TestTokenFailures(t *testing.T) {
 	noKidTok := strings.Replace(sign(t, noKid, good), strings.SplitN(sign(t, noKid, good), ".", 2)[0],
 		b64([]byte(`{"alg":"RS256","typ":"JWT"}`)), 1)
 	okTok := sign(t, k1, good)
+	// raw signs a hand-written header and payload with k1, so that only
+	// their form can be wrong.
+	raw := func(header, payload string) string {
+		in := b64([]byte(header)) + "." + b64([]byte(payload))
+		sum := sha256.Sum256([]byte(in))
+		sig, err := rsa.SignPKCS1v15(nil, k1.Key, crypto.SHA256, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in + "." + b64(sig)
+	}
+	const hdr = `{"alg":"RS256","kid":"k1","typ":"JWT"}`
 	flipped := []byte(okTok)
 	flipped[len(flipped)-5] ^= 1
 
@@ -64,6 +79,13 @@ func TestTokenFailures(t *testing.T) {
 		{"milliseconds", sign(t, k1, signer.Claims{Expires: time.Unix(now.UnixMilli(), 0)}), "/v/abc/seg0.ts", 403, "time_in_milliseconds"},
 		{"expired", sign(t, k1, signer.Claims{Expires: now.Add(-2 * time.Minute)}), "/v/abc/seg0.ts", 403, "token_expired"},
 		{"not yet valid", sign(t, k1, signer.Claims{NotBefore: now.Add(2 * time.Minute)}), "/v/abc/seg0.ts", 403, "token_not_yet_valid"},
+		{"CR LF in the signature", okTok[:len(okTok)-8] + "\r\n" + okTok[len(okTok)-8:], "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"payload null", raw(hdr, `null`), "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"uri null", raw(hdr, `{"uri":null}`), "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"exp null", raw(hdr, `{"uri":"/v/abc","exp":null}`), "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"duplicate uri", raw(hdr, `{"uri":"/v/abc","uri":""}`), "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"crit", raw(`{"alg":"RS256","kid":"k1","crit":["x"],"x":1}`, `{"uri":""}`), "/v/abc/seg0.ts", 403, "token_malformed"},
+		{"valid, hand-written", raw(hdr, `{"uri":"/v/abc"}`), "/v/abc/seg0.ts", 200, ""},
 		{"out of scope", okTok, "/v/abcdef/x.ts", 403, "out_of_scope"},
 		{"out of scope, up", okTok, "/top.txt", 403, "out_of_scope"},
 		{"within leeway", sign(t, k1, signer.Claims{Expires: now.Add(-30 * time.Second)}), "/v/abc/seg0.ts", 200, ""},

@@ -52,7 +52,7 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a payload. exp and nbf are JSON numbers of seconds; a
 // string of decimal digits is read the same way, since Qencode's docs print
-// them quoted. A value that can only be milliseconds wraps ErrMilliseconds;
+// them quoted; null is refused. uri, when present, is a string (not null). A value that can only be milliseconds wraps ErrMilliseconds;
 // any other bad value wraps ErrMalformed.
 func (c *Claims) UnmarshalJSON(b []byte) error {
 	var m map[string]json.RawMessage
@@ -63,6 +63,9 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	for k, raw := range m {
 		switch k {
 		case "uri":
+			if string(raw) == "null" {
+				return tokenErr(ErrMalformed, "uri is null")
+			}
 			if err := json.Unmarshal(raw, &out.URI); err != nil {
 				return tokenErr(ErrMalformed, "uri is not a string")
 			}
@@ -94,11 +97,12 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 }
 
 // parseTime reads a NumericDate: a JSON number, or a JSON string of decimal
-// digits. Fractions are truncated. null counts as absent.
+// digits. Fractions are truncated. null, booleans and the empty string
+// are refused: an absent claim is written by leaving it out.
 func parseTime(name string, raw json.RawMessage) (time.Time, error) {
 	s := string(raw)
 	if s == "null" {
-		return time.Time{}, nil
+		return time.Time{}, tokenErr(ErrMalformed, "%s is null", name)
 	}
 	if len(s) >= 2 && s[0] == '"' {
 		if err := json.Unmarshal(raw, &s); err != nil || s == "" {

@@ -62,6 +62,18 @@ func CanonicalPath(escaped string) (string, error) {
 	return p, nil
 }
 
+// checkPath checks that a decoded path p is canonical: it starts with "/"
+// and passes checkSegments; "/" alone is the bucket's root.
+func checkPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("%w: must start with /", ErrPath)
+	}
+	if p == "/" {
+		return nil
+	}
+	return checkSegments(p)
+}
+
 // checkSegments checks a decoded path that starts with "/". The path must
 // be valid UTF-8: the uri claim is a JSON string, which cannot hold
 // anything else.
@@ -113,8 +125,12 @@ func unhex(c byte) byte {
 // grants exactly itself and everything below it at a "/" boundary:
 // "/v/abc" grants "/v/abc" and "/v/abc/x.ts", never "/v/abcdef". The leading
 // "/" of uri is optional, and a trailing "/" names the same directory.
-// A uri holding "." or ".." segments grants nothing.
+// A uri holding "." or ".." segments grants nothing, and no uri covers a
+// p that is not canonical (a decoded path as CanonicalPath returns).
 func Covers(uri, p string) bool {
+	if checkPath(p) != nil {
+		return false
+	}
 	if uri == "" || uri == "/" {
 		return true
 	}

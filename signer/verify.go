@@ -17,6 +17,11 @@ const (
 
 // Verifier checks tokens against a key set. Build one with NewVerifier; its
 // fields may be adjusted before first use. Safe for concurrent use.
+//
+// The zero Verifier is usable and refuses every token: with no Keys, Parse
+// and Verify fail with ErrUnknownKey. A zero Leeway tolerates no clock skew
+// (NewVerifier sets DefaultLeeway), a zero MaxSize means MaxTokenSize, and
+// a nil Now means time.Now.
 type Verifier struct {
 	// Keys finds the verifying key for a token's kid.
 	Keys KeySet
@@ -37,10 +42,15 @@ func NewVerifier(keys KeySet) *Verifier {
 }
 
 // Verify checks token for the canonical path p and returns its claims.
-// It is Parse followed by the scope check.
+// It is Parse followed by the scope check. A p that is not canonical (see
+// CanonicalPath; p is the decoded path) is refused with an error wrapping
+// ErrPath.
 func (v *Verifier) Verify(token, p string) (Claims, error) {
 	c, err := v.Parse(token)
 	if err != nil {
+		return Claims{}, err
+	}
+	if err := checkPath(p); err != nil {
 		return Claims{}, err
 	}
 	if !Covers(c.URI, p) {
@@ -50,7 +60,10 @@ func (v *Verifier) Verify(token, p string) (Claims, error) {
 }
 
 // Parse checks everything about token but its scope: size, form, key,
-// algorithm, signature, bucket, exp and nbf. The algorithm comes from the
+// algorithm, signature, bucket, exp and nbf. The form is checked strictly
+// before golang-jwt sees the token: canonical unpadded base64url, JSON
+// objects without repeated names, no crit header, and claims of the right
+// type (see the token_malformed reason in the README). The algorithm comes from the
 // key (RS256), never from the token. Errors wrap the package's sentinels and
 // never contain the token.
 func (v *Verifier) Parse(token string) (Claims, error) {
@@ -63,6 +76,12 @@ func (v *Verifier) Parse(token string) (Claims, error) {
 	}
 	if len(token) > max {
 		return Claims{}, tokenErr(ErrTooLarge, "%d bytes, at most %d", len(token), max)
+	}
+	if v.Keys == nil {
+		return Claims{}, tokenErr(ErrUnknownKey, "the verifier has no keys")
+	}
+	if err := strictCheck(token); err != nil {
+		return Claims{}, err
 	}
 	var key PublicKey
 	var mc mintClaims

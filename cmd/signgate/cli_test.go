@@ -208,7 +208,8 @@ func TestBadURLNeverShowsToken(t *testing.T) {
 }
 
 // verify reads the token as the edge does: an unrelated badly escaped
-// parameter does not matter, two auth parameters are refused, and
+// parameter does not matter, two auth parameters are refused, a token
+// spelled with CR/LF (the strict parse) is refused, and
 // --bucket, which a JWK Set cannot satisfy, goes with --key only.
 func TestVerifyReadsTokenAsEdge(t *testing.T) {
 	code, out, stderr := runCLI(t, "sign", "--key", testKeyFile, "--kid", "k", "--uri", "", "--token-only", "/x.mp4")
@@ -224,6 +225,7 @@ func TestVerifyReadsTokenAsEdge(t *testing.T) {
 		{"bad unrelated parameter", "https://cdn.example.com/x.mp4?x=%zz&auth=" + tok, 0, "valid\n"},
 		{"two auth parameters", "https://cdn.example.com/x.mp4?auth=" + tok + "&auth=" + tok, 1, "invalid: token_malformed"},
 		{"escaped name twice", "https://cdn.example.com/x.mp4?auth=" + tok + "&%61uth=x", 1, "invalid: token_malformed"},
+		{"CR LF in the signature", "https://cdn.example.com/x.mp4?auth=" + tok[:len(tok)-8] + "%0D%0A" + tok[len(tok)-8:], 1, "invalid: token_malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, stderr := runCLI(t, "verify", "--key", testKeyFile, tc.url)
