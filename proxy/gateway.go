@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -42,8 +43,9 @@ type Gateway struct {
 	log           *slog.Logger
 	routes        routes
 	cache         *signer.Cache
-	chain         *chain // every configured authenticator
-	idChain       *chain // pass-through identity: all but forward-auth
+	chain         *chain      // every configured authenticator
+	idChain       *chain      // pass-through identity: all but forward-auth
+	closers       []io.Closer // authenticators Close closes (forward-auth)
 	trusted       trustedProxies
 	identity      identityHeaders
 	subjectHeader string
@@ -154,7 +156,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			}
 			a = j
 		case config.AuthForward:
-			a = NewForwardAuth(ForwardOptions{
+			fa := NewForwardAuth(ForwardOptions{
 				URL:           cfg.ForwardURL,
 				SubjectHeader: cfg.ForwardSubjectHeader,
 				TTL:           cfg.ForwardTTL,
@@ -164,6 +166,8 @@ func (g *Gateway) build(ctx context.Context) error {
 				Now:           g.opts.Now,
 				Scope:         g.authScope,
 			})
+			g.closers = append(g.closers, fa)
+			a = fa
 		default:
 			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))
 			continue
@@ -229,8 +233,11 @@ func (g *Gateway) Close() error {
 			g.ownTransport.CloseIdleConnections()
 		}
 		g.streams.close()
+		for _, c := range g.closers {
+			err = errors.Join(err, c.Close())
+		}
 		if g.stopWatch != nil {
-			err = g.stopWatch()
+			err = errors.Join(err, g.stopWatch())
 			<-g.watchDone
 		}
 	})
