@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -106,12 +104,10 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 		Transport:  g.transport,
 		BufferPool: newBufferPool(),
 		ErrorLog:   slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		// status classifies the failure with httpx.Classify: a client
+		// that left is 499 (logged at INFO), a timeout 504, a refused or
+		// reset upstream 502.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) {
-				// The client left; there is nobody to answer.
-				w.WriteHeader(499)
-				return
-			}
 			httpx.WriteError(w, r, g.log, status(fmt.Errorf("%w: %w", ErrUpstream, err)))
 		},
 	}
