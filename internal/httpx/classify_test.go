@@ -11,73 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signgate/signgate/internal/testenv"
 	"github.com/signgate/signgate/signer"
 )
-
-// silentServer accepts connections, reads what comes and never answers.
-// It closes every connection when the test ends.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	return rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-}
-
-// resetServer reads the request's first bytes and closes the connection
-// with SO_LINGER 0, so the client sees a TCP reset.
-func resetServer(t *testing.T) string {
-	t.Helper()
-	return rawServer(t, func(c net.Conn) {
-		c.Read(make([]byte, 1))
-		c.(*net.TCPConn).SetLinger(0)
-	})
-}
-
-// rawServer runs serve on each connection of a listener on 127.0.0.1:0,
-// closing the connection when serve returns; everything is closed and
-// waited for when the test ends.
-func rawServer(t *testing.T, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan net.Conn, 16)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns <- c
-			go func() {
-				serve(c)
-				c.Close()
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		close(conns)
-		for c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
-// closedPort returns an address on 127.0.0.1 where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // get makes a real request with its own transport, closed afterwards, and
 // returns its error.
@@ -104,29 +40,29 @@ func TestClassify(t *testing.T) {
 		code   string
 	}{
 		{"refused dial to a closed port", func(t *testing.T) error {
-			return get(t, context.Background(), &http.Transport{}, closedPort(t))
+			return get(t, context.Background(), &http.Transport{}, testenv.ClosedPort(t))
 		}, http.StatusBadGateway, "bad_gateway"},
 		{"reset by the peer", func(t *testing.T) error {
-			return get(t, context.Background(), &http.Transport{}, resetServer(t))
+			return get(t, context.Background(), &http.Transport{}, testenv.ResetServer(t))
 		}, http.StatusBadGateway, "bad_gateway"},
 		{"read timeout: no response headers", func(t *testing.T) error {
-			return get(t, context.Background(), &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}, silentServer(t))
+			return get(t, context.Background(), &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}, testenv.SilentServer(t))
 		}, http.StatusGatewayTimeout, "gateway_timeout"},
 		{"deadline of the request's context", func(t *testing.T) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			return get(t, ctx, &http.Transport{}, silentServer(t))
+			return get(t, ctx, &http.Transport{}, testenv.SilentServer(t))
 		}, http.StatusGatewayTimeout, "gateway_timeout"},
 		{"dial timeout", func(t *testing.T) error {
 			// A dialer whose deadline has passed times out as a real
 			// one does, without depending on an unroutable address.
 			d := &net.Dialer{Deadline: time.Now().Add(-time.Second)}
-			return get(t, context.Background(), &http.Transport{DialContext: d.DialContext}, closedPort(t))
+			return get(t, context.Background(), &http.Transport{DialContext: d.DialContext}, testenv.ClosedPort(t))
 		}, http.StatusGatewayTimeout, "gateway_timeout"},
 		{"client cancel", func(t *testing.T) error {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(50*time.Millisecond, cancel)
-			return get(t, ctx, &http.Transport{}, silentServer(t))
+			return get(t, ctx, &http.Transport{}, testenv.SilentServer(t))
 		}, StatusClientClosed, "client_gone"},
 		{"body over its limit", func(t *testing.T) error {
 			_, err := io.ReadAll(http.MaxBytesReader(nil, io.NopCloser(strings.NewReader("0123456789")), 4))
