@@ -101,7 +101,7 @@ func (g *Gateway) Reload() error {
 			if ke, ok := errors.AsType[*keyError](err); ok {
 				file = ke.file
 			}
-			g.log.Error("key reload failed; keeping the previous key", "route", rt.name, "file", file, "error", err.Error())
+			g.log.Error("key reload failed; keeping the previous key", "route", rt.name, "file", file, "err", err.Error())
 			errs = append(errs, err)
 		case changed:
 			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()
@@ -134,7 +134,7 @@ func (g *Gateway) watchKeys(w *fsnotify.Watcher) {
 			if !ok {
 				return
 			}
-			g.log.Warn("watching key files", "error", err.Error())
+			g.log.Warn("watching key files", "err", err.Error())
 		}
 	}
 }
