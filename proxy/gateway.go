@@ -94,7 +94,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		trusted:       trustedProxies(cfg.TrustedPrefixes()),
 		identity:      newIdentityHeaders(cfg.SubjectHeader, cfg.AuthHeader),
 		subjectHeader: http.CanonicalHeaderKey(cfg.SubjectHeader),
-		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, int(cfg.CORSMaxAge/time.Second)),
+		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, cfg.CORSMaxAge),
 		transport:     opts.Transport,
 		hdrNoStore:    []string{"private, no-store"},
 		hdrNoReferrer: []string{"no-referrer"},
