@@ -304,12 +304,15 @@ func nameVars(t reflect.Type, err error) error {
 	return errors.Join(errs...)
 }
 
-// checkWebOrigin checks one of n CORS origins: "*" alone, or
-// scheme://host[:port] and nothing more.
+// checkWebOrigin checks one of n CORS origins, for the gateway
+// (SIGNGATE_CORS_ORIGINS) and the edge (SIGNGATE_EDGE_CORS_ORIGINS)
+// alike, with httpx.CORS's rule: "*" alone (any origin, without
+// credentials), or scheme://host[:port] and nothing more (an Origin
+// header never has a path, not even "/").
 func checkWebOrigin(o string, n int) error {
 	if o == "*" {
 		if n > 1 {
-			return errors.New(`"*" must stand alone`)
+			return errors.New(`"*" must stand alone: it allows any origin, without credentials`)
 		}
 		return nil
 	}

@@ -106,7 +106,8 @@ type Gateway struct {
 	CacheSize int `env:"CACHE_SIZE" envDefault:"100000"`
 
 	// CORSOrigins are the origins (scheme://host[:port]) allowed to call
-	// media paths and /.signgate/ endpoints from a browser.
+	// media paths and /.signgate/ endpoints from a browser, with cookies;
+	// "*" alone allows any page, without cookies (the edge's rule too).
 	CORSOrigins []string `env:"CORS_ORIGINS"`
 	// CORSHeaders are the request headers allowed in CORS requests.
 	CORSHeaders []string `env:"CORS_HEADERS" envDefault:"Authorization,Range"`

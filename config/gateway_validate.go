@@ -92,7 +92,7 @@ func (g Gateway) Validate() error {
 		add("CACHE_SIZE", "must be positive")
 	}
 	for _, o := range g.CORSOrigins {
-		if err := checkCORSOrigin(o); err != nil {
+		if err := checkWebOrigin(o, len(g.CORSOrigins)); err != nil {
 			add("CORS_ORIGINS", "%v", err)
 		}
 	}
@@ -304,15 +304,6 @@ func checkLoginURL(s string) error {
 		return nil
 	}
 	return checkHTTPURL(s)
-}
-
-func checkCORSOrigin(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("%q: want an origin such as https://app.example.com (no * , no path)", s)
-	}
-	return nil
 }
 
 // validHeaderName reports whether s is an HTTP token.

@@ -90,8 +90,13 @@ func TestAPIBearerRequired(t *testing.T) {
 	// Other schemes, and the token outside Authorization, do not count.
 	req, _ := http.NewRequest("GET", h.api.URL+"/v1/signing-keys", nil)
 	req.Header.Set("Authorization", "Basic "+good)
-	if resp, err := h.api.Client().Do(req); err != nil || resp.StatusCode != 401 {
-		t.Errorf("Basic scheme: %v %v", resp.StatusCode, err)
+	resp, err := h.api.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("Basic scheme: %d", resp.StatusCode)
 	}
 	// A bearer token dies after 24 hours.
 	if st, _, _ := h.call("GET", "/v1/signing-keys", good, ""); st != 200 {

@@ -28,10 +28,23 @@ var (
 const ReasonHeader = "X-Signgate-Reason"
 
 // httpError is the one place errors become statuses: a short public
-// message and a stable code for the client, the cause for the log.
+// message and a stable code for the client, the cause for the log. The
+// failures the gateway shares go through httpx.Classify first. The body
+// shape is the edge's own, chosen here and in writeError: Qencode's API
+// error JSON (errorResponse: "error" the status, "code", "message"), on
+// the API and the media listener alike.
 func httpError(err error) *httpx.Error {
 	var he *httpx.Error
 	if errors.As(err, &he) {
+		return he
+	}
+	// The failures both servers classify alike: a client that left, a
+	// timeout, a refused or reset origin, an oversized body, a
+	// non-canonical path.
+	if he := httpx.Classify(err); he != nil {
+		if he.Status == http.StatusBadGateway && errors.Is(err, ErrOrigin) {
+			he.Code, he.Msg = "origin_unavailable", "the origin did not answer" // the edge's documented code
+		}
 		return he
 	}
 	e := func(status int, code, msg string) *httpx.Error { return httpx.Errorf(status, code, msg, err) }

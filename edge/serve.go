@@ -232,7 +232,8 @@ func contentType(p string) string {
 // query goes along without auth, and the Qencode-Auth-Token cookie, the
 // Authorization header and any request body stay behind.
 type proxyOrigin struct {
-	rp *httputil.ReverseProxy
+	rp        *httputil.ReverseProxy
+	transport *http.Transport // its own, closed by close
 }
 
 var _ origin = (*proxyOrigin)(nil)
@@ -304,10 +305,15 @@ func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, e
 		},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return &proxyOrigin{rp: rp}, nil
+	return &proxyOrigin{rp: rp, transport: t}, nil
 }
 
-func (o *proxyOrigin) close() error { return nil }
+// close closes the idle connections to the origin, and with them their
+// goroutines.
+func (o *proxyOrigin) close() error {
+	o.transport.CloseIdleConnections()
+	return nil
+}
 
 func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
 	// Tomcat, Jetty and Spring read ";" as the start of path parameters

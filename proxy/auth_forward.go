@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -22,10 +22,13 @@ import (
 // redirect to a login page) deny, 403 forbids; anything else, an error or
 // a timeout is ErrAuthBackend, so the request fails closed with 503.
 //
-// Verdicts are cached for a TTL in an expirable LRU, keyed by a hash of
-// every input the verdict depends on: the method, the credentials and
-// the grant when there is one, else the path. Errors are never cached.
-// Concurrent identical checks are made once.
+// Verdicts are cached for a TTL in an LRU, keyed by a hash of every
+// input the verdict depends on: the method, the credentials and the grant
+// when there is one, else the path. Errors are never cached. Concurrent
+// identical checks are made once. The TTL is checked on read
+// (verdict.until), so the cache starts no goroutine: golang-lru's
+// expirable LRU starts a cleanup goroutine that nothing can stop. Close
+// drops the verdicts.
 type ForwardAuth struct {
 	url           string
 	subjectHeader string
@@ -33,7 +36,7 @@ type ForwardAuth struct {
 	ttl           time.Duration
 	now           func() time.Time
 	target        func(*http.Request) (path, grant string)
-	cache         *expirable.LRU[[sha256.Size]byte, verdict]
+	cache         *lru.Cache[[sha256.Size]byte, verdict]
 	group         singleflight.Group
 }
 
@@ -56,7 +59,7 @@ type ForwardOptions struct {
 	SubjectHeader string        // response header naming the subject
 	TTL           time.Duration // how long a verdict is cached
 	Timeout       time.Duration // bounds one check
-	CacheSize     int           // verdicts kept
+	CacheSize     int           // verdicts kept; 0 or less: defaultForwardCacheSize
 	Transport     http.RoundTripper
 	Now           func() time.Time
 	// Target names what the check about r asks: the path (escaped, as
@@ -73,10 +76,22 @@ type ForwardOptions struct {
 	Target func(r *http.Request) (path, grant string)
 }
 
-// NewForwardAuth returns a forward-auth authenticator.
+// defaultForwardCacheSize bounds the verdict cache when
+// ForwardOptions.CacheSize is not positive.
+const defaultForwardCacheSize = 10_000
+
+// NewForwardAuth returns a forward-auth authenticator. It starts no
+// goroutine; Close releases its cache.
 func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = defaultForwardCacheSize
+	}
+	cache, err := lru.New[[sha256.Size]byte, verdict](o.CacheSize)
+	if err != nil {
+		panic(err) // unreachable: the size is positive
 	}
 	return &ForwardAuth{
 		url:           o.URL,
@@ -90,8 +105,16 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 		ttl:    o.TTL,
 		now:    o.Now,
 		target: o.Target,
-		cache:  expirable.NewLRU[[sha256.Size]byte, verdict](o.CacheSize, nil, o.TTL),
+		cache:  cache,
 	}
+}
+
+// Close drops every cached verdict. The Transport is its owner's to
+// close. Close is safe to call more than once, and Authenticate still
+// works after it (it checks again).
+func (a *ForwardAuth) Close() error {
+	a.cache.Purge()
+	return nil
 }
 
 // Authenticate implements Authenticator.

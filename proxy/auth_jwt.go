@@ -118,7 +118,7 @@ func newJWTAuth(ctx context.Context, cfg config.Gateway, log *slog.Logger, now f
 			RateLimitWaitMax: jwksWaitMax,
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(ctx context.Context, err error) {
-					log.WarnContext(ctx, "JWKS refresh failed; keeping the keys already fetched", "url", u, "error", err.Error())
+					log.WarnContext(ctx, "JWKS refresh failed; keeping the keys already fetched", "url", u, "err", err.Error())
 				}
 			},
 		})

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -57,16 +58,22 @@ var (
 )
 
 // statusClientClosed is logged (and never seen) when the client left.
-const statusClientClosed = 499
+const statusClientClosed = httpx.StatusClientClosed
 
 // status maps an error to the HTTP error the client sees: a status, a
 // stable code and a short public message. The error itself is kept as the
-// cause, for the log only. This is the only place errors become statuses.
+// cause, for the log only. This is the only place errors become statuses;
+// the failures the edge shares go through httpx.Classify. The gateway's
+// body shape, {"error": {"code", "message"}}, is httpx.WriteError's.
 func status(err error) *httpx.Error {
 	var he *httpx.Error
 	switch {
 	case errors.As(err, &he):
 		return he
+	case errors.Is(err, context.Canceled):
+		// The client left: whatever failed because of it, nobody is
+		// there to answer (httpx.Classify: 499, not logged as an error).
+		return httpx.Classify(err)
 	case errors.Is(err, ErrAuthBackend):
 		return httpx.Errorf(http.StatusServiceUnavailable, "auth_unavailable", "authentication is temporarily unavailable", err)
 	case errors.Is(err, ErrForbidden):
@@ -97,6 +104,13 @@ func status(err error) *httpx.Error {
 		return httpx.Errorf(http.StatusBadRequest, "path_params", "a media path may not hold ;", err)
 	case errors.Is(err, ErrLookalike):
 		return httpx.Errorf(http.StatusBadRequest, "path_lookalike", "the path is another spelling of a media path", err)
+	}
+	// The failures both servers classify alike: timeouts, refused and
+	// reset connections, oversized bodies, non-canonical paths.
+	if he := httpx.Classify(err); he != nil {
+		return he
+	}
+	switch {
 	case errors.Is(err, signer.ErrPath):
 		return httpx.Errorf(http.StatusBadRequest, "path_not_canonical", "the path is not canonical", err)
 	case errors.Is(err, signer.ErrQuery):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,8 +44,9 @@ type Gateway struct {
 	log           *slog.Logger
 	routes        routes
 	cache         *signer.Cache
-	chain         *chain // every configured authenticator
-	idChain       *chain // pass-through identity: all but forward-auth
+	chain         *chain      // every configured authenticator
+	idChain       *chain      // pass-through identity: all but forward-auth
+	closers       []io.Closer // authenticators Close closes (forward-auth)
 	trusted       trustedProxies
 	identity      identityHeaders
 	subjectHeader string
@@ -93,7 +95,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		trusted:       trustedProxies(cfg.TrustedPrefixes()),
 		identity:      newIdentityHeaders(cfg.SubjectHeader, cfg.AuthHeader),
 		subjectHeader: http.CanonicalHeaderKey(cfg.SubjectHeader),
-		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, int(cfg.CORSMaxAge/time.Second)),
+		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, cfg.CORSMaxAge),
 		transport:     opts.Transport,
 		hdrNoStore:    []string{"private, no-store"},
 		hdrNoReferrer: []string{"no-referrer"},
@@ -163,7 +165,7 @@ func (g *Gateway) build(ctx context.Context) error {
 			}
 			a = j
 		case config.AuthForward:
-			a = NewForwardAuth(ForwardOptions{
+			fa := NewForwardAuth(ForwardOptions{
 				URL:           cfg.ForwardURL,
 				SubjectHeader: cfg.ForwardSubjectHeader,
 				TTL:           cfg.ForwardTTL,
@@ -173,6 +175,8 @@ func (g *Gateway) build(ctx context.Context) error {
 				Now:           g.opts.Now,
 				Target:        g.checkTarget,
 			})
+			g.closers = append(g.closers, fa)
+			a = fa
 		default:
 			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))
 			continue
@@ -238,8 +242,11 @@ func (g *Gateway) Close() error {
 			g.ownTransport.CloseIdleConnections()
 		}
 		g.streams.close()
+		for _, c := range g.closers {
+			err = errors.Join(err, c.Close())
+		}
 		if g.stopWatch != nil {
-			err = g.stopWatch()
+			err = errors.Join(err, g.stopWatch())
 			<-g.watchDone
 		}
 	})

@@ -304,8 +304,13 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("metrics show %q", secret)
 		}
 	}
-	if resp, _ := http.Get(ms.URL + "/readyz"); resp == nil || resp.StatusCode != 200 {
-		t.Errorf("metrics listener /readyz")
+	resp, err = http.Get(ms.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("metrics listener /readyz: %d", resp.StatusCode)
 	}
 }
 

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -106,19 +104,12 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 		Transport:  g.transport,
 		BufferPool: newBufferPool(),
 		ErrorLog:   slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		// status classifies the failure with httpx.Classify: a client
+		// that left is 499 (logged at INFO), a timeout 504, a refused or
+		// reset upstream 502.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if cut := httpx.BodyCut(r); cut != nil { // a stalled body (bodies.go): 408
 				httpx.WriteError(w, r, g.log, cut)
-				return
-			}
-			if errors.Is(err, context.Canceled) {
-				// The client left; there is nobody to answer.
-				w.WriteHeader(499)
-				return
-			}
-			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-				httpx.WriteError(w, r, g.log, httpx.Errorf(http.StatusGatewayTimeout, "upstream_timeout",
-					"the upstream application did not answer in time", fmt.Errorf("%w: %w", ErrUpstream, err)))
 				return
 			}
 			httpx.WriteError(w, r, g.log, status(fmt.Errorf("%w: %w", ErrUpstream, err)))

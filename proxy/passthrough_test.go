@@ -259,8 +259,8 @@ func TestPassthroughUpstreamTimeout(t *testing.T) {
 	if took := time.Since(start); resp.StatusCode != http.StatusGatewayTimeout || took > 5*time.Second {
 		t.Fatalf("a hung upstream: %d after %s, want 504 at the timeout", resp.StatusCode, took)
 	}
-	if b := body(t, resp); !strings.Contains(b, "upstream_timeout") {
-		t.Errorf("body %s, want the code upstream_timeout", b)
+	if b := body(t, resp); !strings.Contains(b, "gateway_timeout") {
+		t.Errorf("body %s, want the code gateway_timeout", b)
 	}
 	resp = f.do("GET", "/stream", nil)
 	if b := body(t, resp); resp.StatusCode != 200 || strings.Count(b, "chunk") != 4 {

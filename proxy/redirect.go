@@ -91,7 +91,7 @@ func (g *Gateway) sign(rt *route, bp, rawQuery string, pr *Principal) (string, t
 func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
 	he := status(err)
 	if he.Status == http.StatusUnauthorized && g.loginURL != nil && wantsHTML(r) {
-		g.log.Debug("sending browser to log in", "path", r.URL.Path, "cause", err.Error())
+		g.log.Debug("sending browser to log in", "path", r.URL.Path, "err", err.Error())
 		h := w.Header()
 		h["Location"] = []string{g.loginLocation(r)}
 		h["Cache-Control"] = g.hdrNoStore

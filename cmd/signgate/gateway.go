@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/signal"
 	"syscall"
@@ -41,13 +42,25 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	}
 	defer g.Close()
 
+	// The SIGHUP handler lives exactly as long as this gateway's run: it
+	// ends when Serve returns, for whatever reason (a signal, or a listener
+	// that failed to bind), and is waited for before g.Close, so Reload is
+	// never called on a closed gateway. The defers run in reverse: stop and
+	// wait for the handler, stop the signal, then close the gateway.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	running, stop := context.WithCancel(e.ctx)
+	hupDone := make(chan struct{})
+	defer func() {
+		stop()
+		<-hupDone
+	}()
 	go func() {
+		defer close(hupDone)
 		for {
 			select {
-			case <-e.ctx.Done():
+			case <-running.Done():
 				return
 			case <-hup:
 				log.Info("SIGHUP: reloading keys")

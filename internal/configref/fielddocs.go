@@ -42,7 +42,7 @@ func fieldDocs() Docs {
 		"Gateway.AuthHeader":            "AuthHeader is the trusted identity header of the header authenticator.",
 		"Gateway.CORSHeaders":           "CORSHeaders are the request headers allowed in CORS requests.",
 		"Gateway.CORSMaxAge":            "CORSMaxAge is how long browsers may cache a preflight answer.",
-		"Gateway.CORSOrigins":           "CORSOrigins are the origins (scheme://host[:port]) allowed to call media paths and /.signgate/ endpoints from a browser.",
+		"Gateway.CORSOrigins":           "CORSOrigins are the origins (scheme://host[:port]) allowed to call media paths and /.signgate/ endpoints from a browser, with cookies; \"*\" alone allows any page, without cookies (the edge's rule too).",
 		"Gateway.CacheSize":             "CacheSize bounds the token cache, in entries.",
 		"Gateway.ForwardCacheSize":      "ForwardCacheSize bounds the verdict cache, in entries.",
 		"Gateway.ForwardSubjectHeader":  "ForwardSubjectHeader is the response header of the check URL that names the subject.",

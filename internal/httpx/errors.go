@@ -41,7 +41,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 // Report logs the failure of r with err's cause and returns err as an
 // *Error (a 500 when it is not one), for a handler that writes its own
-// error body.
+// error body. The cause is logged under "err", the one attribute key for
+// errors across signgate; 5xx are logged at ERROR, the rest (a client's
+// 4xx, a 499 cancel) at INFO.
 func Report(r *http.Request, log *slog.Logger, err error) *Error {
 	var he *Error
 	if !errors.As(err, &he) {
@@ -59,7 +61,7 @@ func Report(r *http.Request, log *slog.Logger, err error) *Error {
 			slog.String("path", r.URL.Path),
 		}
 		if he.Err != nil {
-			attrs = append(attrs, slog.String("cause", he.Err.Error()))
+			attrs = append(attrs, slog.String("err", he.Err.Error()))
 		}
 		log.LogAttrs(r.Context(), level, "request failed", attrs...)
 	}
