@@ -48,7 +48,7 @@ func (g Gateway) validateRouteSpaces() []error {
 		fold     string
 		host     string
 		keys     []string
-		root     string // "" for the whole bucket
+		root     string // "/" for the whole bucket
 		identity bool   // bucket paths are gateway paths
 		rule     string
 	}
@@ -71,7 +71,8 @@ func (g Gateway) validateRouteSpaces() []error {
 		if r.KeyID != "" {
 			sp.keys = append(sp.keys, "kid "+r.KeyID)
 		}
-		if sp.identity && p != "/" {
+		sp.root = "/"
+		if sp.identity {
 			sp.root = p
 		}
 		spaces = append(spaces, sp)
@@ -127,9 +128,6 @@ func accessRule(r Route) string {
 func cmpRoot(a, b string) string {
 	if len(b) > len(a) {
 		a = b
-	}
-	if a == "" {
-		return "/"
 	}
 	return a
 }
