@@ -65,6 +65,8 @@ type Edge struct {
 	AccessLog bool `env:"EDGE_ACCESS_LOG" envDefault:"true"`
 	// EdgeLimits bounds connections and API request bodies.
 	EdgeLimits
+	// EdgeShutdown says how the edge drains on SIGTERM.
+	EdgeShutdown
 
 	// bucketVars are the SIGNGATE_EDGE_BUCKETS_* names that were set, to
 	// catch a gap in the bucket numbers, where the env library would stop
@@ -227,6 +229,7 @@ func (c *Edge) Validate() error {
 		bad("EDGE_REFRESH", "%s: must be at least 100ms", c.Refresh)
 	}
 	errs = append(errs, c.EdgeLimits.validate()...)
+	errs = append(errs, validateShutdown("EDGE_SHUTDOWN_DELAY", c.EdgeShutdown.ShutdownDelay, "EDGE_SHUTDOWN_TIMEOUT", c.EdgeShutdown.ShutdownTimeout)...)
 	if len(c.Buckets) == 0 {
 		bad("EDGE_BUCKETS_0_NAME", "at least one bucket is required")
 	}

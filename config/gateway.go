@@ -133,6 +133,8 @@ type Gateway struct {
 	Manifests
 	// Limits bounds connections and request bodies.
 	Limits
+	// Shutdown says how the gateway drains on SIGTERM.
+	Shutdown
 }
 
 // Route is one media prefix: SIGNGATE_ROUTES_<n>_<NAME>.

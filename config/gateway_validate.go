@@ -111,6 +111,7 @@ func (g Gateway) Validate() error {
 	errs = append(errs, g.Limits.validate()...)
 	errs = append(errs, g.validateRoutes()...)
 	errs = append(errs, g.validateRouteSpaces()...)
+	errs = append(errs, validateShutdown("SHUTDOWN_DELAY", g.ShutdownDelay, "SHUTDOWN_TIMEOUT", g.ShutdownTimeout)...)
 	return errors.Join(errs...)
 }
 

@@ -93,3 +93,41 @@ func (l EdgeLimits) validate() []error {
 	}
 	return errs
 }
+
+// Shutdown says how the gateway stops on SIGTERM or SIGINT: /readyz
+// answers 503 at once, the gateway serves on for ShutdownDelay (new
+// requests included) while load balancers and Kubernetes endpoints catch
+// up, then stops accepting and waits up to ShutdownTimeout for requests in
+// flight; what is left is cut and counted in the log. A stop asked for
+// exits 0 either way.
+type Shutdown struct {
+	// ShutdownDelay is the pre-stop delay: serving goes on this long
+	// after the signal, with /readyz failing. 0: none.
+	ShutdownDelay time.Duration `env:"SHUTDOWN_DELAY" envDefault:"0s"`
+	// ShutdownTimeout bounds the wait for requests in flight, after the
+	// delay. Kubernetes' terminationGracePeriodSeconds must exceed the
+	// delay plus this. 0 is the default.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+}
+
+// EdgeShutdown is Shutdown for the edge (SIGNGATE_EDGE_SHUTDOWN_*).
+type EdgeShutdown struct {
+	// ShutdownDelay is the pre-stop delay: serving goes on this long
+	// after the signal, with /readyz failing. 0: none.
+	ShutdownDelay time.Duration `env:"EDGE_SHUTDOWN_DELAY" envDefault:"0s"`
+	// ShutdownTimeout bounds the wait for requests in flight (a download
+	// still running is cut past it), after the delay. 0 is the default.
+	ShutdownTimeout time.Duration `env:"EDGE_SHUTDOWN_TIMEOUT" envDefault:"25s"`
+}
+
+// validateShutdown checks a delay and a timeout, named by their variables.
+func validateShutdown(delayVar string, delay time.Duration, timeoutVar string, timeout time.Duration) []error {
+	var errs []error
+	if delay < 0 || delay > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("%s%s: %s: want 0 to 10m", Prefix, delayVar, delay))
+	}
+	if timeout != 0 && (timeout < time.Second || timeout > time.Hour) {
+		errs = append(errs, fmt.Errorf("%s%s: %s: want 1s to 1h (0 is the default)", Prefix, timeoutVar, timeout))
+	}
+	return errs
+}

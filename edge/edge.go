@@ -41,6 +41,7 @@ type Options struct {
 // and APIHandler (the /v1 control API), and Close it when done. Safe for
 // concurrent use.
 type Edge struct {
+	draining atomic.Bool // Drain was called: /readyz fails
 	cfg      config.Edge
 	log      *slog.Logger
 	now      func() time.Time

@@ -22,6 +22,9 @@ var ErrNotReady = errors.New("edge not ready")
 // (changes go through that store), so an unreachable shared PostgreSQL
 // must not take every edge out of its Service at once.
 func (e *Edge) Ready() error {
+	if e.draining.Load() {
+		return fmt.Errorf("%w: shutting down", ErrNotReady)
+	}
 	if e.snap.Load() == nil {
 		return fmt.Errorf("%w: keys and policies not loaded", ErrNotReady)
 	}
@@ -48,6 +51,11 @@ func (e *Edge) Ready() error {
 	}
 	return nil
 }
+
+// Drain marks the edge as stopping: /readyz answers 503 from now on, so
+// that load balancers stop sending new requests, while every request is
+// still served. The command calls it at the start of a shutdown.
+func (e *Edge) Drain() { e.draining.Store(true) }
 
 // serveHealth answers GET /healthz (the process serves) and GET /readyz
 // (Ready), on the API listener: Kubernetes probes, load balancers.

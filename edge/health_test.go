@@ -52,6 +52,24 @@ func TestHealthEndpoints(t *testing.T) {
 	if err := h.e.Ready(); err != nil {
 		t.Fatalf("Ready = %v", err)
 	}
+	t.Run("draining", func(t *testing.T) {
+		d := newHarness(t, nil)
+		d.e.Drain()
+		req, _ := http.NewRequest("GET", d.api.URL+"/readyz", nil)
+		resp, err := d.api.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !errors.Is(d.e.Ready(), ErrNotReady) {
+			t.Errorf("readyz while draining: %d, Ready %v; want 503", resp.StatusCode, d.e.Ready())
+		}
+		if resp, err := d.api.Client().Get(d.api.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+			t.Errorf("healthz while draining: %v %v, want 200", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	})
 
 	// The media directory goes away: not ready, while still alive; the
 	// client sees a code, the log the cause.

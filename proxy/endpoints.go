@@ -139,9 +139,13 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveHealth answers /healthz (the process serves) and /readyz (every
-// route has a signing key).
+// route has a signing key, and the gateway is not draining).
 func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	setKind(w, kindHealth)
+	if r.URL.Path == PathReadyz && g.draining.Load() {
+		g.writeError(w, r, httpx.Errorf(http.StatusServiceUnavailable, "draining", "the gateway is shutting down", ErrDraining))
+		return
+	}
 	if r.URL.Path == PathReadyz && !g.keysLoaded() {
 		g.writeError(w, r, fmt.Errorf("readyz: %w", ErrNoKey))
 		return

@@ -30,6 +30,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrNoKey: a route has no usable signing key.
 	ErrNoKey = errors.New("no signing key loaded")
+	// ErrDraining: the gateway is shutting down (Drain); /readyz fails.
+	ErrDraining = errors.New("shutting down")
 	// ErrUpstream: the upstream app could not be reached.
 	ErrUpstream = errors.New("upstream unavailable")
 	// ErrCDN: the CDN could not be reached for a manifest, or answered

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,7 @@ type Gateway struct {
 	hdrNoStore    []string
 	hdrNoReferrer []string
 
+	draining  atomic.Bool // Drain was called: /readyz fails
 	reloadMu  sync.Mutex
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -229,8 +231,14 @@ func (g *Gateway) MetricsHandler() http.Handler {
 // Cache returns the token cache, for its statistics.
 func (g *Gateway) Cache() *signer.Cache { return g.cache }
 
-// Ready reports whether every route has a signing key.
-func (g *Gateway) Ready() bool { return g.keysLoaded() }
+// Ready reports whether every route has a signing key and the gateway is
+// not draining.
+func (g *Gateway) Ready() bool { return g.keysLoaded() && !g.draining.Load() }
+
+// Drain marks the gateway as stopping: /readyz answers 503 from now on, so
+// that load balancers stop sending new requests, while every request is
+// still served. The command calls it at the start of a shutdown.
+func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // Close stops watching key files and refreshing the JWKS, and closes idle
 // upstream connections. The handler keeps working with what it has.

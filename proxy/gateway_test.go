@@ -262,6 +262,32 @@ func TestAuthEndpointBehindTraefik(t *testing.T) {
 	}
 }
 
+// TestDrainFailsReadiness: once Drain is called (SIGTERM), /readyz is 503
+// draining on both listeners while media and liveness are still served.
+func TestDrainFailsReadiness(t *testing.T) {
+	f := newFixture(t, nil)
+	f.gw.Drain()
+	if resp := f.do("GET", "/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body(t, resp), "draining") {
+		t.Errorf("readyz while draining: %d, want 503 draining", resp.StatusCode)
+	}
+	ms := httptest.NewServer(f.gw.MetricsHandler())
+	defer ms.Close()
+	if resp, err := http.Get(ms.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("metrics listener's readyz while draining: %v %v, want 503", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if f.gw.Ready() {
+		t.Error("Ready while draining")
+	}
+	if resp := f.do("GET", "/healthz", nil); resp.StatusCode != 200 {
+		t.Errorf("healthz while draining: %d, want 200", resp.StatusCode)
+	}
+	if resp := f.do("GET", "/media/x.mp4", bearer(f.session("alice", nil))); resp.StatusCode != http.StatusFound {
+		t.Errorf("media while draining: %d, want 302", resp.StatusCode)
+	}
+}
+
 func TestHealthAndMetrics(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, p := range []string{"/healthz", "/readyz"} {

@@ -59,7 +59,7 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 		names[i] = b.Name
 	}
 	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled(), "console", cfg.ConsoleEnabled(), "metrics", cfg.MetricsEnabled())
-	if err := httpx.Serve(e.ctx, log, e.ready, ls...); err != nil {
+	if err := httpx.ServeDrain(e.ctx, log, e.ready, httpx.Drain{Start: ed.Drain, Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout}, ls...); err != nil {
 		return fmt.Errorf("edge: %w", err)
 	}
 	return nil

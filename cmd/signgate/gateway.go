@@ -73,5 +73,5 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler(), MaxConns: cfg.MaxConns})
 	}
-	return httpx.Serve(e.ctx, log, e.ready, ls...)
+	return httpx.ServeDrain(e.ctx, log, e.ready, httpx.Drain{Start: g.Drain, Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout}, ls...)
 }

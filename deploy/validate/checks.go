@@ -319,9 +319,26 @@ func (c *checker) lifecycle(where string, d *appsv1.Deployment, ct *corev1.Conta
 	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil {
 		grace = *g
 	}
-	if need := pause + int64(httpx.DrainTimeout/time.Second); grace < need {
-		c.addf(where, "terminationGracePeriodSeconds %d is under the preStop pause plus the drain (%ds): requests in flight would be cut", grace, need)
+	delay := envDuration(ct, 0, "SIGNGATE_SHUTDOWN_DELAY", "SIGNGATE_EDGE_SHUTDOWN_DELAY")
+	drain := envDuration(ct, httpx.DrainTimeout, "SIGNGATE_SHUTDOWN_TIMEOUT", "SIGNGATE_EDGE_SHUTDOWN_TIMEOUT")
+	if need := pause + int64((delay+drain)/time.Second); grace < need {
+		c.addf(where, "terminationGracePeriodSeconds %d is under the preStop pause plus the shutdown delay and drain (%ds): requests in flight would be cut", grace, need)
 	}
+}
+
+// envDuration returns the duration the first of names set in the
+// container's env holds, or def.
+func envDuration(ct *corev1.Container, def time.Duration, names ...string) time.Duration {
+	for _, e := range ct.Env {
+		for _, n := range names {
+			if e.Name == n {
+				if d, err := time.ParseDuration(e.Value); err == nil {
+					return d
+				}
+			}
+		}
+	}
+	return def
 }
 
 // listenPort checks that addr listens on all interfaces (or exactly

@@ -30,6 +30,9 @@ func fieldDocs() Docs {
 		"EdgeLimits":                    "EdgeLimits bounds the edge's connections and API request bodies. Media requests never read a body: one announced there is not waited for, and the connection is closed after the answer.",
 		"EdgeLimits.APIBodyTimeout":     "APIBodyTimeout bounds the whole read of a control API request body (at most 64 KiB); past it the request is answered 408 and the connection closed. 0 is the default.",
 		"EdgeLimits.MaxConns":           "MaxConns bounds the connections each listener (media, API, metrics) serves at once; further ones wait in the kernel's accept queue. 0 means no limit.",
+		"EdgeShutdown":                  "EdgeShutdown is Shutdown for the edge (SIGNGATE_EDGE_SHUTDOWN_*).",
+		"EdgeShutdown.ShutdownDelay":    "ShutdownDelay is the pre-stop delay: serving goes on this long after the signal, with /readyz failing. 0: none.",
+		"EdgeShutdown.ShutdownTimeout":  "ShutdownTimeout bounds the wait for requests in flight (a download still running is cut past it), after the delay. 0 is the default.",
 		"EnvField":                      "EnvField is a field of a configuration struct as github.com/caarlos0/env/v11 reads it: a value read from one variable, or a list of structs read from numbered variables.",
 		"EnvField.Field":                "the field itself",
 		"EnvField.List":                 "a list of structs",
@@ -101,5 +104,8 @@ func fieldDocs() Docs {
 		"Route.Streaming":               "Streaming is how HLS and DASH work on this route: off, cookie (each redirect also sets the Qencode-Auth-Token cookie for the directory) or manifest (the gateway fetches .m3u8 and .mpd files from the CDN and rewrites every URI in them to a signed URL).",
 		"Route.StripPrefix":             "StripPrefix removes Prefix from the path, so /media/v/x.mp4 signs the bucket path /v/x.mp4.",
 		"Route.TTL":                     "TTL is the token lifetime; MinValidity the least validity left on a URL handed out (0: TTL/2).",
+		"Shutdown":                      "Shutdown says how the gateway stops on SIGTERM or SIGINT: /readyz answers 503 at once, the gateway serves on for ShutdownDelay (new requests included) while load balancers and Kubernetes endpoints catch up, then stops accepting and waits up to ShutdownTimeout for requests in flight; what is left is cut and counted in the log. A stop asked for exits 0 either way.",
+		"Shutdown.ShutdownDelay":        "ShutdownDelay is the pre-stop delay: serving goes on this long after the signal, with /readyz failing. 0: none.",
+		"Shutdown.ShutdownTimeout":      "ShutdownTimeout bounds the wait for requests in flight, after the delay. Kubernetes' terminationGracePeriodSeconds must exceed the delay plus this. 0 is the default.",
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -18,7 +19,7 @@ const (
 	ReadHeaderTimeout = 10 * time.Second
 	IdleTimeout       = 120 * time.Second
 	MaxHeaderBytes    = 64 << 10
-	// DrainTimeout bounds the graceful shutdown.
+	// DrainTimeout bounds the graceful shutdown by default.
 	DrainTimeout = 25 * time.Second
 )
 
@@ -49,12 +50,40 @@ type Listener struct {
 	MaxConns int
 }
 
-// Serve listens on every l, calls ready (when not nil) with each bound
-// address once all are listening, and serves until ctx is done. Then it
-// stops accepting, lets requests in flight finish (up to DrainTimeout) and
-// returns. A listener that cannot bind fails the whole call before anything
-// is served.
+// Drain says how Serve stops once its context is done.
+type Drain struct {
+	// Start, when set, is called first: the server is about to stop, so
+	// readiness should fail (a load balancer stops sending new requests)
+	// while it keeps serving.
+	Start func()
+	// Delay keeps serving, new requests included, for this long after
+	// Start, while endpoints and load balancers catch up (a pre-stop
+	// delay). 0: none.
+	Delay time.Duration
+	// Timeout bounds the wait for requests in flight once listeners stop
+	// accepting; connections still open then are cut and counted in the
+	// log. 0: DrainTimeout.
+	Timeout time.Duration
+}
+
+// Serve is ServeDrain with the default drain: no pre-stop delay, and
+// DrainTimeout for requests in flight.
 func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr net.Addr), ls ...Listener) error {
+	return ServeDrain(ctx, log, ready, Drain{}, ls...)
+}
+
+// ServeDrain listens on every l, calls ready (when not nil) with each
+// bound address once all are listening, and serves until ctx is done.
+// Then it drains as d says: d.Start, d.Delay of serving on, then it stops
+// accepting and lets requests in flight finish, up to d.Timeout; what is
+// still open then is cut, and the count logged. A listener that cannot
+// bind fails the whole call before anything is served. A stop asked for
+// through ctx returns nil, cut connections or not: only a listener that
+// failed is an error.
+func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, addr net.Addr), d Drain, ls ...Listener) error {
+	if d.Timeout <= 0 {
+		d.Timeout = DrainTimeout
+	}
 	var lc net.ListenConfig
 	nls := make([]net.Listener, 0, len(ls))
 	closeAll := func() {
@@ -77,11 +106,20 @@ func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr n
 		nls = append(nls, nl)
 	}
 	servers := make([]*http.Server, len(ls))
+	var open atomic.Int64 // connections not yet closed, on every listener
 	errc := make(chan error, len(ls))
 	var wg sync.WaitGroup
 	for i, l := range ls {
 		srv := NewServer(l.Handler, log)
 		srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+		srv.ConnState = func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		}
 		servers[i] = srv
 		log.Info("listening", "listener", l.Name, "addr", nls[i].Addr().String(), "max_conns", l.MaxConns)
 		if ready != nil {
@@ -98,14 +136,30 @@ func Serve(ctx context.Context, log *slog.Logger, ready func(name string, addr n
 	var err error
 	select {
 	case <-ctx.Done():
+		if d.Start != nil {
+			d.Start()
+		}
+		if d.Delay > 0 {
+			log.Info("stopping: serving on for the shutdown delay", "delay", d.Delay.String())
+			select {
+			case <-time.After(d.Delay):
+			case err = <-errc:
+			}
+		}
 	case err = <-errc:
 	}
-	log.Info("draining", "timeout", DrainTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
+	log.Info("draining", "timeout", d.Timeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Timeout)
 	defer cancel()
+	var swg sync.WaitGroup
 	for _, srv := range servers {
-		if e := srv.Shutdown(sctx); e != nil {
-			err = errors.Join(err, e)
+		swg.Go(func() { srv.Shutdown(sctx) })
+	}
+	swg.Wait()
+	if n := open.Load(); n > 0 {
+		log.Warn("drain timeout: cutting connections still open", "connections", n, "timeout", d.Timeout.String())
+		for _, srv := range servers {
+			srv.Close()
 		}
 	}
 	wg.Wait()
