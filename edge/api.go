@@ -207,7 +207,7 @@ func checkName(name string) error {
 }
 
 func (e *Edge) listKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := e.store.Keys(r.Context())
+	keys, err := e.Keys(r.Context())
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return
@@ -223,7 +223,7 @@ func (e *Edge) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Edge) getKey(w http.ResponseWriter, r *http.Request) {
-	k, err := e.store.Key(r.Context(), r.PathValue("id"))
+	k, err := e.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return

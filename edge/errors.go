@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -37,6 +38,11 @@ func httpError(err error) *httpx.Error {
 	var he *httpx.Error
 	if errors.As(err, &he) {
 		return he
+	}
+	// The store down (before the classifier, which would call a refused
+	// database connection the origin's 502): 503, with Retry-After.
+	if errors.Is(err, ErrStore) && !errors.Is(err, context.Canceled) {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store_unavailable", "the key store is unavailable; retry shortly", err)
 	}
 	// The failures both servers classify alike: a client that left, a
 	// timeout, a refused or reset origin, an oversized body, a
@@ -105,6 +111,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch {
 	case he.Status == http.StatusUnauthorized && he.Code == "unauthorized":
 		h.Set("WWW-Authenticate", `Bearer realm="signgate"`)
+	case he.Code == "store_unavailable":
+		h.Set("Retry-After", "1")
 	case he.Status == http.StatusUnauthorized, he.Status == http.StatusForbidden,
 		he.Status == http.StatusBadRequest && errors.Is(err, signer.ErrPath):
 		h.Set(ReasonHeader, he.Code)

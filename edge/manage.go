@@ -50,7 +50,7 @@ func (e *Edge) SetPolicy(ctx context.Context, bucket string, p Policy) error {
 		return err
 	}
 	if err := e.store.SetPolicy(ctx, bucket, p); err != nil {
-		return err
+		return storeErr(err)
 	}
 	e.changed(ctx, setPolicy(bucket, p))
 	e.log.Info("bucket policy set", "bucket", bucket, "policy", p)
@@ -81,7 +81,7 @@ func (e *Edge) CreateKey(ctx context.Context, bucket, streamID, name string) (Ke
 		Created:   e.now().UTC().Truncate(time.Second),
 	}
 	if err := e.store.CreateKey(ctx, k); err != nil {
-		return Key{}, "", err
+		return Key{}, "", storeErr(err)
 	}
 	e.changed(ctx, func(*snapshot) {}) // a new key can wait for the next refresh
 	e.log.Info("signing key created", "kid", k.ID, "bucket", k.Bucket, "stream_id", k.StreamID)
@@ -95,10 +95,16 @@ func newKeyID() string { return uuid.NewString() }
 
 // Keys returns every signing key, oldest first, without private keys
 // (none is stored).
-func (e *Edge) Keys(ctx context.Context) ([]Key, error) { return e.store.Keys(ctx) }
+func (e *Edge) Keys(ctx context.Context) ([]Key, error) {
+	keys, err := e.store.Keys(ctx)
+	return keys, storeErr(err)
+}
 
 // Key returns one signing key, or an error wrapping ErrNotFound.
-func (e *Edge) Key(ctx context.Context, id string) (Key, error) { return e.store.Key(ctx, id) }
+func (e *Edge) Key(ctx context.Context, id string) (Key, error) {
+	k, err := e.store.Key(ctx, id)
+	return k, storeErr(err)
+}
 
 // RenameKey changes a key's name, as PUT /v1/signing-keys/{id} does.
 func (e *Edge) RenameKey(ctx context.Context, id, name string) (Key, error) {
@@ -107,7 +113,7 @@ func (e *Edge) RenameKey(ctx context.Context, id, name string) (Key, error) {
 	}
 	k, err := e.store.RenameKey(ctx, id, name)
 	if err != nil {
-		return Key{}, err
+		return Key{}, storeErr(err)
 	}
 	e.log.Info("signing key renamed", "kid", k.ID)
 	return k, nil
@@ -117,7 +123,7 @@ func (e *Edge) RenameKey(ctx context.Context, id, name string) (Key, error) {
 // token signed with it fails from then on.
 func (e *Edge) DeleteKey(ctx context.Context, id string) error {
 	if err := e.store.DeleteKey(ctx, id); err != nil {
-		return err
+		return storeErr(err)
 	}
 	e.changed(ctx, dropKey(id))
 	e.log.Info("signing key deleted", "kid", id)
@@ -139,7 +145,7 @@ func (e *Edge) IssueAccessToken(ctx context.Context, apiKey config.Secret) (conf
 	now := e.now()
 	exp := now.Add(AccessTokenTTL).Truncate(time.Second)
 	if err := e.store.AddAccessToken(ctx, AccessToken{Hash: sha256.Sum256([]byte(tok)), APIKeyHash: kh, Expires: exp}); err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, storeErr(err)
 	}
 	if n, err := e.store.DeleteExpiredAccessTokens(ctx, now); err != nil {
 		e.log.Warn("delete expired access tokens", "err", err)
@@ -163,7 +169,7 @@ func (e *Edge) CheckAccessToken(ctx context.Context, tok config.Secret) error {
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("%w: unknown bearer token", ErrUnauthorized)
 	case err != nil:
-		return err
+		return storeErr(err)
 	case !e.now().Before(t.Expires):
 		return fmt.Errorf("%w: bearer token expired", ErrUnauthorized)
 	case !e.knownAPIKeyHash(t.APIKeyHash):
@@ -175,5 +181,5 @@ func (e *Edge) CheckAccessToken(ctx context.Context, tok config.Secret) error {
 // RevokeAccessToken ends a bearer token at once (a portal sign-out). A
 // token that is not stored is no error.
 func (e *Edge) RevokeAccessToken(ctx context.Context, tok config.Secret) error {
-	return e.store.DeleteAccessToken(ctx, sha256.Sum256([]byte(tok.Reveal())))
+	return storeErr(e.store.DeleteAccessToken(ctx, sha256.Sum256([]byte(tok.Reveal()))))
 }

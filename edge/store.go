@@ -13,6 +13,10 @@ import (
 var (
 	// ErrNotFound: no such key or access token.
 	ErrNotFound = errors.New("not found")
+	// ErrStore: the store could not be read or written (down,
+	// unreachable, timed out). The API answers 503 store_unavailable with
+	// Retry-After; media is served on from the last snapshot.
+	ErrStore = errors.New("store unavailable")
 	// ErrExists: a key with that id already exists.
 	ErrExists = errors.New("already exists")
 )
@@ -92,4 +96,16 @@ type Store interface {
 
 	// Close releases the store.
 	Close() error
+}
+
+// storeErr marks an error of a store call as ErrStore, unless it is an
+// answer rather than a failure (ErrNotFound, ErrBadRequest) or the
+// caller's own cancellation.
+func storeErr(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrBadRequest), errors.Is(err, ErrStore),
+		errors.Is(err, context.Canceled):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStore, err)
 }
