@@ -58,6 +58,12 @@ type Edge struct {
 	// Refresh is how often keys and policies are re-read from the store, so
 	// that a revocation made through another edge arrives here.
 	Refresh time.Duration `env:"EDGE_REFRESH" envDefault:"5s"`
+	// MaxStaleness bounds how old the snapshot of keys and policies may
+	// grow while the store cannot be read: past it, authenticated buckets
+	// fail closed (503 store_stale), since a revocation made through
+	// another edge could not arrive; public buckets serve on. 0 turns the
+	// bound off (serve from the last snapshot for as long as it takes).
+	MaxStaleness time.Duration `env:"EDGE_MAX_STALENESS" envDefault:"15m"`
 	// AccessLog writes one JSON line per media request (host, path,
 	// status, bytes, duration, peer; never a query, cookie or token).
 	// Turn it off where a load balancer or CDN logs already; the control
@@ -227,6 +233,9 @@ func (c *Edge) Validate() error {
 	}
 	if c.Refresh < 100*time.Millisecond {
 		bad("EDGE_REFRESH", "%s: must be at least 100ms", c.Refresh)
+	}
+	if c.MaxStaleness != 0 && c.MaxStaleness < 2*c.Refresh {
+		errs = append(errs, fmt.Errorf("%sEDGE_MAX_STALENESS: %s: want 0 (off) or at least twice SIGNGATE_EDGE_REFRESH (%s)", Prefix, c.MaxStaleness, c.Refresh))
 	}
 	errs = append(errs, c.EdgeLimits.validate()...)
 	errs = append(errs, validateShutdown("EDGE_SHUTDOWN_DELAY", c.EdgeShutdown.ShutdownDelay, "EDGE_SHUTDOWN_TIMEOUT", c.EdgeShutdown.ShutdownTimeout)...)

@@ -41,7 +41,8 @@ type Options struct {
 // and APIHandler (the /v1 control API), and Close it when done. Safe for
 // concurrent use.
 type Edge struct {
-	draining atomic.Bool // Drain was called: /readyz fails
+	draining atomic.Bool  // Drain was called: /readyz fails
+	freshAt  atomic.Int64 // UnixNano of the last successful Refresh
 	cfg      config.Edge
 	log      *slog.Logger
 	now      func() time.Time

@@ -44,6 +44,9 @@ func httpError(err error) *httpx.Error {
 	if errors.Is(err, ErrStore) && !errors.Is(err, context.Canceled) {
 		return httpx.Errorf(http.StatusServiceUnavailable, "store_unavailable", "the key store is unavailable; retry shortly", err)
 	}
+	if errors.Is(err, ErrStale) {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store_stale", "the edge cannot check tokens until its key store is back", err)
+	}
 	// The failures both servers classify alike: a client that left, a
 	// timeout, a refused or reset origin, an oversized body, a
 	// non-canonical path.
@@ -111,7 +114,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch {
 	case he.Status == http.StatusUnauthorized && he.Code == "unauthorized":
 		h.Set("WWW-Authenticate", `Bearer realm="signgate"`)
-	case he.Code == "store_unavailable":
+	case he.Code == "store_unavailable", he.Code == "store_stale":
 		h.Set("Retry-After", "1")
 	case he.Status == http.StatusUnauthorized, he.Status == http.StatusForbidden,
 		he.Status == http.StatusBadRequest && errors.Is(err, signer.ErrPath):

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/signgate/signgate/config"
@@ -40,5 +41,40 @@ func TestStoreOutage(t *testing.T) {
 	}
 	if resp := h.get(mediaHost, "/top.txt?auth="+signed); resp.StatusCode != http.StatusOK {
 		t.Errorf("media with the store down: %d, want 200 from the last snapshot", resp.StatusCode)
+	}
+}
+
+// TestMaxStaleness: while the store cannot be read, an authenticated
+// bucket serves from the last snapshot up to SIGNGATE_EDGE_MAX_STALENESS,
+// then fails closed (503 store_stale), as a revocation made elsewhere
+// could be missing; a good refresh opens it again.
+func TestMaxStaleness(t *testing.T) {
+	h := newHarness(t, func(c *config.Edge) {
+		c.Buckets[0].Policy = config.PolicyAuthenticated
+		c.MaxStaleness = 3 * c.Refresh
+	})
+	k := h.addKey("key1.pem", "k1", "media")
+	if err := h.e.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	signed := sign(t, k, signer.Claims{})
+	get := func() *http.Response { return h.get(mediaHost, "/top.txt?auth="+signed) }
+	if resp := get(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("fresh: %d", resp.StatusCode)
+	}
+	h.clock.Advance(2 * h.e.cfg.Refresh)
+	if resp := get(); resp.StatusCode != http.StatusOK {
+		t.Errorf("within the bound: %d, want 200", resp.StatusCode)
+	}
+	h.clock.Advance(2 * h.e.cfg.Refresh) // 4 refresh periods: past the bound
+	resp := get()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body(t, resp), "store_stale") {
+		t.Errorf("past the bound: %d, want 503 store_stale with Retry-After", resp.StatusCode)
+	}
+	if err := h.e.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if resp := get(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after a good refresh: %d, want 200", resp.StatusCode)
 	}
 }

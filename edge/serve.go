@@ -57,7 +57,11 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 	s := e.snap.Load()
 	private := s.policy(b.name) == Authenticated
 	if private {
-		toks, err := tokensFrom(r)
+		err := e.stale() // fail closed when revocations could be missing
+		var toks []string
+		if err == nil {
+			toks, err = tokensFrom(r)
+		}
 		if err == nil {
 			err = e.checkAny(s, b, toks, p)
 		}

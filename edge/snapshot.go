@@ -3,7 +3,9 @@ package edge
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
+	"time"
 
 	"github.com/signgate/signgate/signer"
 )
@@ -33,7 +35,11 @@ func (e *Edge) Refresh(ctx context.Context) error {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
 	err := e.refresh(ctx)
-	e.metrics.refreshed(err, e.now())
+	now := e.now()
+	e.metrics.refreshed(err, now)
+	if err == nil {
+		e.freshAt.Store(now.UnixNano())
+	}
 	return err
 }
 
@@ -147,4 +153,19 @@ func (r *keyRecorder) PublicKey(kid string) (signer.PublicKey, bool) {
 		r.used = k
 	}
 	return k, ok
+}
+
+// stale reports whether the snapshot is older than
+// SIGNGATE_EDGE_MAX_STALENESS: the store has not been read since, so a
+// revocation made elsewhere could be missing. Authenticated buckets then
+// fail closed.
+func (e *Edge) stale() error {
+	max := e.cfg.MaxStaleness
+	if max <= 0 {
+		return nil
+	}
+	if age := e.now().Sub(time.Unix(0, e.freshAt.Load())); age > max {
+		return fmt.Errorf("%w: keys and policies last read %s ago, over SIGNGATE_EDGE_MAX_STALENESS (%s)", ErrStale, age.Round(time.Second), max)
+	}
+	return nil
 }

@@ -17,6 +17,9 @@ var (
 	// unreachable, timed out). The API answers 503 store_unavailable with
 	// Retry-After; media is served on from the last snapshot.
 	ErrStore = errors.New("store unavailable")
+	// ErrStale: the snapshot of keys and policies is older than
+	// SIGNGATE_EDGE_MAX_STALENESS; authenticated buckets fail closed.
+	ErrStale = errors.New("keys and policies too old")
 	// ErrExists: a key with that id already exists.
 	ErrExists = errors.New("already exists")
 )
