@@ -64,6 +64,10 @@ type Edge struct {
 	// another edge could not arrive; public buckets serve on. 0 turns the
 	// bound off (serve from the last snapshot for as long as it takes).
 	MaxStaleness time.Duration `env:"EDGE_MAX_STALENESS" envDefault:"15m"`
+	// OriginTimeout bounds the wait for an HTTP origin's response
+	// headers; past it the client gets 504. A response that has begun (a
+	// download) is not cut by it. 0 turns it off.
+	OriginTimeout time.Duration `env:"EDGE_ORIGIN_TIMEOUT" envDefault:"30s"`
 	// AccessLog writes one JSON line per media request (host, path,
 	// status, bytes, duration, peer; never a query, cookie or token).
 	// Turn it off where a load balancer or CDN logs already; the control
@@ -233,6 +237,9 @@ func (c *Edge) Validate() error {
 	}
 	if c.Refresh < 100*time.Millisecond {
 		bad("EDGE_REFRESH", "%s: must be at least 100ms", c.Refresh)
+	}
+	if c.OriginTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%sEDGE_ORIGIN_TIMEOUT: %s: must not be negative (0 turns it off)", Prefix, c.OriginTimeout))
 	}
 	if c.MaxStaleness != 0 && c.MaxStaleness < 2*c.Refresh {
 		errs = append(errs, fmt.Errorf("%sEDGE_MAX_STALENESS: %s: want 0 (off) or at least twice SIGNGATE_EDGE_REFRESH (%s)", Prefix, c.MaxStaleness, c.Refresh))

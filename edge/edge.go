@@ -148,7 +148,7 @@ func (e *Edge) openBuckets() error {
 		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
 		var err error
 		if bc.IsURL() {
-			b.origin, err = newProxyOrigin(bc.Origin, len(e.cfg.CORSOrigins) > 0, e.log)
+			b.origin, err = newProxyOrigin(bc.Origin, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
 		} else {
 			b.origin, err = newDirOrigin(bc.Origin)
 		}

@@ -242,9 +242,6 @@ type proxyOrigin struct {
 
 var _ origin = (*proxyOrigin)(nil)
 
-// originTimeout bounds the wait for an origin's response headers.
-const originTimeout = 30 * time.Second
-
 // proxied is what Rewrite and ModifyResponse need of a request.
 type proxied struct {
 	path    string // canonical
@@ -256,14 +253,16 @@ type proxiedKey struct{}
 
 // newProxyOrigin proxies to the origin at raw. With ownCORS, the edge sets
 // the CORS headers, and the origin's are dropped so that none is doubled.
-func newProxyOrigin(raw string, ownCORS bool, log *slog.Logger) (*proxyOrigin, error) {
+// timeout bounds the wait for the origin's response headers
+// (SIGNGATE_EDGE_ORIGIN_TIMEOUT; 0: none).
+func newProxyOrigin(raw string, ownCORS bool, timeout time.Duration, log *slog.Logger) (*proxyOrigin, error) {
 	base, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	prefix := strings.TrimSuffix(base.Path, "/")
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = originTimeout
+	t.ResponseHeaderTimeout = timeout
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
