@@ -27,20 +27,6 @@ func addrOf(t *testing.T, raw string) string {
 	return u.Host
 }
 
-// wantAllClosed fails unless every slow client got status and saw the
-// connection closed within bound.
-func wantAllClosed(t *testing.T, rs []testenv.SlowResult, status int, bound time.Duration) {
-	t.Helper()
-	for i, r := range rs {
-		if r.Status != status || r.Closed > bound {
-			t.Fatalf("connection %d: status %d, answered after %s, closed after %s; want %d and closed within %s",
-				i, r.Status, r.Answer, r.Closed, status, bound)
-		}
-	}
-	longest, _ := testenv.MaxClosed(rs)
-	t.Logf("%d slow bodies answered %d, the longest connection open %s (bound %s)", len(rs), status, longest, bound)
-}
-
 func TestSlowBodiesOnMediaAreNotWaitedFor(t *testing.T) {
 	h := newHarness(t, nil)
 	addr := addrOf(t, h.media.URL)
@@ -55,7 +41,7 @@ func TestSlowBodiesOnMediaAreNotWaitedFor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			head := testenv.SlowHead("GET", tc.target, tc.host, 100000)
 			rs := testenv.SlowBodies(t, addr, head, slowConns, slowTick, slowLimit)
-			wantAllClosed(t, rs, tc.status, 2*time.Second)
+			testenv.WantAllClosed(t, rs, tc.status, 2*time.Second)
 		})
 	}
 }
@@ -69,13 +55,13 @@ func TestSlowAPIBodiesEndAtTheDeadline(t *testing.T) {
 		head := testenv.SlowHead("POST", "/v1/signing-keys", "api.example.test", 100000,
 			"Authorization: Bearer "+bearer, "Content-Type: application/json")
 		rs := testenv.SlowBodies(t, addr, head, slowConns, slowTick, slowLimit)
-		wantAllClosed(t, rs, http.StatusRequestTimeout, timeout+1500*time.Millisecond)
+		testenv.WantAllClosed(t, rs, http.StatusRequestTimeout, timeout+1500*time.Millisecond)
 	})
 	t.Run("unread", func(t *testing.T) {
 		// No bearer: the answer comes before the body is read, and the
 		// rest is not waited for.
 		head := testenv.SlowHead("POST", "/v1/signing-keys", "api.example.test", 100000)
 		rs := testenv.SlowBodies(t, addr, head, slowConns, slowTick, slowLimit)
-		wantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
+		testenv.WantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
 	})
 }

@@ -3,7 +3,6 @@ package edge
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -109,26 +108,14 @@ func object(t *testing.T, what string, raw json.RawMessage, want map[string]fiel
 	return m
 }
 
-// rawCall is call, answering the body's bytes.
+// rawCall is call, answering the body's bytes, and logs the exchange
+// with private keys shortened.
 func (h *harness) rawCall(method, path, bearer, body string) (int, json.RawMessage) {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.api.URL+path, strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := h.api.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	st, data, _ := h.send(method, path, bearer, body)
 	shown := pemBody.ReplaceAllString(strings.TrimSpace(string(data)), "$1...$2")
-	h.t.Logf("%s %s %s\n  -> %d %s", method, path, body, resp.StatusCode, shown)
-	return resp.StatusCode, data
+	h.t.Logf("%s %s %s\n  -> %d %s", method, path, body, st, shown)
+	return st, data
 }
 
 // keyFields are a key object's fields: name, bucket and stream_id as given

@@ -192,6 +192,20 @@ func (h *harness) do(method, host, target string, hdr ...string) *http.Response 
 // and decodes the answer into a map.
 func (h *harness) call(method, path, bearer, body string) (int, map[string]any, http.Header) {
 	h.t.Helper()
+	st, data, hdr := h.send(method, path, bearer, body)
+	var m map[string]any
+	if len(data) > 0 && method != http.MethodHead {
+		if err := json.Unmarshal(data, &m); err != nil {
+			h.t.Fatalf("%s %s: body is not JSON: %q", method, path, data)
+		}
+	}
+	return st, m, hdr
+}
+
+// send makes an API request (with bearer, when not empty) and returns the
+// status, the body's bytes and the headers.
+func (h *harness) send(method, path, bearer, body string) (int, []byte, http.Header) {
+	h.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -212,13 +226,7 @@ func (h *harness) call(method, path, bearer, body string) (int, map[string]any, 
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var m map[string]any
-	if len(data) > 0 && method != http.MethodHead {
-		if err := json.Unmarshal(data, &m); err != nil {
-			h.t.Fatalf("%s %s: body is not JSON: %q", method, path, data)
-		}
-	}
-	return resp.StatusCode, m, resp.Header
+	return resp.StatusCode, data, resp.Header
 }
 
 // bearer gets an API bearer token for testAPIKey.

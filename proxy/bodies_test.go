@@ -36,34 +36,20 @@ func hostOf(t testing.TB, raw string) string {
 	return u.Host
 }
 
-// wantAllClosed fails unless every slow client got status and saw the
-// connection closed within bound.
-func wantAllClosed(t *testing.T, rs []testenv.SlowResult, status int, bound time.Duration) {
-	t.Helper()
-	for i, r := range rs {
-		if r.Status != status || r.Closed > bound {
-			t.Fatalf("connection %d: status %d, answered after %s, closed after %s; want %d and closed within %s",
-				i, r.Status, r.Answer, r.Closed, status, bound)
-		}
-	}
-	longest, _ := testenv.MaxClosed(rs)
-	t.Logf("%d slow bodies answered %d, the longest connection open %s (bound %s)", len(rs), status, longest, bound)
-}
-
 func TestSlowBodiesOnMediaAreNotWaitedFor(t *testing.T) {
 	f := newFixture(t, nil)
 	addr := hostOf(t, f.srv.URL)
 	t.Run("media route", func(t *testing.T) {
 		rs := testenv.SlowBodies(t, addr, slowHead("GET", "/media/v/a.mp4"), slowConns, slowTick, slowLimit)
-		wantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
+		testenv.WantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
 	})
 	t.Run("signgate endpoint", func(t *testing.T) {
 		rs := testenv.SlowBodies(t, addr, slowHead("GET", PathAuth), slowConns, slowTick, slowLimit)
-		wantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
+		testenv.WantAllClosed(t, rs, http.StatusUnauthorized, 2*time.Second)
 	})
 	t.Run("health", func(t *testing.T) {
 		rs := testenv.SlowBodies(t, addr, slowHead("GET", PathHealthz), 20, slowTick, slowLimit)
-		wantAllClosed(t, rs, http.StatusOK, 2*time.Second)
+		testenv.WantAllClosed(t, rs, http.StatusOK, 2*time.Second)
 	})
 }
 
@@ -146,7 +132,7 @@ func TestPassthroughCutsSlowBodies(t *testing.T) {
 			tc.env["SIGNGATE_UPSTREAM"] = up.URL
 			f := newFixture(t, tc.env)
 			rs := testenv.SlowBodies(t, hostOf(t, f.srv.URL), slowHead("POST", "/upload"), slowConns, tc.tick, slowLimit)
-			wantAllClosed(t, rs, http.StatusRequestTimeout, 2*time.Second)
+			testenv.WantAllClosed(t, rs, http.StatusRequestTimeout, 2*time.Second)
 			cc.waitClosed(t, 2*time.Second)
 			_, peak := cc.count()
 			t.Logf("upstream: %d connections at the peak, none left open", peak)

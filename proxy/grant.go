@@ -108,7 +108,7 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 		}
 	default:
 		if bp == "/" || rt.identity && bp == rt.prefix {
-			return "", fmt.Errorf("%w: %s is the prefix of route %s and names no object", ErrNotFound, rt.gatewayPath(bp), rt.name)
+			return "", fmt.Errorf("%w: %s is the prefix of route %s and names no object", ErrNotFound, gp, rt.name)
 		}
 		switch want {
 		case reachDir:
@@ -133,7 +133,7 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 			return uri, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, rt.gatewayPath(bp), pr.describe())
+	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, gp, pr.describe())
 }
 
 // overShadow reports whether claim uri covers a shadow of rt that P may

@@ -88,12 +88,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 
 // matches reports whether canonical path p is under the route's prefix, at
 // a "/" boundary: /media matches /media and /media/x, never /mediax.
-func (rt *route) matches(p string) bool {
-	if rt.prefix == "/" {
-		return true
-	}
-	return strings.HasPrefix(p, rt.prefix) && (len(p) == len(rt.prefix) || p[len(rt.prefix)] == '/')
-}
+func (rt *route) matches(p string) bool { return prefixCovers(rt.prefix, p) }
 
 // bucketPath returns the path inside the bucket that canonical path p
 // names: p itself, or p without the prefix when the route strips it.

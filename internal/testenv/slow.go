@@ -117,3 +117,17 @@ func MaxClosed(rs []SlowResult) (longest time.Duration, answered int) {
 	}
 	return longest, answered
 }
+
+// WantAllClosed fails t unless every slow client in rs got status and saw
+// its connection closed within bound, and logs the longest one.
+func WantAllClosed(t testing.TB, rs []SlowResult, status int, bound time.Duration) {
+	t.Helper()
+	for i, r := range rs {
+		if r.Status != status || r.Closed > bound {
+			t.Fatalf("connection %d: status %d, answered after %s, closed after %s; want %d and closed within %s",
+				i, r.Status, r.Answer, r.Closed, status, bound)
+		}
+	}
+	longest, _ := MaxClosed(rs)
+	t.Logf("%d slow bodies answered %d, the longest connection open %s (bound %s)", len(rs), status, longest, bound)
+}
