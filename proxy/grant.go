@@ -6,14 +6,15 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
 // This file is the one home of the grant rule. Every uri claim the gateway
 // puts in a token comes from grant: the redirect and /.signgate/sign
 // (sign), cookie mode (setStreamCookie), manifest mode (the manifest's
-// own token and every URI rewritten in it) and the forward-auth verdict
-// scope (checkTarget). Nothing else computes a claim.
+// own token, and every URI rewritten in it through grantBeside) and the
+// forward-auth verdict scope (checkTarget). Nothing else computes a claim.
 //
 // The grant invariant: for every principal P and every token the gateway
 // gives P, every bucket path that token opens is a path that P would get
@@ -134,6 +135,20 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 		}
 	}
 	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, gp, pr.describe())
+}
+
+// grantBeside is grant for a path that another claim, approved, already
+// led to: a URI in a manifest whose own claim was approved. A principal
+// of forward-auth was authorized by the app for approved alone (it was
+// named in X-Signgate-Grant), so a claim for a path outside it is refused
+// rather than signed on the strength of a yes the app never gave for it;
+// any other principal was authorized for the route, and gets grant's
+// claim.
+func (g *Gateway) grantBeside(rt *route, bp string, want reach, pr *Principal, approved string) (string, error) {
+	if pr != nil && pr.Via == config.AuthForward && !signer.Covers(approved, bp) {
+		return "", fmt.Errorf("%w: %s is outside the grant %s that forward-auth approved", ErrGrant, rt.gatewayPath(bp), rt.grantPath(approved, ""))
+	}
+	return g.grant(rt, bp, want, pr)
 }
 
 // overShadow reports whether claim uri covers a shadow of rt that P may

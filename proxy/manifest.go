@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/internal/manifest"
 	"github.com/signgate/signgate/signer"
 )
@@ -380,26 +379,20 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 }
 
 // scopeOf returns the uri claim to sign canonical bucket path p with: the
-// manifest's own claim when it covers p; else, unless the principal came
-// from forward-auth (whose app approved that claim alone), what grant
-// gives for p's directory, or for p itself when p is a directory (isDir). grant narrows
-// a directory that holds another route's space, down to the file; a
-// directory URI that does is refused.
+// manifest's own claim when it covers p; else what grantBeside gives for
+// p's directory, or for p itself when p is a directory (isDir): grant
+// narrows a directory that holds another route's space, down to the
+// file, and refuses a directory URI that does, or any URI outside the
+// manifest's claim for a principal of forward-auth.
 func (m *rewriter) scopeOf(p string, isDir bool) (string, error) {
 	if signer.Covers(m.scope, p) {
 		return m.scope, nil
-	}
-	// Forward-auth decides per path: the app approved the manifest's
-	// grant (X-Signgate-Grant), not the route. A URI outside it would be
-	// signed on the strength of a yes the app never gave for it.
-	if m.pr != nil && m.pr.Via == config.AuthForward {
-		return "", fmt.Errorf("%w: %s is outside the grant %s that forward-auth approved", ErrManifestURI, p, m.scope)
 	}
 	want := reachDir
 	if isDir {
 		want = reachTree
 	}
-	scope, err := m.g.grant(m.rt, p, want, m.pr)
+	scope, err := m.g.grantBeside(m.rt, p, want, m.pr, m.scope)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
 	}
