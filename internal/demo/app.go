@@ -115,7 +115,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, pageData{
 		User: user, Media: a.media, Players: players(a.media),
 		Config: pageConfig{RenewEvery: renew.Milliseconds()},
-		TTL:    strings.TrimSuffix(strings.TrimSuffix(a.media.TTL.String(), "0s"), "0m"), Short: a.media.TTL > 0 && a.media.TTL < 5*time.Minute,
+		TTL:    shortDuration(a.media.TTL), Short: a.media.TTL > 0 && a.media.TTL < 5*time.Minute,
 	})
 }
 
@@ -159,6 +159,19 @@ func (a *App) check(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(UserHeader, user)
 	w.WriteHeader(http.StatusOK)
+}
+
+// shortDuration writes d as time.Duration does, without zero units at
+// the end: 10m, 1h, 20s, 1m30s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // returnPath is the return parameter when it is a same-site path, else "/".

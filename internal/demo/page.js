@@ -121,8 +121,9 @@
 
   // ffplayCommand returns a command that plays link with a short-lived
   // signed URL from /.signgate/sign, so no session cookie is needed. A
-  // playlist's relative URLs lose the query, so for HLS and DASH the same
-  // directory token rides in the Qencode-Auth-Token cookie too, with
+  // playlist's relative URLs lose the query, so for HLS and DASH the
+  // directory token of that URL rides in the Qencode-Auth-Token cookie
+  // instead, with
   // ffmpeg's -cookies: a path and no domain (Debian's ffmpeg 5.1 skips an
   // entry that names a domain; and with -headers "Cookie: ..." it would
   // drop the cookies that redirects set).
@@ -134,7 +135,9 @@
     if (v.dataset.kind === 'progressive') return 'ffplay ' + q(signed);
     const tok = new URL(signed).searchParams.get('auth'), c = claims(tok);
     const dir = c.uri.replace(/\/$/, '') || '/';
-    return 'ffplay -cookies ' + q(`Qencode-Auth-Token=${tok}; path=${dir}`) + ' ' + q(signed);
+    const plain = new URL(signed);
+    plain.search = '';
+    return 'ffplay -cookies ' + q(`Qencode-Auth-Token=${tok}; path=${dir}`) + ' ' + q(plain.href);
   }
 
   for (const v of document.querySelectorAll('video[data-variant]')) {
