@@ -14,6 +14,10 @@
   'use strict';
   const cfg = JSON.parse(document.getElementById('demo-config').textContent);
   const renewMargin = 3000; // ms
+  // Players keep bufferAhead seconds ahead (hls.js and dash.js would take
+  // 30 s): over a short sample and a short TTL, later segments are still
+  // fetched later, as a film's are, and need renewed tokens.
+  const bufferAhead = 10;
 
   // claims returns {uri, exp (ms)} of a JWT, or null.
   function claims(tok) {
@@ -98,6 +102,7 @@
     } else if (v.dataset.kind === 'hls') {
       if (!window.Hls || !Hls.isSupported()) return status(v, 'hls.js is not supported in this browser');
       const hls = new Hls({
+        maxBufferLength: bufferAhead, maxMaxBufferLength: bufferAhead,
         xhrSetup: cookie
           ? (xhr) => { xhr.withCredentials = true; }
           : async (xhr, url) => { xhr.open('GET', await renewed(url), true); },
@@ -107,6 +112,9 @@
       hls.attachMedia(v);
     } else {
       const p = dashjs.MediaPlayer().create();
+      p.updateSettings({ streaming: { buffer: {
+        bufferTimeAtTopQuality: bufferAhead, bufferTimeAtTopQualityLongForm: bufferAhead, stableBufferTime: bufferAhead,
+      } } });
       p.addRequestInterceptor(async (req) => {
         if (cookie) req.credentials = 'include';
         else req.url = await renewed(req.url);

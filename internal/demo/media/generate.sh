@@ -18,7 +18,9 @@
 #   dash/             manifest.mpd, SegmentTemplate with a timeline, two
 #                     video representations and one audio
 #
-# Every segment is 2 seconds, a keyframe every 48 frames at 24 fps.
+# Every segment is 2 seconds, a keyframe every 48 frames at 24 fps. The
+# encodes run side by side. X264_PRESET (default veryfast) trades size for
+# encoding time: the tests' longer samples use ultrafast.
 set -euo pipefail
 out=${1:-$(dirname "$0")}
 secs=${2:-6}
@@ -32,17 +34,17 @@ kinds=" ${3:-progressive hls dash} "
 
 if [[ $kinds == *" progressive "* ]]; then
   ffmpeg "${q[@]}" "${src[@]}" -vf scale=320:180 -c:v libvpx-vp9 -b:v 150k -deadline good -cpu-used 4 \
-    -c:a libopus -b:a 32k -shortest progressive.webm
+    -c:a libopus -b:a 32k -shortest progressive.webm &
 fi
 
-x264=(-c:v libx264 -preset veryfast -profile:v main -g 48 -keyint_min 48 -sc_threshold 0 -c:a aac -b:a 48k -ac 1)
+x264=(-c:v libx264 -preset "${X264_PRESET:-veryfast}" -profile:v main -g 48 -keyint_min 48 -sc_threshold 0 -c:a aac -b:a 48k -ac 1)
 hls=(-f hls -hls_time 2 -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4)
 if [[ $kinds == *" hls "* ]]; then
 mkdir -p hls/360p hls/180p
 ffmpeg "${q[@]}" "${src[@]}" "${x264[@]}" -b:v 300k -vf scale=640:360 "${hls[@]}" \
-  -hls_segment_filename 'hls/360p/seg-%03d.m4s' hls/360p/index.m3u8
+  -hls_segment_filename 'hls/360p/seg-%03d.m4s' hls/360p/index.m3u8 &
 ffmpeg "${q[@]}" "${src[@]}" "${x264[@]}" -b:v 120k -vf scale=320:180 "${hls[@]}" \
-  -hls_segment_filename 'hls/180p/seg-%03d.m4s' hls/180p/index.m3u8
+  -hls_segment_filename 'hls/180p/seg-%03d.m4s' hls/180p/index.m3u8 &
 cat > hls/master.m3u8 <<'M3U8'
 #EXTM3U
 #EXT-X-VERSION:7
@@ -57,9 +59,12 @@ fi
 if [[ $kinds == *" dash "* ]]; then
 mkdir -p dash
 ffmpeg "${q[@]}" "${src[@]}" -map 0:v -map 0:v -map 1:a \
-  -c:v libx264 -preset veryfast -profile:v main -g 48 -keyint_min 48 -sc_threshold 0 \
+  -c:v libx264 -preset "${X264_PRESET:-veryfast}" -profile:v main -g 48 -keyint_min 48 -sc_threshold 0 \
   -b:v:0 300k -s:v:0 640x360 -b:v:1 120k -s:v:1 320x180 -c:a aac -b:a 48k -ac 1 \
   -f dash -seg_duration 2 -use_template 1 -use_timeline 1 \
   -init_seg_name 'init-$RepresentationID$.m4s' -media_seg_name 'seg-$RepresentationID$-$Number%03d$.m4s' \
-  -adaptation_sets "id=0,streams=v id=1,streams=a" dash/manifest.mpd
+  -adaptation_sets "id=0,streams=v id=1,streams=a" dash/manifest.mpd &
 fi
+
+# Wait for every encode, and fail if any failed.
+for job in $(jobs -p); do wait "$job"; done
