@@ -15,7 +15,9 @@ Run the whole scheme in one process, with no configuration: a verifying edge
 (SQLite in a temporary directory, an authenticated bucket holding sample
 video, its signing key created through the edge's own API), a small web app
 with a login form, and the gateway in front of both. Open the printed
-address, sign in as demo/demo, and the video plays through signed URLs. The
+address, sign in as demo/demo, and five players (progressive, HLS and DASH
+in manifest and in cookie mode) play through signed URLs; --ttl 20s shows
+the page renewing tokens as they expire. The
 edge's portal (/console/ on the API address) manages the bucket and its
 signing keys in a browser; sign in with the printed API key.
 Ctrl-C stops everything. Logs (JSON, on stderr) default to warnings; set
