@@ -121,6 +121,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		"SIGNGATE_EDGE_BUCKETS_0_NAME":   Bucket,
 		"SIGNGATE_EDGE_BUCKETS_0_ORIGIN": origin,
 		"SIGNGATE_EDGE_API_KEYS":         apiKey,
+		// One process, one clock: no skew to tolerate, so a token is
+		// refused as soon as it expires (what --ttl lets you watch).
+		"SIGNGATE_EDGE_LEEWAY": "1s",
 		// The page's players (hls.js, dash.js) read the edge's answers
 		// from the gateway's origin, with the signed cookie in cookie mode.
 		"SIGNGATE_EDGE_CORS_ORIGINS": strings.Join(webOrigins(gwAddr), ","),

@@ -127,17 +127,33 @@ func TestManifestResignsEachFetch(t *testing.T) {
 // validity) without a stall or a failed request: the page renews what
 // each player holds (page.js). Beside it, ffmpeg reads the cookie-mode
 // DASH through the gateway in real time (-re) for as long: each of its
-// segment requests goes back to the gateway, whose redirect signs anew.
+// segment requests goes back to the gateway, whose redirect signs anew;
+// and the manifest-mode HLS, which it cannot renew: its segments get 403
+// once their token expired.
 func TestPlaybackOutlivesToken(t *testing.T) {
 	media := longMedia(t)
 	gw, edge := startDemoWith(t, Options{TTL: shortTTL, MinValidity: shortMinVal, Media: os.DirFS(media)})
 	want := 3 * shortTTL.Seconds()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		ffmpegRealTime(t, gw, Links().DASHCookie, time.Duration(want)*time.Second)
+		out, took, err := ffmpegRealTime(t, gw, Links().DASHCookie, "error")
+		if err != nil || len(strings.TrimSpace(out)) > 0 || took < time.Duration(want)*time.Second {
+			t.Errorf("ffmpeg -re %s: %v after %s, want at least %.0f s without an error\n%s", Links().DASHCookie, err, took.Round(time.Second), want, out)
+		}
+		t.Logf("ffmpeg -re played %s through the gateway for %s", Links().DASHCookie, took.Round(100*time.Millisecond))
+	}()
+	go func() {
+		defer wg.Done()
+		// ffmpeg fetches a VOD playlist once and never comes back to the
+		// gateway: its segment URLs die with their token (docs/gateway.md).
+		out, took, _ := ffmpegRealTime(t, gw, Links().HLS, "warning")
+		if !strings.Contains(out, "403 Forbidden") {
+			t.Errorf("ffmpeg -re %s for %s, past the token's life: want 403 on a segment, got\n%s", Links().HLS, took.Round(time.Second), out)
+		}
+		t.Logf("ffmpeg -re read %s for %s, then got 403 on a segment, as a player that cannot renew does", Links().HLS, took.Round(100*time.Millisecond))
 	}()
 	defer wg.Wait()
 
@@ -192,25 +208,17 @@ func TestPlaybackOutlivesToken(t *testing.T) {
 }
 
 // ffmpegRealTime has ffmpeg read link through the gateway at its own pace
-// (-re), with the session cookie, and checks that it ran for at least
-// atLeast without an error.
-func ffmpegRealTime(t *testing.T, gw, link string, atLeast time.Duration) {
+// (-re), with the session cookie, and returns what it said at loglevel,
+// how long it took and how it ended.
+func ffmpegRealTime(t *testing.T, gw, link, loglevel string) (string, time.Duration, error) {
 	ffmpeg := testenv.Program(t, "ffmpeg")
 	_, session := login(t, gw)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-re",
+	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", loglevel, "-re",
 		"-cookies", session.Name+"="+session.Value+"; path=/",
 		"-i", gw+link, "-map", "0", "-f", "null", "-")
 	out, err := cmd.CombinedOutput()
-	took := time.Since(start)
-	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Errorf("ffmpeg -re %s: %v after %s\n%s", link, err, took.Round(time.Second), out)
-		return
-	}
-	if took < atLeast {
-		t.Errorf("ffmpeg -re read %s in %s, want at least %s", link, took.Round(time.Second), atLeast)
-	}
-	t.Logf("ffmpeg -re played %s through the gateway for %s", link, took.Round(100*time.Millisecond))
+	return string(out), time.Since(start), err
 }
