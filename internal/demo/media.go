@@ -43,7 +43,7 @@ func Links() MediaLinks {
 
 // renewEvery is how often the page renews the streaming cookie: half the
 // least validity a token has when the gateway hands it out, so that the
-// cookie the browser holds never has less than a quarter of it left.
+// cookie the browser holds never has less than half of it left.
 func renewEvery(ttl, minValidity time.Duration) time.Duration {
 	if minValidity <= 0 {
 		minValidity = ttl / 2
