@@ -168,6 +168,7 @@ func TestPlaybackOutlivesToken(t *testing.T) {
 
 	tokens := map[string]map[string]bool{} // route -> auth tokens seen on the edge
 	var signs, renewals int
+	cookieSegments := map[string]int{} // route -> segments the edge served on the cookie alone
 	for _, r := range log.all() {
 		status, u, _ := strings.Cut(r, " ")
 		if status >= "400" {
@@ -178,6 +179,8 @@ func TestPlaybackOutlivesToken(t *testing.T) {
 			signs++
 		case strings.HasPrefix(u, gw+"/cookie/") && status == "302":
 			renewals++
+		case strings.HasPrefix(u, edge+"/cookie/") && strings.HasSuffix(u, ".m4s") && status == "200":
+			cookieSegments[strings.Join(strings.SplitN(u[len(edge):], "/", 4)[:3], "/")]++
 		case strings.HasPrefix(u, edge+"/media/"):
 			if m := authParam.FindStringSubmatch(u); m != nil {
 				route := strings.Join(strings.SplitN(u[len(edge):], "/", 4)[:3], "/") // /media/hls
@@ -204,7 +207,15 @@ func TestPlaybackOutlivesToken(t *testing.T) {
 			t.Errorf("%d tokens for %s on the edge over %.0f s, want at least 3", len(tokens[route]), route, want)
 		}
 	}
-	t.Logf("%d sign requests, %d cookie renewals, tokens on the edge: %d (HLS), %d (DASH)", signs, renewals, len(tokens["/media/hls"]), len(tokens["/media/dash"]))
+	// Cookie mode: the segments of the whole sample came from the edge on
+	// the cookie, renewed as they went (the first one expired after 12 s).
+	for _, route := range []string{"/cookie/hls", "/cookie/dash"} {
+		if n := cookieSegments[route]; n < longSamples/2-2 {
+			t.Errorf("the edge served %d segments of %s on the cookie, want about %d", n, route, longSamples/2)
+		}
+	}
+	t.Logf("%d sign requests, %d cookie renewals, tokens on the edge: %d (HLS), %d (DASH); segments on the cookie: %v",
+		signs, renewals, len(tokens["/media/hls"]), len(tokens["/media/dash"]), cookieSegments)
 }
 
 // ffmpegRealTime has ffmpeg read link through the gateway at its own pace
