@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-
 	"time"
 
 	"github.com/signgate/signgate/internal/demo"
