@@ -27,13 +27,15 @@ type route struct {
 	public   bool
 	require  []config.Requirement
 	status   int
-	keyFile  string
-	kid      string // "" when kidFile gives it
+	keyFile  string // the PEM, or with keyJSON the JSON holding kid and key
+	keyJSON  bool
+	kid      string // "" when kidFile or the JSON gives it
 	kidFile  string
+	jwksURL  string // the CDN's JWKS, which confirms a new pair; "" for none
 	bucket   string
 	key      atomic.Pointer[signer.SigningKey]
-	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
-	keyState keyState                 // of the last load; under Gateway.reloadMu
+	keyHash  atomic.Pointer[[32]byte] // of the files of the pair in use; nil: not confirmed yet
+	keyState atomic.Uint32            // a keyState, of the last load; written under Gateway.reloadMu
 	redirect prometheus.Counter       // redirects served
 	stream   stream                   // HLS/DASH settings (streaming.go)
 	cookies  prometheus.Counter       // streaming cookies set
@@ -67,7 +69,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	if name == "" {
 		name = strconv.Itoa(i)
 	}
-	return &route{
+	rt := &route{
 		index:   i,
 		stream:  st,
 		name:    name,
@@ -79,11 +81,9 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		public:  rc.Public,
 		require: rc.Requirements(),
 		status:  rc.RedirectStatus,
-		keyFile: rc.KeyFile,
-		kid:     rc.KeyID,
-		kidFile: rc.KeyIDFile,
-		bucket:  rc.Bucket,
-	}, nil
+	}
+	rt.setKeySource(rc)
+	return rt, nil
 }
 
 // matches reports whether canonical path p is under the route's prefix, at
