@@ -227,19 +227,22 @@ func (g Gateway) validateRoutes() []error {
 				add("REGION", "%q is not a valid region, e.g. us-west or eu-central", r.Region)
 			}
 		}
-		switch {
-		case r.KeyJSONFile != "":
+		if r.KeyJSONFile != "" {
 			for _, kv := range [][2]string{{"KEY_FILE", r.KeyFile}, {"KEY_ID", r.KeyID}, {"KEY_ID_FILE", r.KeyIDFile}} {
 				if kv[1] != "" {
 					add(kv[0], "%[1]s%[2]d_KEY_JSON_FILE holds the kid and the key: give it alone, without %[1]s%[2]d_%[3]s", RoutesPrefix, i, kv[0])
 				}
 			}
-		case r.KeyFile == "":
-			add("KEY_FILE", "required (or %s%d_KEY_JSON_FILE, one file with the kid and the key)", RoutesPrefix, i)
-		case r.KeyID == "" && r.KeyIDFile == "":
-			add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
-		case r.KeyID != "" && r.KeyIDFile != "":
-			add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
+		} else {
+			if r.KeyFile == "" {
+				add("KEY_FILE", "required (or %s%d_KEY_JSON_FILE, one file with the kid and the key)", RoutesPrefix, i)
+			}
+			switch {
+			case r.KeyID == "" && r.KeyIDFile == "":
+				add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
+			case r.KeyID != "" && r.KeyIDFile != "":
+				add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
+			}
 		}
 		if r.JWKSURL != "" {
 			if err := checkHTTPURL(r.JWKSURL); err != nil {

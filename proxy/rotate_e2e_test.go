@@ -247,8 +247,8 @@ func tokenKid(u string) string {
 
 // runRotation puts the gateway at gw under load, rotates with rotate once
 // URLs signed under key1 flow, and waits until URLs signed under key3 do.
-// It fails the test on any failed URL.
-func runRotation(t *testing.T, g *Gateway, gw, tok string, rotate func()) {
+// It fails the test on any failed URL, and returns the load's counts.
+func runRotation(t *testing.T, g *Gateway, gw, tok string, rotate func(*rotationLoad)) *rotationLoad {
 	t.Helper()
 	const (
 		clients  = 4
@@ -259,7 +259,7 @@ func runRotation(t *testing.T, g *Gateway, gw, tok string, rotate func()) {
 	defer l.end()
 	until := time.After(deadline)
 	l.waitFor(t, "URLs under key1", until, func() bool { return l.signedUnder("key1") >= minEach })
-	rotate()
+	rotate(l)
 	l.waitFor(t, "URLs under key3", until, func() bool { return l.signedUnder("key3") >= minEach })
 	l.end()
 	n, failed := l.requests.Load(), l.failures.Load()
@@ -273,7 +273,14 @@ func runRotation(t *testing.T, g *Gateway, gw, tok string, rotate func()) {
 	if k := g.routes[0].key.Load(); k.ID != "key3" || !k.Key.Equal(testKey(t, "key3.pem").Key) {
 		t.Errorf("after the rotation the gateway signs with %v, want key3", k)
 	}
+	if s := keyState(g.routes[0].keyState.Load()); s != keyOK {
+		t.Errorf("key state %s after the rotation, want ok", s)
+	}
+	return l
 }
+
+// errorLines counts the ERROR lines in logs.
+func errorLines(logs *syncBuffer) int { return strings.Count(logs.String(), `"level":"ERROR"`) }
 
 // replaceFile writes data to a temporary file beside path and renames it
 // onto path, as mv does.
@@ -319,52 +326,102 @@ func pemOf(t *testing.T, name string) []byte {
 	return b
 }
 
-// afterGap runs second rotationGap after first, on a timer.
-func afterGap(first, second func()) {
-	first()
-	<-time.After(rotationGap)
-	second()
+// readyz returns the gateway's /readyz answer.
+func readyz(t *testing.T, g *Gateway) (int, readyzBody) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	g.MetricsHandler().ServeHTTP(w, httptest.NewRequest("GET", PathReadyz, nil))
+	var b readyzBody
+	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
+		t.Fatalf("readyz %d %q: %v", w.Code, w.Body, err)
+	}
+	return w.Code, b
+}
+
+type readyzBody struct {
+	Status string
+	Keys   []struct{ Route, Prefix, State, Kid string }
+}
+
+// untilRefused waits, as requests complete, until the gateway has
+// refused the half of a pair written so far: /readyz says degraded, the
+// route's state is want, and it still signs under key1.
+func untilRefused(t *testing.T, g *Gateway, l *rotationLoad, want string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	l.waitFor(t, "the half pair refused", deadline, func() bool {
+		return keyState(g.routes[0].keyState.Load()).String() == want
+	})
+	code, b := readyz(t, g)
+	if code != http.StatusOK || b.Status != "degraded" || len(b.Keys) != 1 || b.Keys[0].State != want || b.Keys[0].Kid != "key1" || b.Keys[0].Prefix != "/media" {
+		t.Errorf("readyz %d %+v, want 200 degraded with route /media in state %s, kid key1", code, b, want)
+	}
 }
 
 // TestRotatePairUnderLoad: KEY_FILE and KEY_ID_FILE replaced one after
-// the other, rotationGap apart, by rename (mv) or in place (cp): the
+// the other, by rename (mv) or in place (cp), either way round: the
 // watcher waits for the pair to be quiet, so no URL is signed with the
-// new key under the old kid.
+// new key under the old kid. A second write that comes long after the
+// first (after the watcher took the files) finds the half pair refused,
+// by its own rule or by the route's JWKS, and the old pair serving.
 func TestRotatePairUnderLoad(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name     string
 		write    func(*testing.T, string, []byte)
-		gap      bool
+		gap      time.Duration // 0: none; -1: until the half pair is refused
 		kidFirst bool
+		jwks     bool
+		refused  string // the state of the half pair, with gap -1
 	}{
-		{"mv, gap, mv", replaceFile, true, false},
-		{"mv kid, gap, mv key", replaceFile, true, true},
-		{"cp, gap, cp", rewriteFile, true, false},
-		{"cp then cp", rewriteFile, false, false},
+		{name: "mv, gap, mv", write: replaceFile, gap: rotationGap},
+		{name: "mv kid, gap, mv key", write: replaceFile, gap: rotationGap, kidFirst: true},
+		{name: "cp, gap, cp", write: rewriteFile, gap: rotationGap},
+		{name: "cp then cp", write: rewriteFile},
+		{name: "mv, gap, mv, JWKS checked", write: replaceFile, gap: rotationGap, jwks: true},
+		{name: "mv, long gap, mv", write: replaceFile, gap: -1, refused: "mismatch"},
+		{name: "mv kid, long gap, mv key", write: replaceFile, gap: -1, kidFirst: true, refused: "mismatch"},
+		{name: "mv, long gap, mv, JWKS checked", write: replaceFile, gap: -1, jwks: true, refused: "mismatch"},
+		{name: "mv kid, long gap, mv key, JWKS checked", write: replaceFile, gap: -1, kidFirst: true, jwks: true, refused: "mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			media, _ := rotationEdge(t)
+			media, api := rotationEdge(t)
 			dir := t.TempDir()
 			keyFile, kidFile := filepath.Join(dir, "media.pem"), filepath.Join(dir, "media.kid")
 			os.WriteFile(keyFile, pemOf(t, "key1.pem"), 0o600)
 			os.WriteFile(kidFile, []byte("key1\n"), 0o600)
-			g, srv, f, _ := rotationGateway(t, media.URL, map[string]string{
+			env := map[string]string{
 				"SIGNGATE_ROUTES_0_KEY_FILE":    keyFile,
 				"SIGNGATE_ROUTES_0_KEY_ID_FILE": kidFile,
-			})
-			runRotation(t, g, srv.URL, f.session("alice", nil), func() {
-				key := func() { tc.write(t, keyFile, pemOf(t, "key3.pem")) }
-				kid := func() { tc.write(t, kidFile, []byte("key3\n")) }
+			}
+			if tc.jwks {
+				env["SIGNGATE_ROUTES_0_JWKS_URL"] = api.URL + "/v1/buckets/" + rotationBucket + "/jwks.json"
+			}
+			g, srv, f, logs := rotationGateway(t, media.URL, env)
+			runRotation(t, g, srv.URL, f.session("alice", nil), func(l *rotationLoad) {
+				first := func() { tc.write(t, keyFile, pemOf(t, "key3.pem")) }
+				second := func() { tc.write(t, kidFile, []byte("key3\n")) }
 				if tc.kidFirst {
-					key, kid = kid, key
+					first, second = second, first
 				}
-				if tc.gap {
-					afterGap(key, kid)
-				} else {
-					key()
-					kid()
+				first()
+				switch {
+				case tc.gap > 0:
+					<-time.After(tc.gap)
+				case tc.gap < 0:
+					untilRefused(t, g, l, tc.refused)
 				}
+				second()
 			})
+			wantErrors := 0
+			if tc.refused != "" {
+				wantErrors = 1
+			}
+			if n := errorLines(logs); n != wantErrors {
+				t.Errorf("%d ERROR lines, want %d:\n%s", n, wantErrors, logs)
+			}
+			if tc.refused != "" && !strings.Contains(logs.String(), `"variables":"SIGNGATE_ROUTES_0_KEY_`) {
+				t.Errorf("the refusal does not name the variables:\n%s", logs)
+			}
 		})
 	}
 }
@@ -395,7 +452,7 @@ func TestRotateKubernetesSecretUnderLoad(t *testing.T) {
 		"SIGNGATE_ROUTES_0_KEY_FILE":    filepath.Join(dir, "media.pem"),
 		"SIGNGATE_ROUTES_0_KEY_ID_FILE": filepath.Join(dir, "media.kid"),
 	})
-	runRotation(t, g, srv.URL, f.session("alice", nil), func() {
+	runRotation(t, g, srv.URL, f.session("alice", nil), func(*rotationLoad) {
 		// As the kubelet's atomic writer does: a new directory, a new
 		// link beside ..data, renamed over it, the old directory gone.
 		version("..2026_02_02", "key3.pem", "key3")
