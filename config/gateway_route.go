@@ -31,9 +31,9 @@ type Route struct {
 	KeyIDFile string `env:"KEY_ID_FILE"`
 	// KeyJSONFile, instead of KeyFile with KeyID or KeyIDFile, is one
 	// JSON file holding the kid and the key: the answer of the create-key
-	// API ({"signing_key": {"id", "private_key", ...}}), as
-	// "signgate keys create --out KEY.json" writes it, or its inner
-	// object. A rotation is then one atomic write.
+	// API (its signing key object, with the id and the private key), as
+	// signgate keys create --out KEY.json writes it, or that object
+	// alone. A rotation is then one atomic write.
 	KeyJSONFile string `env:"KEY_JSON_FILE"`
 	// JWKSURL is the CDN's JWK Set of the route's bucket (a signgate
 	// edge's /v1/buckets/BUCKET/jwks.json). When set, a new kid and key
