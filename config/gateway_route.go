@@ -40,6 +40,9 @@ type Route struct {
 	// are used only once the set lists the kid with that key's public
 	// half; until then the old pair serves on.
 	JWKSURL string `env:"JWKS_URL"`
+	// JWKSTimeout bounds one fetch of JWKSURL; past it the new pair is
+	// unverified and the old one serves on.
+	JWKSTimeout time.Duration `env:"JWKS_TIMEOUT" envDefault:"5s"`
 	// TTL is the token lifetime; MinValidity the least validity left on a
 	// URL handed out (0: TTL/2).
 	TTL         time.Duration `env:"TTL" envDefault:"1h"`

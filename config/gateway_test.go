@@ -121,6 +121,7 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 		{"kid and kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
 		{"JSON key file beside a key file and a kid", map[string]string{"SIGNGATE_ROUTES_0_KEY_JSON_FILE": "/run/key.json"}, []string{"SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_0_KEY_ID"}},
 		{"JSON key file beside a kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_JSON_FILE": "/run/key.json", "SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-", "SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
+		{"JWKS timeout", map[string]string{"SIGNGATE_ROUTES_0_JWKS_TIMEOUT": "0s"}, []string{"SIGNGATE_ROUTES_0_JWKS_TIMEOUT"}},
 		{"bad JWKS URL", map[string]string{"SIGNGATE_ROUTES_0_JWKS_URL": "cdn.example/jwks.json"}, []string{"SIGNGATE_ROUTES_0_JWKS_URL"}},
 		{"min validity too large", map[string]string{"SIGNGATE_ROUTES_0_MIN_VALIDITY": "2h"}, []string{"SIGNGATE_ROUTES_0_MIN_VALIDITY"}},
 		{"fractional TTL", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1500ms"}, []string{"SIGNGATE_ROUTES_0_TTL"}},

@@ -249,6 +249,9 @@ func (g Gateway) validateRoutes() []error {
 				add("JWKS_URL", "%v", err)
 			}
 		}
+		if r.JWKSTimeout < 100*time.Millisecond || r.JWKSTimeout > time.Minute {
+			add("JWKS_TIMEOUT", "%v: want 100ms to 1m", r.JWKSTimeout)
+		}
 		if err := r.Lifetime().Validate(); err != nil {
 			v := "TTL"
 			if r.MinValidity != 0 {

@@ -10,11 +10,9 @@ import (
 	"github.com/signgate/signgate/signer"
 )
 
-// Bounds of a JWKS check: one fetch of the route's JWKS_URL, its answer.
-const (
-	keyJWKSTimeout  = 5 * time.Second
-	keyJWKSMaxBytes = 1 << 20
-)
+// keyJWKSMaxBytes bounds the answer of a route's JWKS_URL; its
+// JWKS_TIMEOUT bounds the fetch.
+const keyJWKSMaxBytes = 1 << 20
 
 // checkPair decides whether k, just read, may replace old (nil at
 // start-up): a pair that would sign URLs the CDN cannot verify is
@@ -70,7 +68,7 @@ func (rt *route) checkJWKS(ctx context.Context, c *http.Client, k *signer.Signin
 		settings = settings[1:]
 	}
 	jwksVar := rt.variable("JWKS_URL")
-	keys, err := fetchJWKS(ctx, c, rt.jwksURL)
+	keys, err := fetchJWKS(ctx, c, rt.jwksURL, rt.jwksTimeout)
 	if err != nil {
 		return rt.pairErr(keyUnverified, fmt.Errorf("route %s: cannot check kid %q against %s: %w; keeping the old pair",
 			rt.name, k.ID, jwksVar, err), settings...)
@@ -87,9 +85,9 @@ func (rt *route) checkJWKS(ctx context.Context, c *http.Client, k *signer.Signin
 	return nil
 }
 
-// fetchJWKS fetches and parses a JWK Set, within keyJWKSTimeout.
-func fetchJWKS(ctx context.Context, c *http.Client, u string) (signer.Keys, error) {
-	ctx, cancel := context.WithTimeout(ctx, keyJWKSTimeout)
+// fetchJWKS fetches and parses a JWK Set, within timeout.
+func fetchJWKS(ctx context.Context, c *http.Client, u string, timeout time.Duration) (signer.Keys, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -114,10 +112,10 @@ func fetchJWKS(ctx context.Context, c *http.Client, u string) (signer.Keys, erro
 	return signer.ParseJWKSet(data)
 }
 
-// newKeyClient returns the client of the routes' JWKS checks: its own
-// connections, bounded by keyJWKSTimeout.
+// newKeyClient returns the client of the routes' JWKS checks, with its
+// own connections; each fetch is bounded by its route's JWKS_TIMEOUT.
 func newKeyClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 2
-	return &http.Client{Transport: t, Timeout: keyJWKSTimeout}
+	return &http.Client{Transport: t, Timeout: time.Minute}
 }

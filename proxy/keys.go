@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
@@ -172,7 +173,11 @@ func CheckKeys(cfg config.Gateway) error {
 
 // setKeySource sets the route's key settings from rc.
 func (rt *route) setKeySource(rc config.Route) {
-	rt.keyFile, rt.kid, rt.kidFile, rt.bucket, rt.jwksURL = rc.KeyFile, rc.KeyID, rc.KeyIDFile, rc.Bucket, rc.JWKSURL
+	rt.keyFile, rt.kid, rt.kidFile, rt.bucket = rc.KeyFile, rc.KeyID, rc.KeyIDFile, rc.Bucket
+	rt.jwksURL, rt.jwksTimeout = rc.JWKSURL, rc.JWKSTimeout
+	if rt.jwksTimeout <= 0 { // a configuration LoadGateway never saw
+		rt.jwksTimeout = 5 * time.Second
+	}
 	if rc.KeyJSONFile != "" {
 		rt.keyFile, rt.keyJSON = rc.KeyJSONFile, true
 	}

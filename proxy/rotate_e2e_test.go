@@ -468,3 +468,109 @@ func TestRotateKubernetesSecretUnderLoad(t *testing.T) {
 		}
 	})
 }
+
+// keyJSONOf returns a test key as the create-key API answers it.
+func keyJSONOf(t *testing.T, name string) []byte {
+	t.Helper()
+	kid := strings.TrimSuffix(name, ".pem")
+	b, err := json.Marshal(map[string]any{"status": "ok", "error": 0, "signing_key": map[string]any{
+		"id": kid, "name": nil, "bucket": rotationBucket, "stream_id": nil,
+		"created": "2026-01-01 00:00:00", "private_key": string(pemOf(t, name)),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRotateJSONFileUnderLoad: KEY_JSON_FILE replaced in one write,
+// atomically (mv) or in place (cp), with or without the JWKS check.
+func TestRotateJSONFileUnderLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(*testing.T, string, []byte)
+		jwks  bool
+	}{
+		{"mv", replaceFile, false},
+		{"cp", rewriteFile, false},
+		{"mv, JWKS checked", replaceFile, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			media, api := rotationEdge(t)
+			keyFile := filepath.Join(t.TempDir(), "media.json")
+			os.WriteFile(keyFile, keyJSONOf(t, "key1.pem"), 0o600)
+			env := map[string]string{"SIGNGATE_ROUTES_0_KEY_JSON_FILE": keyFile}
+			if tc.jwks {
+				env["SIGNGATE_ROUTES_0_JWKS_URL"] = api.URL + "/v1/buckets/" + rotationBucket + "/jwks.json"
+			}
+			g, srv, f, logs := rotationGateway(t, media.URL, env)
+			runRotation(t, g, srv.URL, f.session("alice", nil), func(*rotationLoad) {
+				tc.write(t, keyFile, keyJSONOf(t, "key3.pem"))
+			})
+			if n := errorLines(logs); n != 0 {
+				t.Errorf("%d ERROR lines for a clean rotation:\n%s", n, logs)
+			}
+		})
+	}
+}
+
+// switchable is the edge's API behind a switch: up, down (503), or hung
+// (no answer until the test ends).
+type switchable struct {
+	h    http.Handler
+	mode atomic.Int32 // 0 up, 1 down, 2 hung
+	done chan struct{}
+}
+
+func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch s.mode.Load() {
+	case 1:
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	case 2:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	default:
+		s.h.ServeHTTP(w, r)
+	}
+}
+
+// TestRotateWithJWKSDownUnderLoad: a pair rotated while the route's JWKS
+// is down, or hangs, stays unverified (the old pair serving, /readyz
+// degraded, one ERROR); once the JWKS answers again, the retry takes the
+// new pair.
+func TestRotateWithJWKSDownUnderLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode int32
+	}{{"503", 1}, {"hung", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			media, api := rotationEdge(t)
+			sw := &switchable{h: api.Config.Handler, done: make(chan struct{})}
+			jwks := httptest.NewServer(sw)
+			t.Cleanup(jwks.Close)
+			t.Cleanup(func() { close(sw.done) })
+			dir := t.TempDir()
+			keyFile, kidFile := filepath.Join(dir, "media.pem"), filepath.Join(dir, "media.kid")
+			os.WriteFile(keyFile, pemOf(t, "key1.pem"), 0o600)
+			os.WriteFile(kidFile, []byte("key1\n"), 0o600)
+			g, srv, f, logs := rotationGateway(t, media.URL, map[string]string{
+				"SIGNGATE_ROUTES_0_KEY_FILE":     keyFile,
+				"SIGNGATE_ROUTES_0_KEY_ID_FILE":  kidFile,
+				"SIGNGATE_ROUTES_0_JWKS_URL":     jwks.URL + "/v1/buckets/" + rotationBucket + "/jwks.json",
+				"SIGNGATE_ROUTES_0_JWKS_TIMEOUT": "200ms",
+			})
+			runRotation(t, g, srv.URL, f.session("alice", nil), func(l *rotationLoad) {
+				sw.mode.Store(tc.mode)
+				replaceFile(t, keyFile, pemOf(t, "key3.pem"))
+				replaceFile(t, kidFile, []byte("key3\n"))
+				untilRefused(t, g, l, "unverified")
+				sw.mode.Store(0)
+			})
+			if n := errorLines(logs); n != 1 || !strings.Contains(logs.String(), `"variables":"SIGNGATE_ROUTES_0_KEY_FILE, SIGNGATE_ROUTES_0_KEY_ID_FILE, SIGNGATE_ROUTES_0_JWKS_URL"`) {
+				t.Errorf("%d ERROR lines, want 1 naming the variables:\n%s", n, logs)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,28 +18,29 @@ import (
 
 // route is one media prefix, ready to serve.
 type route struct {
-	index    int // in the configuration: SIGNGATE_ROUTES_<index>_*
-	name     string
-	prefix   string // no trailing "/", except the root "/"
-	strip    bool
-	base     signer.Base
-	life     signer.Lifetime
-	scope    signer.Scope
-	public   bool
-	require  []config.Requirement
-	status   int
-	keyFile  string // the PEM, or with keyJSON the JSON holding kid and key
-	keyJSON  bool
-	kid      string // "" when kidFile or the JSON gives it
-	kidFile  string
-	jwksURL  string // the CDN's JWKS, which confirms a new pair; "" for none
-	bucket   string
-	key      atomic.Pointer[signer.SigningKey]
-	keyHash  atomic.Pointer[[32]byte] // of the files of the pair in use; nil: not confirmed yet
-	keyState atomic.Uint32            // a keyState, of the last load; written under Gateway.reloadMu
-	redirect prometheus.Counter       // redirects served
-	stream   stream                   // HLS/DASH settings (streaming.go)
-	cookies  prometheus.Counter       // streaming cookies set
+	index       int // in the configuration: SIGNGATE_ROUTES_<index>_*
+	name        string
+	prefix      string // no trailing "/", except the root "/"
+	strip       bool
+	base        signer.Base
+	life        signer.Lifetime
+	scope       signer.Scope
+	public      bool
+	require     []config.Requirement
+	status      int
+	keyFile     string // the PEM, or with keyJSON the JSON holding kid and key
+	keyJSON     bool
+	kid         string // "" when kidFile or the JSON gives it
+	kidFile     string
+	jwksURL     string // the CDN's JWKS, which confirms a new pair; "" for none
+	jwksTimeout time.Duration
+	bucket      string
+	key         atomic.Pointer[signer.SigningKey]
+	keyHash     atomic.Pointer[[32]byte] // of the files of the pair in use; nil: not confirmed yet
+	keyState    atomic.Uint32            // a keyState, of the last load; written under Gateway.reloadMu
+	redirect    prometheus.Counter       // redirects served
+	stream      stream                   // HLS/DASH settings (streaming.go)
+	cookies     prometheus.Counter       // streaming cookies set
 	// The route's place in the table (newRoutes), for grant and lookup.
 	origin     string   // base.Origin(): which bucket space the route reaches
 	identity   bool     // bucket paths are gateway paths: no prefix stripped

@@ -90,6 +90,7 @@ func fieldDocs() Docs {
 		"Route.Bucket":                  "Bucket and Region give a Qencode media-storage CDN base; CDNBase gives any other. Exactly one of the two forms.",
 		"Route.CDNBase":                 "Bucket and Region give a Qencode media-storage CDN base; CDNBase gives any other. Exactly one of the two forms.",
 		"Route.CookieDomain":            "CookieDomain is the Domain of the cookie in cookie mode: the parent domain shared by the gateway and the CDN, e.g. .example.com. Empty sets a host-only cookie, which reaches a CDN on the gateway's host only (cookies ignore ports).",
+		"Route.JWKSTimeout":             "JWKSTimeout bounds one fetch of JWKSURL; past it the new pair is unverified and the old one serves on.",
 		"Route.JWKSURL":                 "JWKSURL is the CDN's JWK Set of the route's bucket (a signgate edge's /v1/buckets/BUCKET/jwks.json). When set, a new kid and key are used only once the set lists the kid with that key's public half; until then the old pair serves on.",
 		"Route.KeyFile":                 "KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.",
 		"Route.KeyID":                   "KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.",
