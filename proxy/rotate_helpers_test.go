@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	"github.com/signgate/signgate/config"
-	"github.com/signgate/signgate/edge"
-	"github.com/signgate/signgate/signer"
 )
 
 // rotationGap is the pause between the two writes of a pair: the
@@ -38,46 +35,10 @@ var rotationFiles = []string{"/media/a.mp4", "/media/b.mp4", "/media/c.mp4", "/m
 func rotationEdge(t *testing.T) (media, api *httptest.Server) {
 	t.Helper()
 	root := t.TempDir()
-	dir := filepath.Join(root, "bucket")
-	for _, p := range rotationFiles {
-		f := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, []byte("object "+p), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx := context.Background()
-	db := filepath.Join(root, "edge.db")
-	store, err := edge.OpenSQLite(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	for _, k := range []*signer.SigningKey{testKey(t, "key1.pem"), testKey(t, "key3.pem")} {
-		if err := store.CreateKey(ctx, edge.Key{
-			ID: k.ID, Name: k.ID, Bucket: rotationBucket,
-			PublicKey: signer.EncodePublicKey(&k.Key.PublicKey), Created: time.Unix(1_700_000_000, 0),
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e, err := edge.New(config.Edge{
-		Listen: "127.0.0.1:0", APIListen: config.APIOff, DB: config.Database(db),
-		SingleBucket: true,
-		Buckets:      []config.Bucket{{Name: rotationBucket, Origin: dir, Policy: config.PolicyAuthenticated}},
-		Leeway:       time.Minute, CacheSize: 1000, Refresh: time.Hour,
-	}, edge.Options{Log: slog.New(slog.DiscardHandler), Now: newClock().Now, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	media, api = httptest.NewServer(e.Handler()), httptest.NewServer(e.APIHandler())
-	t.Cleanup(func() {
-		media.Close()
-		api.Close()
-		e.Close()
-	})
+	dir := writeObjects(t, root, rotationFiles)
+	e, media := startBucketEdge(t, root, dir, rotationBucket, nil, testKey(t, "key1.pem"), testKey(t, "key3.pem"))
+	api = httptest.NewServer(e.APIHandler())
+	t.Cleanup(api.Close)
 	return media, api
 }
 
