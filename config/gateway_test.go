@@ -119,6 +119,10 @@ func TestLoadGatewayErrorsNameTheVariable(t *testing.T) {
 		{"bad region", map[string]string{"SIGNGATE_ROUTES_0_REGION": "us west"}, []string{"SIGNGATE_ROUTES_0_REGION"}},
 		{"no key", map[string]string{"SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-"}, []string{"SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_0_KEY_ID"}},
 		{"kid and kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
+		{"JSON key file beside a key file and a kid", map[string]string{"SIGNGATE_ROUTES_0_KEY_JSON_FILE": "/run/key.json"}, []string{"SIGNGATE_ROUTES_0_KEY_FILE", "SIGNGATE_ROUTES_0_KEY_ID"}},
+		{"JSON key file beside a kid file", map[string]string{"SIGNGATE_ROUTES_0_KEY_JSON_FILE": "/run/key.json", "SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-", "SIGNGATE_ROUTES_0_KEY_ID_FILE": "/run/kid"}, []string{"SIGNGATE_ROUTES_0_KEY_ID_FILE"}},
+		{"JWKS timeout", map[string]string{"SIGNGATE_ROUTES_0_JWKS_TIMEOUT": "0s"}, []string{"SIGNGATE_ROUTES_0_JWKS_TIMEOUT"}},
+		{"bad JWKS URL", map[string]string{"SIGNGATE_ROUTES_0_JWKS_URL": "cdn.example/jwks.json"}, []string{"SIGNGATE_ROUTES_0_JWKS_URL"}},
 		{"min validity too large", map[string]string{"SIGNGATE_ROUTES_0_MIN_VALIDITY": "2h"}, []string{"SIGNGATE_ROUTES_0_MIN_VALIDITY"}},
 		{"fractional TTL", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1500ms"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
 		{"TTL without a validity floor", map[string]string{"SIGNGATE_ROUTES_0_TTL": "1s"}, []string{"SIGNGATE_ROUTES_0_TTL"}},
@@ -227,5 +231,21 @@ func TestMetricsOff(t *testing.T) {
 		if g.MetricsEnabled() != want {
 			t.Errorf("SIGNGATE_METRICS_LISTEN=%q: enabled %v, want %v", v, g.MetricsEnabled(), want)
 		}
+	}
+}
+
+// TestLoadGatewayKeyJSONFile: one JSON file stands for the key file and
+// its kid, with or without the route's JWKS URL.
+func TestLoadGatewayKeyJSONFile(t *testing.T) {
+	cfg, err := LoadGateway(gatewayEnvWith(map[string]string{
+		"SIGNGATE_ROUTES_0_KEY_FILE": "-", "SIGNGATE_ROUTES_0_KEY_ID": "-",
+		"SIGNGATE_ROUTES_0_KEY_JSON_FILE": "/run/key.json",
+		"SIGNGATE_ROUTES_0_JWKS_URL":      "https://api.example.com/v1/buckets/b/jwks.json",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Routes[0]; r.KeyJSONFile != "/run/key.json" || r.KeyFile != "" || r.JWKSURL == "" {
+		t.Errorf("route %+v", r)
 	}
 }

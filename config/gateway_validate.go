@@ -227,14 +227,30 @@ func (g Gateway) validateRoutes() []error {
 				add("REGION", "%q is not a valid region, e.g. us-west or eu-central", r.Region)
 			}
 		}
-		if r.KeyFile == "" {
-			add("KEY_FILE", "required")
+		if r.KeyJSONFile != "" {
+			for _, kv := range [][2]string{{"KEY_FILE", r.KeyFile}, {"KEY_ID", r.KeyID}, {"KEY_ID_FILE", r.KeyIDFile}} {
+				if kv[1] != "" {
+					add(kv[0], "%[1]s%[2]d_KEY_JSON_FILE holds the kid and the key: give it alone, without %[1]s%[2]d_%[3]s", RoutesPrefix, i, kv[0])
+				}
+			}
+		} else {
+			if r.KeyFile == "" {
+				add("KEY_FILE", "required (or %s%d_KEY_JSON_FILE, one file with the kid and the key)", RoutesPrefix, i)
+			}
+			switch {
+			case r.KeyID == "" && r.KeyIDFile == "":
+				add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
+			case r.KeyID != "" && r.KeyIDFile != "":
+				add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
+			}
 		}
-		switch {
-		case r.KeyID == "" && r.KeyIDFile == "":
-			add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
-		case r.KeyID != "" && r.KeyIDFile != "":
-			add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
+		if r.JWKSURL != "" {
+			if err := checkHTTPURL(r.JWKSURL); err != nil {
+				add("JWKS_URL", "%v", err)
+			}
+		}
+		if r.JWKSTimeout < 100*time.Millisecond || r.JWKSTimeout > time.Minute {
+			add("JWKS_TIMEOUT", "%v: want 100ms to 1m", r.JWKSTimeout)
 		}
 		if err := r.Lifetime().Validate(); err != nil {
 			v := "TTL"

@@ -138,19 +138,36 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// serveHealth answers /healthz (the process serves) and /readyz (every
-// route has a signing key, and the gateway is not draining).
+// serveHealth answers /healthz (the process serves) and /readyz. Ready
+// means every route has a signing key to serve with, and the gateway is
+// not draining: 200 with each route's key state. A route whose new key
+// files were refused serves on with its last good pair: still ready,
+// with "status": "degraded" and the route's state (missing, invalid,
+// mismatch, unverified), so that a rotation gone wrong shows without
+// taking the gateway out of its load balancer.
 func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	setKind(w, kindHealth)
-	if r.URL.Path == PathReadyz && g.draining.Load() {
+	if r.URL.Path != PathReadyz {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	if g.draining.Load() {
 		g.writeError(w, r, httpx.Errorf(http.StatusServiceUnavailable, "draining", "the gateway is shutting down", ErrDraining))
 		return
 	}
-	if r.URL.Path == PathReadyz && !g.keysLoaded() {
+	if !g.keysLoaded() {
 		g.writeError(w, r, fmt.Errorf("readyz: %w", ErrNoKey))
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	keys, ok := g.keyReports()
+	status := "ok"
+	if !ok {
+		status = "degraded"
+	}
+	httpx.WriteJSON(w, http.StatusOK, struct {
+		Status string      `json:"status"`
+		Keys   []keyReport `json:"keys"`
+	}{status, keys})
 }
 
 // originalURI returns the path a forward-auth proxy asks about, from

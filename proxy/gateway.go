@@ -63,8 +63,10 @@ type Gateway struct {
 	hdrNoStore    []string
 	hdrNoReferrer []string
 
-	draining  atomic.Bool // Drain was called: /readyz fails
-	reloadMu  sync.Mutex
+	draining  atomic.Bool  // Drain was called: /readyz fails
+	reloadMu  sync.Mutex   // one key reload at a time
+	keyClient *http.Client // fetches the routes' JWKS (keycheck.go)
+	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	stopWatch func() error
@@ -101,6 +103,8 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		transport:     opts.Transport,
 		hdrNoStore:    []string{"private, no-store"},
 		hdrNoReferrer: []string{"no-referrer"},
+		keyClient:     newKeyClient(),
+		ctx:           ctx,
 		cancel:        cancel,
 	}
 	if g.transport == nil {
@@ -128,10 +132,11 @@ func (g *Gateway) build(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		if _, err := rt.loadKey(); err != nil {
+		switch _, err := rt.loadKey(ctx, g.keyClient); {
+		case err == nil || startsUnverified(err):
+			g.setKeyState(rt, stateOf(err), err)
+		default:
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
-		} else {
-			g.setKeyState(rt, keyOK, nil)
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
 		if err := g.streams.add(rt, g.metrics); err != nil {
@@ -257,6 +262,7 @@ func (g *Gateway) Close() error {
 			err = errors.Join(err, g.stopWatch())
 			<-g.watchDone
 		}
+		g.keyClient.CloseIdleConnections()
 	})
 	return err
 }

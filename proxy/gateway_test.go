@@ -510,7 +510,7 @@ func TestKeyReload(t *testing.T) {
 	if got := get(); got != first {
 		t.Error("a new key under a fixed kid replaced the old one")
 	}
-	if s := f.gw.routes[0].keyState; s != keyMismatch {
+	if s := keyState(f.gw.routes[0].keyState.Load()); s != keyMismatch {
 		t.Errorf("key state %s, want mismatch", s)
 	}
 }

@@ -41,8 +41,16 @@ var bucketFiles = []string{
 func startBucket(t *testing.T, keys ...*signer.SigningKey) *httptest.Server {
 	t.Helper()
 	root := t.TempDir()
+	dir := writeObjects(t, root, bucketFiles)
+	return serveBucket(t, root, dir, "grants", nil, keys...)
+}
+
+// writeObjects writes each of paths, holding "object PATH", under
+// root/bucket, and returns that directory.
+func writeObjects(t *testing.T, root string, paths []string) string {
+	t.Helper()
 	dir := filepath.Join(root, "bucket")
-	for _, p := range bucketFiles {
+	for _, p := range paths {
 		f := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
 			t.Fatal(err)
@@ -51,13 +59,21 @@ func startBucket(t *testing.T, keys ...*signer.SigningKey) *httptest.Server {
 			t.Fatal(err)
 		}
 	}
-	return serveBucket(t, root, dir, "grants", nil, keys...)
+	return dir
 }
 
 // serveBucket runs an edge (its store in root) serving directory dir as
 // the one authenticated bucket named bucket, which holds keys; with
 // logs, its access log goes there.
 func serveBucket(t *testing.T, root, dir, bucket string, logs *syncBuffer, keys ...*signer.SigningKey) *httptest.Server {
+	t.Helper()
+	_, srv := startBucketEdge(t, root, dir, bucket, logs, keys...)
+	return srv
+}
+
+// startBucketEdge is serveBucket, which also returns the edge (for its
+// control API).
+func startBucketEdge(t *testing.T, root, dir, bucket string, logs *syncBuffer, keys ...*signer.SigningKey) (*edge.Edge, *httptest.Server) {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(root, "edge.db")
@@ -93,7 +109,7 @@ func serveBucket(t *testing.T, root, dir, bucket string, logs *syncBuffer, keys 
 		srv.Close()
 		e.Close()
 	})
-	return srv
+	return e, srv
 }
 
 // routeEnv returns the variables of route n.

@@ -1,100 +1,232 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
-// loadKey reads the route's key file, and its kid file when the kid comes
-// from one. When both are unchanged the loaded key is kept, so the token
-// cache stays warm; a new key is a new pointer, so the cache never hands
-// out tokens of the old one. A file that cannot be read or parsed keeps the
-// old key and returns why.
-func (rt *route) loadKey() (changed bool, err error) {
-	data, err := os.ReadFile(rt.keyFile)
+// A route's key comes in one of three forms (the route's settings):
+//
+//   - KEY_FILE (PEM) with KEY_ID: the kid is fixed for the process;
+//   - KEY_FILE with KEY_ID_FILE: two files, replaced together to rotate;
+//   - KEY_JSON_FILE: one file holding both, the create-key API's answer.
+//
+// loadKey reads them; checkPair (keycheck.go) decides whether a new pair
+// may replace the one in use.
+
+// loadKey reads the route's key files. When they are unchanged the loaded
+// key is kept, so the token cache stays warm; a new key is a new pointer,
+// so the cache never hands out tokens of the old one. A file that cannot
+// be read or parsed, or a new pair checkPair refuses, keeps the old key
+// and returns why, as a *keyError.
+//
+// The one exception is the first load, at start-up: a pair the route's
+// JWKS could not confirm (unreachable, or not listing the kid yet) is
+// used, for there is no other, and returned with its error
+// (state unverified); it is checked again at the next load.
+func (rt *route) loadKey(ctx context.Context, c *http.Client) (changed bool, err error) {
+	k, sum, err := rt.readKey()
 	if err != nil {
-		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file: %w", rt.name, err)}
+		return false, err
 	}
-	kid := rt.kid
-	h := sha256.New()
-	h.Write(data)
-	if rt.kidFile != "" {
-		if kid, err = readKeyID(rt.kidFile); err != nil {
-			return false, &keyError{setting: "KEY_ID_FILE", file: rt.kidFile, err: fmt.Errorf("route %s: %w", rt.name, err)}
-		}
-		h.Write([]byte{0})
-		h.Write([]byte(kid))
-	}
-	var sum [32]byte
-	h.Sum(sum[:0])
-	if old := rt.keyHash.Load(); old != nil && *old == sum && rt.key.Load() != nil {
+	old := rt.key.Load()
+	if h := rt.keyHash.Load(); old != nil && h != nil && *h == sum {
 		return false, nil
 	}
-	priv, err := signer.ParsePrivateKey(data)
-	if err != nil {
-		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)}
+	same := old != nil && old.ID == k.ID && old.Key.Equal(k.Key)
+	if same && rt.keyHash.Load() != nil { // the pair in use, written again
+		rt.keyHash.Store(&sum)
+		return false, nil
 	}
-	// A new key under a kid fixed in the environment would sign every URL
-	// with a key the edge does not hold under that kid: refused, so that
-	// a rotation is a change of both or of a kid file, never of the key
-	// alone.
-	if old := rt.key.Load(); old != nil && rt.kidFile == "" && !old.Key.Equal(priv) {
-		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, mismatch: true, err: fmt.Errorf(
-			"route %s: %s%d_KEY_FILE holds a new key, but %s%d_KEY_ID fixes the kid %q of the old one; keeping the old key (rotate with %s%d_KEY_ID_FILE, or restart with the new kid)",
-			rt.name, config.RoutesPrefix, rt.index, config.RoutesPrefix, rt.index, rt.kid, config.RoutesPrefix, rt.index)}
+	if err := rt.checkPair(ctx, c, old, k); err != nil {
+		if ke, ok := errors.AsType[*keyError](err); ok && ke.state == keyUnverified && old == nil {
+			rt.key.Store(k) // no hash: the next load checks it again
+			return true, err
+		}
+		return false, err
 	}
-	rt.key.Store(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv})
 	rt.keyHash.Store(&sum)
+	if same {
+		return false, nil
+	}
+	rt.key.Store(k)
 	return true, nil
 }
 
-// CheckKeys loads the key files of every route of cfg as New does, and
-// returns every problem, each naming its variable (KEY_FILE or
-// KEY_ID_FILE). It starts nothing: signgate config -check uses it, so
+// readKey reads the route's key and kid from their files, and returns
+// them with a hash of what was read.
+func (rt *route) readKey() (*signer.SigningKey, [32]byte, error) {
+	var sum [32]byte
+	data, err := os.ReadFile(rt.keyFile)
+	if err != nil {
+		return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file: %w", rt.name, err), rt.keySetting())
+	}
+	h := sha256.New()
+	h.Write(data)
+	k := &signer.SigningKey{ID: rt.kid, Bucket: rt.bucket}
+	if rt.keyJSON {
+		jk, err := signer.ParseKeyJSON(data)
+		if err != nil {
+			return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err), "KEY_JSON_FILE")
+		}
+		if jk.Bucket != "" && rt.bucket != "" && jk.Bucket != rt.bucket {
+			return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: the key %q is for bucket %q, the route's %s%d_BUCKET is %q",
+				rt.name, rt.keyFile, jk.ID, jk.Bucket, config.RoutesPrefix, rt.index, rt.bucket), "KEY_JSON_FILE")
+		}
+		k.ID, k.Key = jk.ID, jk.Key
+		h.Sum(sum[:0])
+		return k, sum, nil
+	}
+	if rt.kidFile != "" {
+		if k.ID, err = readKeyID(rt.kidFile); err != nil {
+			return nil, sum, rt.keyErr(fmt.Errorf("route %s: %w", rt.name, err), "KEY_ID_FILE")
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(k.ID))
+	}
+	h.Sum(sum[:0])
+	if k.Key, err = signer.ParsePrivateKey(data); err != nil {
+		return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err), "KEY_FILE")
+	}
+	return k, sum, nil
+}
+
+// keySetting is the route's setting that names its key file: KEY_FILE,
+// or KEY_JSON_FILE.
+func (rt *route) keySetting() string {
+	if rt.keyJSON {
+		return "KEY_JSON_FILE"
+	}
+	return "KEY_FILE"
+}
+
+// kidSetting is the route's setting that gives its kid: KEY_ID,
+// KEY_ID_FILE or KEY_JSON_FILE.
+func (rt *route) kidSetting() string {
+	switch {
+	case rt.keyJSON:
+		return "KEY_JSON_FILE"
+	case rt.kidFile != "":
+		return "KEY_ID_FILE"
+	}
+	return "KEY_ID"
+}
+
+// variable is the full name of the route's setting name:
+// SIGNGATE_ROUTES_<index>_<name>.
+func (rt *route) variable(name string) string {
+	return fmt.Sprintf("%s%d_%s", config.RoutesPrefix, rt.index, name)
+}
+
+// keyErr returns a *keyError about settings: their first is the one at
+// fault, the others are involved.
+func (rt *route) keyErr(err error, settings ...string) *keyError {
+	ke := &keyError{settings: settings, file: rt.keyFile, err: err}
+	if len(settings) > 0 && settings[0] == "KEY_ID_FILE" {
+		ke.file = rt.kidFile
+	}
+	return ke
+}
+
+// pairErr returns a *keyError for a pair checkPair refused, in state s
+// (mismatch or unverified).
+func (rt *route) pairErr(s keyState, err error, settings ...string) *keyError {
+	ke := rt.keyErr(err, settings...)
+	ke.state = s
+	return ke
+}
+
+// CheckKeys loads the key files of every route of cfg as New does (and,
+// where a route has a JWKS_URL, checks the pair against it), and returns
+// every problem, each naming its variable (KEY_FILE, KEY_ID_FILE or
+// KEY_JSON_FILE). It starts nothing: signgate config -check uses it, so
 // that a check that says ok means the gateway will start. A route
 // without a key file is left to the configuration's own checks.
 func CheckKeys(cfg config.Gateway) error {
+	c := newKeyClient()
+	defer c.CloseIdleConnections()
 	var errs []error
 	for i, rc := range cfg.Routes {
-		if rc.KeyFile == "" {
+		rt := &route{index: i, name: rc.Name}
+		rt.setKeySource(rc)
+		if rt.keyFile == "" {
 			continue
 		}
-		rt := &route{index: i, name: rc.Name, keyFile: rc.KeyFile, kid: rc.KeyID, kidFile: rc.KeyIDFile, bucket: rc.Bucket}
 		if rt.name == "" {
 			rt.name = fmt.Sprint(i)
 		}
-		if _, err := rt.loadKey(); err != nil {
+		if _, err := rt.loadKey(context.Background(), c); err != nil && !startsUnverified(err) {
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// keyError is a route key that did not load, with the route setting
-// (KEY_FILE or KEY_ID_FILE) and the file at fault.
+// setKeySource sets the route's key settings from rc.
+func (rt *route) setKeySource(rc config.Route) {
+	rt.keyFile, rt.kid, rt.kidFile, rt.bucket = rc.KeyFile, rc.KeyID, rc.KeyIDFile, rc.Bucket
+	rt.jwksURL, rt.jwksTimeout = rc.JWKSURL, rc.JWKSTimeout
+	if rt.jwksTimeout <= 0 { // a configuration LoadGateway never saw
+		rt.jwksTimeout = 5 * time.Second
+	}
+	if rc.KeyJSONFile != "" {
+		rt.keyFile, rt.keyJSON = rc.KeyJSONFile, true
+	}
+}
+
+// startsUnverified reports whether err, from a first loadKey, leaves the
+// route serving with a key its JWKS has not confirmed yet: not a start-up
+// error.
+func startsUnverified(err error) bool {
+	ke, ok := errors.AsType[*keyError](err)
+	return ok && ke.state == keyUnverified
+}
+
+// keyError is a route key that did not load, with the route settings
+// involved (KEY_FILE, KEY_ID, KEY_ID_FILE, KEY_JSON_FILE, JWKS_URL; the
+// first is the one at fault), the file at fault and, for a refused pair,
+// the state (mismatch or unverified).
 type keyError struct {
-	setting, file string
-	mismatch      bool // a new key under a kid fixed in the environment
-	err           error
+	settings []string
+	file     string
+	state    keyState // keyOK: missing or invalid, as err says
+	err      error
 }
 
 func (e *keyError) Error() string { return e.err.Error() }
 func (e *keyError) Unwrap() error { return e.err }
 
 // keyVar names the variable of route i that err, from loadKey, is about:
-// SIGNGATE_ROUTES_<i>_KEY_FILE or SIGNGATE_ROUTES_<i>_KEY_ID_FILE.
+// SIGNGATE_ROUTES_<i>_KEY_FILE, or the setting at fault.
 func keyVar(i int, err error) string {
 	setting := "KEY_FILE"
-	if ke, ok := errors.AsType[*keyError](err); ok {
-		setting = ke.setting
+	if ke, ok := errors.AsType[*keyError](err); ok && len(ke.settings) > 0 {
+		setting = ke.settings[0]
 	}
 	return fmt.Sprintf("%s%d_%s", config.RoutesPrefix, i, setting)
+}
+
+// keyVars names every variable of route i that err is about, for the
+// log: "SIGNGATE_ROUTES_0_KEY_FILE, SIGNGATE_ROUTES_0_KEY_ID".
+func keyVars(i int, err error) string {
+	ke, ok := errors.AsType[*keyError](err)
+	if !ok || len(ke.settings) == 0 {
+		return keyVar(i, err)
+	}
+	names := make([]string, 0, len(ke.settings))
+	for _, s := range ke.settings {
+		names = append(names, fmt.Sprintf("%s%d_%s", config.RoutesPrefix, i, s))
+	}
+	return strings.Join(names, ", ")
 }
 
 // readKeyID reads a kid file: one line, surrounding space ignored.
@@ -107,7 +239,7 @@ func readKeyID(path string) (string, error) {
 	switch {
 	case kid == "":
 		return "", fmt.Errorf("key id file %s is empty", path)
-	case len(kid) > 256 || strings.ContainsFunc(kid, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+	case !signer.ValidKeyID(kid):
 		return "", fmt.Errorf("key id file %s does not hold one key id", path)
 	}
 	return kid, nil

@@ -1,9 +1,7 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,112 +10,42 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// keyState is what the last load of a route's key files found.
-type keyState uint8
-
-const (
-	keyOK       keyState = iota
-	keyMissing           // a file is not there; the old key is kept
-	keyInvalid           // a file cannot be read or holds no key; the old key is kept
-	keyMismatch          // a new key under a kid fixed in the environment; the old key is kept
-)
-
-func (s keyState) String() string {
-	return [...]string{"ok", "missing", "invalid", "mismatch"}[s]
-}
-
-// Bounds of the retries while a key file is missing or bad: the watcher
-// also retries on its own, in case the file comes back without an event
-// it watches (its directory replaced, say).
+// Bounds of the retries while a key file is missing or bad, or a pair is
+// refused: the watcher also retries on its own, in case the file comes
+// back without an event it watches (its directory replaced, say), or the
+// route's JWKS comes to list the new kid.
 const (
 	keyRetryMin = time.Second
 	keyRetryMax = 30 * time.Second
 )
 
-// Reload reads every route's key file again. A file that is unchanged
-// keeps its key (and its cached tokens); a bad new file keeps the old key
-// and is part of the returned error. Each route's state (ok, missing,
-// invalid) is logged when it changes, not at every attempt, and exported
-// as signgate_key_state. Safe to call while requests are served.
-func (g *Gateway) Reload() error {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	var errs []error
-	for _, rt := range g.routes {
-		changed, err := rt.loadKey()
-		state := keyOK
-		if err != nil {
-			state = keyInvalid
-			if errors.Is(err, fs.ErrNotExist) {
-				state = keyMissing
-			} else if ke, ok := errors.AsType[*keyError](err); ok && ke.mismatch {
-				state = keyMismatch
-			}
-			errs = append(errs, err)
-			g.metrics.keyReloads.WithLabelValues(rt.name, "error").Inc()
-		}
-		g.setKeyState(rt, state, err)
-		if changed {
-			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()
-			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "key", rt.key.Load())
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// setKeyState records route rt's key state, logging a change once: an
-// ERROR when a file goes bad, INFO when it is good again. Called under
-// reloadMu.
-func (g *Gateway) setKeyState(rt *route, s keyState, err error) {
-	old := rt.keyState
-	rt.keyState = s
-	for _, st := range []keyState{keyOK, keyMissing, keyInvalid, keyMismatch} {
-		v := 0.0
-		if st == s {
-			v = 1
-		}
-		g.metrics.keyState.WithLabelValues(rt.name, st.String()).Set(v)
-	}
-	file := rt.keyFile
-	if ke, ok := errors.AsType[*keyError](err); ok {
-		file = ke.file
-	}
-	switch {
-	case s == old && err != nil:
-		g.log.Debug("key reload failed again; keeping the previous key", "route", rt.name, "file", file, "state", s.String())
-	case err != nil:
-		g.log.Error("key reload failed; keeping the previous key until the file is good", "route", rt.name, "file", file, "state", s.String(), "err", err.Error())
-	case old != keyOK:
-		g.log.Info("key file good again", "route", rt.name, "file", rt.keyFile)
-	}
-}
-
-// keysBad reports whether a route's key file was missing or bad at the
-// last load.
-func (g *Gateway) keysBad() bool {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	for _, rt := range g.routes {
-		if rt.keyState != keyOK {
-			return true
-		}
-	}
-	return false
-}
+// The watcher reloads once the key files have been quiet for keyQuiet
+// after a change, so that a key and a kid replaced one after the other
+// (two mv, two cp) are read as one pair, and a file being written is not
+// read half-way; a burst of changes delays the reload by keyQuietMax at
+// most.
+const (
+	keyQuiet    = 250 * time.Millisecond
+	keyQuietMax = 2 * time.Second
+)
 
 // watchKeys reloads keys when a key file, or a link on its way (the
-// "..data" swap of a Kubernetes secret), changes in a watched directory.
+// "..data" swap of a Kubernetes secret), changes in a watched directory,
+// once the files have been quiet for keyQuiet (keyQuietMax at most).
 // Other files there (a log beside the key) are ignored. While a file is
-// missing or bad it retries with backoff, from keyRetryMin up to
-// keyRetryMax, besides the events. It returns once the watcher is closed.
+// missing or bad, or a pair refused, it retries with backoff, from
+// keyRetryMin up to keyRetryMax, besides the events. It returns once the
+// watcher is closed.
 func (g *Gateway) watchKeys(w *fsnotify.Watcher) {
 	defer close(g.watchDone)
-	retry := time.NewTimer(time.Hour)
+	retry, quiet := time.NewTimer(time.Hour), time.NewTimer(time.Hour)
 	retry.Stop()
+	quiet.Stop()
 	defer retry.Stop()
+	defer quiet.Stop()
 	backoff := keyRetryMin
-	reload := func() {
-		g.Reload()
+	var since time.Time // the first change not reloaded yet; zero: none
+	schedule := func() {
 		if g.keysBad() {
 			retry.Reset(backoff)
 			backoff = min(2*backoff, keyRetryMax)
@@ -125,10 +53,16 @@ func (g *Gateway) watchKeys(w *fsnotify.Watcher) {
 			retry.Stop()
 			backoff = keyRetryMin
 		}
+	}
+	reload := func() {
+		since = time.Time{}
+		g.Reload()
+		schedule()
 		if g.opts.Reloaded != nil {
 			g.opts.Reloaded()
 		}
 	}
+	schedule() // a pair left unverified at start-up
 	for {
 		select {
 		case ev, ok := <-w.Events:
@@ -139,9 +73,17 @@ func (g *Gateway) watchKeys(w *fsnotify.Watcher) {
 				continue
 			}
 			g.log.Debug("key file changed", "file", ev.Name, "op", ev.Op.String())
+			now := time.Now()
+			if since.IsZero() {
+				since = now
+			}
+			quiet.Reset(min(keyQuiet, since.Add(keyQuietMax).Sub(now)))
+		case <-quiet.C:
 			reload()
 		case <-retry.C:
-			reload()
+			if since.IsZero() { // else the quiet timer reloads soon
+				reload()
+			}
 		case err, ok := <-w.Errors:
 			if !ok {
 				return

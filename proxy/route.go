@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,26 +18,29 @@ import (
 
 // route is one media prefix, ready to serve.
 type route struct {
-	index    int // in the configuration: SIGNGATE_ROUTES_<index>_*
-	name     string
-	prefix   string // no trailing "/", except the root "/"
-	strip    bool
-	base     signer.Base
-	life     signer.Lifetime
-	scope    signer.Scope
-	public   bool
-	require  []config.Requirement
-	status   int
-	keyFile  string
-	kid      string // "" when kidFile gives it
-	kidFile  string
-	bucket   string
-	key      atomic.Pointer[signer.SigningKey]
-	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
-	keyState keyState                 // of the last load; under Gateway.reloadMu
-	redirect prometheus.Counter       // redirects served
-	stream   stream                   // HLS/DASH settings (streaming.go)
-	cookies  prometheus.Counter       // streaming cookies set
+	index       int // in the configuration: SIGNGATE_ROUTES_<index>_*
+	name        string
+	prefix      string // no trailing "/", except the root "/"
+	strip       bool
+	base        signer.Base
+	life        signer.Lifetime
+	scope       signer.Scope
+	public      bool
+	require     []config.Requirement
+	status      int
+	keyFile     string // the PEM, or with keyJSON the JSON holding kid and key
+	keyJSON     bool
+	kid         string // "" when kidFile or the JSON gives it
+	kidFile     string
+	jwksURL     string // the CDN's JWKS, which confirms a new pair; "" for none
+	jwksTimeout time.Duration
+	bucket      string
+	key         atomic.Pointer[signer.SigningKey]
+	keyHash     atomic.Pointer[[32]byte] // of the files of the pair in use; nil: not confirmed yet
+	keyState    atomic.Uint32            // a keyState, of the last load; written under Gateway.reloadMu
+	redirect    prometheus.Counter       // redirects served
+	stream      stream                   // HLS/DASH settings (streaming.go)
+	cookies     prometheus.Counter       // streaming cookies set
 	// The route's place in the table (newRoutes), for grant and lookup.
 	origin     string   // base.Origin(): which bucket space the route reaches
 	identity   bool     // bucket paths are gateway paths: no prefix stripped
@@ -67,7 +71,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	if name == "" {
 		name = strconv.Itoa(i)
 	}
-	return &route{
+	rt := &route{
 		index:   i,
 		stream:  st,
 		name:    name,
@@ -79,11 +83,9 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		public:  rc.Public,
 		require: rc.Requirements(),
 		status:  rc.RedirectStatus,
-		keyFile: rc.KeyFile,
-		kid:     rc.KeyID,
-		kidFile: rc.KeyIDFile,
-		bucket:  rc.Bucket,
-	}, nil
+	}
+	rt.setKeySource(rc)
+	return rt, nil
 }
 
 // matches reports whether canonical path p is under the route's prefix, at

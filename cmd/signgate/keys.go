@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/signgate/signgate/config"
@@ -87,12 +88,15 @@ func runKeysCreate(e *env, args []string) error {
 	fset := newFlags(e, "keys create", "(--bucket B | --stream-id S) [flags]", `
 Create a signing key for a bucket or a live stream. The private key (PKCS#1
 PEM) is written to --out, mode 0600; the default file is ID.pem in the
-current directory. An existing file is never overwritten.`)
+current directory. A --out file whose name ends in .json gets the API's
+answer instead, {"signing_key": {"id", ..., "private_key"}}: the kid and the
+key in one file, for SIGNGATE_ROUTES_n_KEY_JSON_FILE. An existing file is
+never overwritten.`)
 	apiURL := apiFlags(e, fset)
 	bucket := fset.String("bucket", "", "the `bucket` the key signs for")
 	stream := fset.String("stream-id", "", "the live stream `id` the key signs for")
 	name := fset.String("name", "", "a `name` for the key")
-	out := fset.String("out", "", "private key `file` (default ID.pem)")
+	out := fset.String("out", "", "private key `file` (default ID.pem); FILE.json: kid and key as JSON")
 	printKey := fset.Bool("print-private-key", false, "also print the private key on standard output")
 	pos, err := parseFlags(fset, args)
 	if err != nil {
@@ -132,7 +136,7 @@ current directory. An existing file is never overwritten.`)
 		f, err = createSecretFile(path)
 	}
 	if err == nil {
-		_, err = f.WriteString(k.PrivateKey.Reveal())
+		_, err = f.Write(keyFileContent(path, k))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -159,6 +163,24 @@ current directory. An existing file is never overwritten.`)
 		fmt.Fprintf(e.stdout, "\n%s", k.PrivateKey.Reveal())
 	}
 	return nil
+}
+
+// keyFileContent is what keys create writes to path for key k: the PEM,
+// or, for a path ending in .json, the create answer with the private key
+// in it (the form SIGNGATE_ROUTES_n_KEY_JSON_FILE reads).
+func keyFileContent(path string, k edge.NewKey) []byte {
+	if !strings.HasSuffix(strings.ToLower(path), ".json") {
+		return []byte(k.PrivateKey.Reveal())
+	}
+	var doc struct {
+		SigningKey struct {
+			edge.KeyInfo
+			PrivateKey string `json:"private_key"`
+		} `json:"signing_key"`
+	}
+	doc.SigningKey.KeyInfo, doc.SigningKey.PrivateKey = k.KeyInfo, k.PrivateKey.Reveal()
+	b, _ := json.MarshalIndent(doc, "", "  ") // strings only: never fails
+	return append(b, '\n')
 }
 
 // keyFileName is the default private key file of key id: the id made safe

@@ -107,7 +107,7 @@ func (c *checker) gateway(where string, d *appsv1.Deployment, ct *corev1.Contain
 		c.addf(where, "SIGNGATE_WATCH_KEYS is false: a rotated Secret would not be picked up")
 	}
 	for i, r := range cfg.Routes {
-		for _, f := range []string{r.KeyFile, r.KeyIDFile} {
+		for _, f := range []string{r.KeyFile, r.KeyIDFile, r.KeyJSONFile} {
 			if f == "" {
 				continue
 			}
