@@ -49,10 +49,13 @@ type Edge struct {
 	store    Store
 	ownStore bool
 
-	buckets []*bucket
-	byName  map[string]*bucket
-	byHost  map[string]*bucket
-	single  *bucket
+	buckets     []*bucket
+	byName      map[string]*bucket
+	byHost      map[string]*bucket
+	single      *bucket
+	streams     []*bucket          // live streams (streams.go)
+	byStream    map[string]*bucket // by stream id
+	streamHosts map[string]*bucket // a stream's own hosts
 	apiKeys [][32]byte // SHA-256 of each configured API key
 
 	snap      atomic.Pointer[snapshot]
@@ -64,9 +67,11 @@ type Edge struct {
 	done chan struct{}
 }
 
-// bucket is a configured bucket: its origin and its verifier.
+// bucket is a configured bucket or live stream (streams.go): its origin
+// and its verifier.
 type bucket struct {
-	name          string
+	name          string // the bucket's name, or the stream's id
+	stream        bool   // a live stream: authenticated, by its stream keys alone
 	defaultPolicy Policy
 	origin        origin
 	verifier      signer.Verifier // Keys is set per check, from a snapshot
@@ -87,6 +92,9 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		store:  opts.Store,
 		byName: map[string]*bucket{},
 		byHost: map[string]*bucket{},
+
+		byStream:    map[string]*bucket{},
+		streamHosts: map[string]*bucket{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -147,11 +155,7 @@ func (e *Edge) openBuckets() error {
 		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy), metrics: e.metrics.bucket(bc.Name)}
 		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
 		var err error
-		if bc.IsURL() {
-			b.origin, err = newProxyOrigin(bc.Origin, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
-		} else {
-			b.origin, err = newDirOrigin(bc.Origin)
-		}
+		b.origin, err = e.openOrigin(bc.Origin, bc.IsURL())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", config.BucketVar(i, "ORIGIN"), err))
 			continue
@@ -165,14 +169,24 @@ func (e *Edge) openBuckets() error {
 	if e.cfg.SingleBucket && len(e.buckets) == 1 {
 		e.single = e.buckets[0]
 	}
+	errs = e.openStreams(errs)
 	if len(errs) > 0 {
 		return fmt.Errorf("edge: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
+// openOrigin opens a bucket's or a stream's origin: an HTTP origin, or a
+// directory, which must exist.
+func (e *Edge) openOrigin(at string, isURL bool) (origin, error) {
+	if isURL {
+		return newProxyOrigin(at, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
+	}
+	return newDirOrigin(at)
+}
+
 func (e *Edge) closeOrigins() {
-	for _, b := range e.buckets {
+	for _, b := range append(e.buckets[:len(e.buckets):len(e.buckets)], e.streams...) {
 		b.origin.close()
 	}
 }
