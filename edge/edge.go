@@ -56,7 +56,7 @@ type Edge struct {
 	streams     []*bucket          // live streams (streams.go)
 	byStream    map[string]*bucket // by stream id
 	streamHosts map[string]*bucket // a stream's own hosts
-	apiKeys [][32]byte // SHA-256 of each configured API key
+	apiKeys     [][32]byte         // SHA-256 of each configured API key
 
 	snap      atomic.Pointer[snapshot]
 	refreshMu sync.Mutex // serialises snapshot rebuilds, so none goes back in time

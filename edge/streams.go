@@ -35,7 +35,9 @@ import (
 
 // metricsLabel is the bucket label of a stream's series: no bucket name
 // holds a "/", so it never meets a bucket's.
-func metricsLabel(streamID string) string { return strings.TrimPrefix(config.LivePrefix, "/") + streamID }
+func metricsLabel(streamID string) string {
+	return strings.TrimPrefix(config.LivePrefix, "/") + streamID
+}
 
 // openStreams opens the configured streams' origins and maps their ids
 // and hosts; problems are collected into errs, naming the variable.

@@ -27,13 +27,13 @@ const (
 
 func streamFiles() map[string]string {
 	return map[string]string{
-		"index.m3u8":      "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nindex0.ts\n",
-		"index0.ts":       "TS-0",
-		"manifest.mpd":    `<MPD type="dynamic"/>`,
-		"chunk-0.m4s":     "M4S",
-		"sub/index.m3u8":  "#EXTM3U\n",
-		"sub/index0.ts":   "SUB-TS-0",
-		"live/cam1/x.ts":  "NOT-A-STREAM-PATH",
+		"index.m3u8":     "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nindex0.ts\n",
+		"index0.ts":      "TS-0",
+		"manifest.mpd":   `<MPD type="dynamic"/>`,
+		"chunk-0.m4s":    "M4S",
+		"sub/index.m3u8": "#EXTM3U\n",
+		"sub/index0.ts":  "SUB-TS-0",
+		"live/cam1/x.ts": "NOT-A-STREAM-PATH",
 	}
 }
 

@@ -30,12 +30,12 @@ type tokenCache struct {
 // verified is what a cache hit still needs to check: that the key is the
 // one in force for the bucket or stream, the times, and the scope.
 type verified struct {
-	key    *rsa.PublicKey // identity of the key that verified the token
-	kid    string
-	space  *bucket // the bucket or stream it was verified for
-	uri    string
-	exp    time.Time
-	nbf    time.Time
+	key   *rsa.PublicKey // identity of the key that verified the token
+	kid   string
+	space *bucket // the bucket or stream it was verified for
+	uri   string
+	exp   time.Time
+	nbf   time.Time
 }
 
 func newTokenCache(size int) (*tokenCache, error) {
