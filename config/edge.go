@@ -41,7 +41,7 @@ type Edge struct {
 	// Buckets are SIGNGATE_EDGE_BUCKETS_0_NAME, ..._0_REGION and so on.
 	Buckets []Bucket `envPrefix:"EDGE_BUCKETS"`
 	// Streams are the live streams: SIGNGATE_EDGE_STREAMS_0_ID,
-	// ..._0_ORIGIN and so on (edge_streams.go).
+	// ..._0_ORIGIN and so on.
 	Streams []Stream `envPrefix:"EDGE_STREAMS"`
 	// StreamSegmentMaxAge is how long a client may keep a live stream's
 	// segment (Cache-Control: private, max-age); playlists are never
