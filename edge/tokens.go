@@ -52,10 +52,10 @@ func (c *tokenCache) stats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: c.lru.Len()}
 }
 
-// check verifies token for bucket or stream b and canonical path p against snapshot
-// s: from the cache when the token was verified before with a key still in
-// force, else with a full verification whose success is cached. Errors
-// wrap signer's sentinels.
+// check verifies token for bucket or stream b and canonical path p
+// against snapshot s: from the cache when the token was verified before
+// for b with a key still in force for b, else with a full verification
+// whose success is cached. Errors wrap signer's sentinels.
 func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 	if len(token) > signer.MaxTokenSize {
 		return fmt.Errorf("%w: %d bytes", signer.ErrTooLarge, len(token))
