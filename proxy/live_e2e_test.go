@@ -93,7 +93,9 @@ func startLiveEdge(t *testing.T, dir string) *liveEdge {
 
 // ok reports whether the edge served the request: 200, or 206 for the
 // Range (bytes=0-) ffmpeg asks segments with.
-func (r liveRequest) ok() bool { return r.status == http.StatusOK || r.status == http.StatusPartialContent }
+func (r liveRequest) ok() bool {
+	return r.status == http.StatusOK || r.status == http.StatusPartialContent
+}
 
 // requests returns the media requests answered so far.
 func (le *liveEdge) requests() []liveRequest {
