@@ -153,10 +153,7 @@ func (e *Edge) openBuckets() error {
 	var errs []error
 	for i, bc := range e.cfg.Buckets {
 		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy), metrics: e.metrics.bucket(bc.Name)}
-		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
-		var err error
-		b.origin, err = e.openOrigin(bc.Origin, bc.IsURL())
-		if err != nil {
+		if err := e.open(b, bc.Origin, bc.IsURL()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", config.BucketVar(i, "ORIGIN"), err))
 			continue
 		}
@@ -176,13 +173,17 @@ func (e *Edge) openBuckets() error {
 	return nil
 }
 
-// openOrigin opens a bucket's or a stream's origin: an HTTP origin, or a
-// directory, which must exist.
-func (e *Edge) openOrigin(at string, isURL bool) (origin, error) {
+// open gives bucket or stream b its verifier, bound to its name, and its
+// origin at at: an HTTP origin, or a directory, which must exist.
+func (e *Edge) open(b *bucket, at string, isURL bool) error {
+	b.verifier = signer.Verifier{Bucket: b.name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
+	var err error
 	if isURL {
-		return newProxyOrigin(at, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
+		b.origin, err = newProxyOrigin(at, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
+	} else {
+		b.origin, err = newDirOrigin(at)
 	}
-	return newDirOrigin(at)
+	return err
 }
 
 func (e *Edge) closeOrigins() {

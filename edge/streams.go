@@ -44,10 +44,7 @@ func metricsLabel(streamID string) string {
 func (e *Edge) openStreams(errs []error) []error {
 	for i, sc := range e.cfg.Streams {
 		s := &bucket{name: sc.ID, stream: true, defaultPolicy: Authenticated, metrics: e.metrics.bucket(metricsLabel(sc.ID))}
-		s.verifier = signer.Verifier{Bucket: sc.ID, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
-		var err error
-		s.origin, err = e.openOrigin(sc.Origin, sc.IsURL())
-		if err != nil {
+		if err := e.open(s, sc.Origin, sc.IsURL()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", config.StreamVar(i, "ORIGIN"), err))
 			continue
 		}

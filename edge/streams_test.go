@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -54,18 +53,7 @@ func withStream(t *testing.T) func(*config.Edge) {
 // stream id, straight into the store, and refreshes the edge.
 func (h *harness) addStreamKey(file, kid, id string) *signer.SigningKey {
 	h.t.Helper()
-	k := testKey(h.t, file)
-	k.ID = kid
-	err := h.e.store.CreateKey(context.Background(), Key{
-		ID: kid, Name: kid, StreamID: id, PublicKey: signer.EncodePublicKey(&k.Key.PublicKey), Created: h.clock.Now(),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := h.e.Refresh(context.Background()); err != nil {
-		h.t.Fatal(err)
-	}
-	return k
+	return h.storeKey(file, Key{ID: kid, StreamID: id})
 }
 
 func TestStreamServing(t *testing.T) {
