@@ -64,7 +64,7 @@ type Edge struct {
 	Refresh time.Duration `env:"EDGE_REFRESH" envDefault:"5s"`
 	// MaxStaleness bounds how old the snapshot of keys and policies may
 	// grow while the store cannot be read: past it, authenticated buckets
-	// fail closed (503 store_stale), since a revocation made through
+	// and live streams fail closed (503 store_stale), since a revocation made through
 	// another edge could not arrive; public buckets serve on. 0 turns the
 	// bound off (serve from the last snapshot for as long as it takes).
 	MaxStaleness time.Duration `env:"EDGE_MAX_STALENESS" envDefault:"15m"`
