@@ -313,3 +313,22 @@ func TestStreamMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamMaxStaleness: past SIGNGATE_EDGE_MAX_STALENESS without a good
+// read of the store, a live stream fails closed as an authenticated
+// bucket does.
+func TestStreamMaxStaleness(t *testing.T) {
+	h := newHarness(t, func(c *config.Edge) {
+		withStream(t)(c)
+		c.MaxStaleness = 3 * c.Refresh
+	})
+	k := h.addStreamKey("key1.pem", "s1", streamID)
+	tok := sign(t, k, signer.Claims{})
+	if resp := h.get(edgeHost, "/live/cam1/index0.ts?auth="+tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("fresh: %d", resp.StatusCode)
+	}
+	h.clock.Advance(4 * h.e.cfg.Refresh)
+	if resp := h.get(edgeHost, "/live/cam1/index0.ts?auth="+tok); resp.StatusCode != http.StatusServiceUnavailable || errorCode(t, resp) != "store_stale" {
+		t.Errorf("past the bound: %d, want 503 store_stale", resp.StatusCode)
+	}
+}
