@@ -54,6 +54,7 @@ type liveRequest struct {
 	path   string
 	exp    time.Time
 	status int
+	cc     string // the answer's Cache-Control
 }
 
 func startLiveEdge(t *testing.T, dir string) *liveEdge {
@@ -77,7 +78,7 @@ func startLiveEdge(t *testing.T, dir string) *liveEdge {
 		req := liveRequest{at: time.Now(), path: r.URL.Path, exp: tokenExp(r.URL.Query().Get("auth"))}
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		media.ServeHTTP(rec, r)
-		req.status = rec.status
+		req.status, req.cc = rec.status, w.Header().Get("Cache-Control")
 		le.mu.Lock()
 		le.served = append(le.served, req)
 		le.mu.Unlock()
@@ -274,11 +275,16 @@ func TestLiveStreamOutlivesTokenUntilKeyDeleted(t *testing.T) {
 		}
 	}
 	for _, r := range played {
+		want := "private, max-age=60"
 		switch path.Ext(r.path) {
 		case ".ts":
 			segments++
 		case ".m3u8":
 			playlists++
+			want = "no-store" // a live playlist is never kept
+		}
+		if r.ok() && r.cc != want {
+			t.Errorf("%s: Cache-Control %q, want %q", r.path, r.cc, want)
 		}
 		if r.at.After(firstExp) {
 			afterFirstExp++
