@@ -4,7 +4,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-short vet fuzz bench screenshot clean
+.PHONY: all build test test-short vet fuzz bench screenshot players clean
 
 all: vet test
 
@@ -35,6 +35,11 @@ fuzz:
 screenshot:
 	SIGNGATE_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestBrowserPlaysVideo ./internal/demo
 	SIGNGATE_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestBrowserSeedFlow ./edge/console
+
+# Refreshes the demo page's players (hls.js, dash.js) from npm at the
+# versions pinned in internal/demo/players/update.sh; commit the result.
+players:
+	./internal/demo/players/update.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -265,7 +265,7 @@ func TestPlayerCookieModeHLS(t *testing.T) {
 		// ffmpeg never got as far as a segment; a segment fetched as the
 		// player would, without the cookie, gets 401 too, and 200 with it.
 		for _, cookie := range []string{"", c.Name + "=" + c.Value} {
-			req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.ts", nil)
+			req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.m4s", nil)
 			want := http.StatusOK
 			if cookie == "" {
 				want = http.StatusUnauthorized
@@ -375,7 +375,7 @@ func TestNestedStreamCookies(t *testing.T) {
 		{inner.Name + "=" + inner.Value + "; " + outer.Name + "=" + outer.Value, 200}, // as a browser orders them
 		{outer.Name + "=" + outer.Value + "; " + inner.Name + "=" + inner.Value, 200},
 	} {
-		req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.ts", nil)
+		req, _ := http.NewRequest("GET", e.srv.URL+"/hls/360p/seg-000.m4s", nil)
 		req.Header.Set("Cookie", tc.cookies)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

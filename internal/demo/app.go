@@ -43,9 +43,15 @@ type App struct {
 	media  MediaLinks
 }
 
-// MediaLinks are the URLs, through the gateway, that the page shows.
+// MediaLinks are the URLs, through the gateway, that the page plays,
+// and how the page keeps them playing.
 type MediaLinks struct {
 	Progressive, HLS, HLSCookie, DASH, DASHCookie string
+	// TTL is the gateway's token lifetime, as the page tells it.
+	TTL time.Duration
+	// Renew is how often the page renews a streaming cookie (default
+	// one minute).
+	Renew time.Duration
 }
 
 // NewApp returns the demo app. now is the clock (time.Now when nil).
@@ -72,14 +78,19 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /auth/check", a.check)
+	servePlayers(mux)
 	return mux
 }
 
 type pageData struct {
-	User   string
-	Return string
-	Error  string
-	Media  MediaLinks
+	User    string
+	Return  string
+	Error   string
+	Media   MediaLinks
+	Players []player
+	Config  pageConfig
+	TTL     string
+	Short   bool // tokens live under five minutes
 }
 
 func (a *App) render(w http.ResponseWriter, status int, d pageData) {
@@ -97,7 +108,15 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?return=%2F", http.StatusSeeOther)
 		return
 	}
-	a.render(w, http.StatusOK, pageData{User: user, Media: a.media})
+	renew := a.media.Renew
+	if renew <= 0 {
+		renew = time.Minute
+	}
+	a.render(w, http.StatusOK, pageData{
+		User: user, Media: a.media, Players: players(a.media),
+		Config: pageConfig{RenewEvery: renew.Milliseconds()},
+		TTL:    shortDuration(a.media.TTL), Short: a.media.TTL > 0 && a.media.TTL < 5*time.Minute,
+	})
 }
 
 func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +159,19 @@ func (a *App) check(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(UserHeader, user)
 	w.WriteHeader(http.StatusOK)
+}
+
+// shortDuration writes d as time.Duration does, without zero units at
+// the end: 10m, 1h, 20s, 1m30s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // returnPath is the return parameter when it is a same-site path, else "/".

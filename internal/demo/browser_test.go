@@ -22,24 +22,29 @@ import (
 // ends, and returns the gateway's and the edge's base URLs.
 func startDemo(t *testing.T) (gateway, edge string) {
 	t.Helper()
+	return startDemoWith(t, Options{})
+}
+
+// startDemoWith is startDemo with o's TTL, MinValidity and Media.
+func startDemoWith(t *testing.T, o Options) (gateway, edge string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	addrs := map[string]string{}
 	up := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{
-			Listen: "127.0.0.1:0", EdgeListen: "127.0.0.1:0", APIListen: "127.0.0.1:0",
-			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-			Ready: func(name string, a net.Addr) {
-				mu.Lock()
-				defer mu.Unlock()
-				addrs[name] = "http://" + a.String()
-				if len(addrs) == 4 {
-					close(up)
-				}
-			},
-		})
+		o.Listen, o.EdgeListen, o.APIListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		o.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		o.Ready = func(name string, a net.Addr) {
+			mu.Lock()
+			defer mu.Unlock()
+			addrs[name] = "http://" + a.String()
+			if len(addrs) == 4 {
+				close(up)
+			}
+		}
+		done <- Run(ctx, o)
 	}()
 	select {
 	case <-up:
@@ -128,10 +133,84 @@ func (l *netLog) all() []string {
 	return append([]string(nil), l.resp...)
 }
 
+// signIn signs in through the login form and waits for the players.
+func signIn(t *testing.T, ctx context.Context, gw string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(gw+"/login"),
+		chromedp.WaitVisible(chromedp.ID("login-user")),
+		chromedp.SendKeys(chromedp.ID("login-user"), DemoUser),
+		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("video-progressive")),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+}
+
+// videoState is what the page says of one player.
+type videoState struct {
+	Time   float64 `json:"t"`
+	Error  *int    `json:"err"`
+	Ready  int     `json:"ready"`
+	Status string  `json:"status"`
+	Stalls int     `json:"stalls"`
+}
+
+// videos reads the state of every player, by variant.
+func videos(ctx context.Context) (map[string]videoState, error) {
+	const probe = `Object.fromEntries([...document.querySelectorAll('video[data-variant]')].map(v => {
+		if (v.paused && !v.ended) { v.muted = true; v.play().catch(() => {}); }
+		return [v.dataset.variant, {t: v.currentTime, err: v.error && v.error.code, ready: v.readyState,
+			status: document.getElementById('state-' + v.dataset.variant).textContent, stalls: Number(v.dataset.stalls || 0)}];
+	}))`
+	return chromedp.Run(ctx, chromedp.Evaluate[map[string]videoState](probe))
+}
+
+// playUntil polls the players until each has played past secs, and
+// fails on a MediaError, a player's error or the deadline.
+func playUntil(t *testing.T, ctx context.Context, log *netLog, variants []string, secs float64, within time.Duration) map[string]videoState {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st, err := videos(ctx)
+		if err != nil {
+			t.Fatalf("read the players' state: %v", err)
+		}
+		done := 0
+		for _, v := range variants {
+			s, ok := st[v]
+			switch {
+			case !ok:
+				t.Fatalf("no player %q on the page: %+v", v, st)
+			case s.Error != nil:
+				t.Fatalf("player %s failed with MediaError %d (%s)\nnetwork:\n%s", v, *s.Error, s.Status, strings.Join(log.all(), "\n"))
+			case strings.Contains(s.Status, ".js:"):
+				t.Fatalf("player %s: %s\nnetwork:\n%s", v, s.Status, strings.Join(log.all(), "\n"))
+			case s.Time > secs:
+				done++
+			}
+		}
+		if done == len(variants) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("within %s, not every player passed %.0f s: %+v\nnetwork:\n%s", within, secs, st, strings.Join(log.all(), "\n"))
+		}
+		if err := chromedp.Do(ctx, chromedp.Sleep(250*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// variants are the page's players, by element id suffix.
+var allVariants = []string{"progressive", "hls", "hls-cookie", "dash", "dash-cookie"}
+
 // TestBrowserPlaysVideo opens the demo in headless Chromium: logged out,
-// the page and the media lead to the login form; after signing in, the
-// <video> plays the progressive file through gateway and edge, and no
-// request fails.
+// the page and the media lead to the login form; after signing in, each
+// of the five players (progressive, HLS and DASH in manifest and in
+// cookie mode) plays past 4 s through gateway and edge, every segment
+// request reaches the edge and succeeds, and no request fails.
 func TestBrowserPlaysVideo(t *testing.T) {
 	ctx := browser(t)
 	gw, edge := startDemo(t)
@@ -154,16 +233,7 @@ func TestBrowserPlaysVideo(t *testing.T) {
 		t.Fatalf("logged-out media request ended at %s", loc)
 	}
 
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(gw+"/login"),
-		chromedp.WaitVisible(chromedp.ID("login-user")),
-		chromedp.SendKeys(chromedp.ID("login-user"), DemoUser),
-		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("video")),
-	); err != nil {
-		t.Fatalf("sign in: %v", err)
-	}
+	signIn(t, ctx, gw)
 	user, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("user")))
 	if err != nil {
 		t.Fatalf("read the user: %v", err)
@@ -171,55 +241,45 @@ func TestBrowserPlaysVideo(t *testing.T) {
 	if user != DemoUser {
 		t.Fatalf("signed in as %q", user)
 	}
+	start := time.Now()
+	playUntil(t, ctx, &log, allVariants, 4, 60*time.Second)
+	t.Logf("all five players past 4 s after %s", time.Since(start).Round(100*time.Millisecond))
 
-	// The video must actually play: currentTime advances.
-	type videoState struct {
-		Time    float64 `json:"t"`
-		Src     string  `json:"src"`
-		Error   *int    `json:"err"`
-		Ready   int     `json:"ready"`
-		Playing bool    `json:"playing"`
-	}
-	var state videoState
-	const probe = `(() => { const v = document.getElementById('video'); v.muted = true; v.play().catch(() => {});
-		return {t: v.currentTime, src: v.currentSrc, err: v.error && v.error.code, ready: v.readyState, playing: !v.paused}; })()`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if state, err = chromedp.Run(ctx, chromedp.Evaluate[videoState](probe)); err != nil {
-			t.Fatalf("read the video's state: %v", err)
-		}
-		if state.Error != nil {
-			t.Fatalf("the video failed with MediaError %d (src %s)\nnetwork:\n%s", *state.Error, state.Src, strings.Join(log.all(), "\n"))
-		}
-		if state.Time > 1.5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the video did not play: %+v\nnetwork:\n%s", state, strings.Join(log.all(), "\n"))
-		}
-		if err := chromedp.Do(ctx, chromedp.Sleep(200*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if state.Src != gw+Links().Progressive {
-		t.Errorf("the video's source is %s, want the gateway's media path", state.Src)
-	}
-
-	var sawRedirect, sawEdge bool
+	// Every request succeeded, and each variant's segments came from the
+	// edge, signed: in the query (manifest mode, progressive) or by the
+	// cookie (cookie mode).
+	segments := map[string]int{}
+	sawRedirect := false
 	for _, r := range log.all() {
 		status, u, _ := strings.Cut(r, " ")
-		switch {
-		case status >= "400":
+		if status >= "400" {
 			t.Errorf("failed request in the network log: %s", r)
-		case status == "302" && u == gw+Links().Progressive:
+		}
+		if status == "302" && u == gw+Links().Progressive {
 			sawRedirect = true
-		case (status == "200" || status == "206") && strings.HasPrefix(u, edge+Links().Progressive+"?auth="):
-			sawEdge = true
+		}
+		if status != "200" && status != "206" || !strings.HasPrefix(u, edge+"/") {
+			continue
+		}
+		p, q, _ := strings.Cut(strings.TrimPrefix(u, edge), "?")
+		for _, dir := range []string{"/media/progressive.webm", "/media/hls/", "/media/dash/", "/cookie/hls/", "/cookie/dash/"} {
+			signed := strings.HasPrefix(q, "auth=") || strings.HasPrefix(dir, "/cookie/")
+			if strings.HasPrefix(p, dir) && (strings.HasSuffix(p, ".m4s") || strings.HasSuffix(p, ".webm")) && signed {
+				segments[dir]++
+			}
 		}
 	}
-	if !sawRedirect || !sawEdge {
-		t.Errorf("want the gateway's 302 and the edge's answer in the network log:\n%s", strings.Join(log.all(), "\n"))
+	for _, dir := range []string{"/media/progressive.webm", "/media/hls/", "/media/dash/", "/cookie/hls/", "/cookie/dash/"} {
+		if segments[dir] == 0 {
+			t.Errorf("no media of %s served by the edge in the network log:\n%s", dir, strings.Join(log.all(), "\n"))
+		}
 	}
+	if !sawRedirect {
+		t.Errorf("want the gateway's 302 for the progressive file in the network log:\n%s", strings.Join(log.all(), "\n"))
+	}
+	t.Logf("media requests served by the edge, by directory: %v", segments)
+
+	checkCopiedCommands(t, ctx, gw)
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 gives PNG, less JPEG
 	if err != nil {

@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"crypto/rand"
-	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,9 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -24,27 +23,6 @@ import (
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/proxy"
 )
-
-//go:embed media/progressive.webm media/hls media/dash
-var sampleMedia embed.FS
-
-// Bucket is the demo's authenticated bucket.
-const Bucket = "demo"
-
-// Links returns where the sample media sits, as the gateway and the
-// bucket see it. The bucket holds it under these same paths, so the routes
-// need not strip their prefixes: /media/ (progressive, file scope),
-// /media/hls/ and /media/dash/ (manifests rewritten), /cookie/hls/ and
-// /cookie/dash/ (signed-cookie mode).
-func Links() MediaLinks {
-	return MediaLinks{
-		Progressive: "/media/progressive.webm",
-		HLS:         "/media/hls/master.m3u8",
-		DASH:        "/media/dash/manifest.mpd",
-		HLSCookie:   "/cookie/hls/master.m3u8",
-		DASHCookie:  "/cookie/dash/manifest.mpd",
-	}
-}
 
 // Options configures Run. The zero value listens on the usual local ports.
 type Options struct {
@@ -66,6 +44,15 @@ type Options struct {
 	// Ready, when set, is told each bound address: "gateway", "edge",
 	// "api", "app".
 	Ready func(name string, addr net.Addr)
+	// TTL is the lifetime of the tokens the gateway hands out (default
+	// 10m), MinValidity the least validity left on one (default TTL/2).
+	// A short TTL shows renewal at work: the page renews what its
+	// players hold before it expires.
+	TTL, MinValidity time.Duration
+	// Media is the sample media the bucket holds: progressive.webm,
+	// hls/ and dash/ as media/generate.sh makes them (default: the
+	// embedded 6-second samples).
+	Media fs.FS
 }
 
 // Run starts the edge, the demo app and the gateway in this process and
@@ -87,14 +74,20 @@ func Run(ctx context.Context, o Options) (err error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
+	if o.TTL == 0 {
+		o.TTL = 10 * time.Minute
+	}
+	if o.Media == nil {
+		o.Media = embeddedMedia()
+	}
 	dir, err := os.MkdirTemp("", "signgate-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	origin := filepath.Join(dir, "bucket")
-	if err := extractMedia(origin); err != nil {
-		return fmt.Errorf("demo: sample media: %w", err)
+	if err := extractMedia(o.Media, origin); err != nil {
+		return fmt.Errorf("sample media: %w", err)
 	}
 
 	ls, err := bind(ctx, map[string]string{"gateway": o.Listen, "edge": o.EdgeListen, "api": o.APIListen, "app": "127.0.0.1:0"})
@@ -112,6 +105,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if edgeURL == "" {
 		edgeURL = "http://" + ls["edge"].Addr().String()
 	}
+	gwAddr := ls["gateway"].Addr().String()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
@@ -127,18 +121,24 @@ func Run(ctx context.Context, o Options) (err error) {
 		"SIGNGATE_EDGE_BUCKETS_0_NAME":   Bucket,
 		"SIGNGATE_EDGE_BUCKETS_0_ORIGIN": origin,
 		"SIGNGATE_EDGE_API_KEYS":         apiKey,
+		// One process, one clock: no skew to tolerate, so a token is
+		// refused as soon as it expires (what --ttl lets you watch).
+		"SIGNGATE_EDGE_LEEWAY": "1s",
+		// The page's players (hls.js, dash.js) read the edge's answers
+		// from the gateway's origin, with the signed cookie in cookie mode.
+		"SIGNGATE_EDGE_CORS_ORIGINS": strings.Join(webOrigins(gwAddr), ","),
 	})
 	if err != nil {
-		return fmt.Errorf("demo: edge: %w", err)
+		return fmt.Errorf("edge: %w", err)
 	}
 	ed, err := edge.New(ecfg, edge.Options{Log: o.Log.With("server", "edge")})
 	if err != nil {
-		return fmt.Errorf("demo: edge: %w", err)
+		return fmt.Errorf("edge: %w", err)
 	}
 	defer ed.Close()
 	portal, err := console.New(ed, console.Options{Log: o.Log.With("server", "console")})
 	if err != nil {
-		return fmt.Errorf("demo: portal: %w", err)
+		return fmt.Errorf("portal: %w", err)
 	}
 	g.Go(func() error {
 		return httpx.Serve(ctx, o.Log.With("server", "edge"), o.Ready,
@@ -150,21 +150,22 @@ func Run(ctx context.Context, o Options) (err error) {
 	kid, err := provision(ctx, "http://"+ls["api"].Addr().String(), config.Secret(apiKey), keyFile)
 	if err != nil {
 		cancel()
-		return errors.Join(fmt.Errorf("demo: set up the bucket through the edge's API: %w", err), g.Wait())
+		return errors.Join(fmt.Errorf("set up the bucket through the edge's API: %w", err), g.Wait())
 	}
 
 	links := Links()
+	links.TTL, links.Renew = o.TTL, renewEvery(o.TTL, o.MinValidity)
 	app := NewApp(o.Log.With("server", "app"), nil, links)
 	appURL := "http://" + ls["app"].Addr().String()
-	gcfg, err := config.LoadGateway(gatewayEnviron(ls["gateway"].Addr().String(), appURL, edgeURL, keyFile, kid))
+	gcfg, err := config.LoadGateway(gatewayEnviron(gwAddr, appURL, edgeURL, keyFile, kid, o.TTL, o.MinValidity))
 	if err != nil {
 		cancel()
-		return errors.Join(fmt.Errorf("demo: gateway: %w", err), g.Wait())
+		return errors.Join(fmt.Errorf("gateway: %w", err), g.Wait())
 	}
 	gw, err := proxy.New(gcfg, proxy.Options{Log: o.Log.With("server", "gateway")})
 	if err != nil {
 		cancel()
-		return errors.Join(fmt.Errorf("demo: gateway: %w", err), g.Wait())
+		return errors.Join(fmt.Errorf("gateway: %w", err), g.Wait())
 	}
 	defer gw.Close()
 	g.Go(func() error {
@@ -185,7 +186,8 @@ func Run(ctx context.Context, o Options) (err error) {
            sign in with the API key %s
            (or use the API: SIGNGATE_API_KEY=THAT-KEY signgate keys list --api-url %s)
 
-  Players can follow the gateway too, with the session cookie from the browser:
+  The page plays each of these in its own player, and its "Copy ffplay
+  command" buttons give a command with a short-lived signed URL:
     progressive  %s%s
     HLS          %s%s      (manifests rewritten to signed URLs)
     DASH         %s%s    (manifest rewritten)
@@ -201,7 +203,7 @@ Press Ctrl-C to stop.
 
 // gatewayEnviron is the gateway's configuration, as environment variables
 // so that it goes through the same loading and validation as a real one.
-func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string) map[string]string {
+func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string, ttl, minValidity time.Duration) map[string]string {
 	env := map[string]string{
 		"SIGNGATE_LISTEN":                 listen,
 		"SIGNGATE_METRICS_LISTEN":         "127.0.0.1:0",
@@ -227,7 +229,10 @@ func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string) map[string]str
 		env[p+"KEY_FILE"] = keyFile
 		env[p+"KEY_ID"] = kid
 		env[p+"SCOPE"] = r.scope
-		env[p+"TTL"] = "10m"
+		env[p+"TTL"] = ttl.String()
+		if minValidity > 0 {
+			env[p+"MIN_VALIDITY"] = minValidity.String()
+		}
 	}
 	return env
 }
@@ -252,54 +257,6 @@ func provision(ctx context.Context, apiURL string, apiKey config.Secret, keyFile
 		return "", err
 	}
 	return k.ID, nil
-}
-
-// extractMedia writes the embedded sample media into dir under the paths
-// the routes use: media/... and a copy of the HLS ladder and of the DASH
-// set under cookie/hls and cookie/dash.
-func extractMedia(dir string) error {
-	return fs.WalkDir(sampleMedia, "media", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := sampleMedia.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		targets := []string{p}
-		for _, dir := range []string{"hls", "dash"} {
-			if rest, ok := strings.CutPrefix(p, "media/"+dir+"/"); ok {
-				targets = append(targets, path.Join("cookie", dir, rest))
-			}
-		}
-		for _, t := range targets {
-			out := filepath.Join(dir, filepath.FromSlash(t))
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(out, data, 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// bind listens on every named address, or on none.
-func bind(ctx context.Context, addrs map[string]string) (map[string]net.Listener, error) {
-	var lc net.ListenConfig
-	ls := make(map[string]net.Listener, len(addrs))
-	for name, a := range addrs {
-		l, err := lc.Listen(ctx, "tcp", a)
-		if err != nil {
-			for _, o := range ls {
-				o.Close()
-			}
-			return nil, fmt.Errorf("demo: %s: listen on %s: %w", name, a, err)
-		}
-		ls[name] = l
-	}
-	return ls, nil
 }
 
 func randomHex(n int) string {

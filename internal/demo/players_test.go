@@ -84,10 +84,10 @@ func TestPlayersThroughDemo(t *testing.T) {
 		if st, _ := get(client, base+"360p/index.m3u8"); st != 200 {
 			t.Fatalf("variant playlist with the cookie: %d", st)
 		}
-		if st, seg := get(client, base+"360p/seg-000.ts"); st != 200 || len(seg) < 1000 {
+		if st, seg := get(client, base+"360p/seg-000.m4s"); st != 200 || len(seg) < 1000 {
 			t.Fatalf("segment with the cookie: %d, %d bytes", st, len(seg))
 		}
-		if st, _ := get(http.DefaultClient, base+"360p/seg-000.ts"); st != 401 {
+		if st, _ := get(http.DefaultClient, base+"360p/seg-000.m4s"); st != 401 {
 			t.Fatalf("segment without the cookie: %d, want 401", st)
 		}
 	})
