@@ -3,9 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -43,6 +40,13 @@ type Edge struct {
 	SingleBucket bool `env:"EDGE_SINGLE_BUCKET"`
 	// Buckets are SIGNGATE_EDGE_BUCKETS_0_NAME, ..._0_REGION and so on.
 	Buckets []Bucket `envPrefix:"EDGE_BUCKETS"`
+	// Streams are the live streams: SIGNGATE_EDGE_STREAMS_0_ID,
+	// ..._0_ORIGIN and so on.
+	Streams []Stream `envPrefix:"EDGE_STREAMS"`
+	// StreamSegmentMaxAge is how long a client may keep a live stream's
+	// segment (Cache-Control: private, max-age); playlists are never
+	// kept (no-store).
+	StreamSegmentMaxAge time.Duration `env:"EDGE_STREAM_SEGMENT_MAX_AGE" envDefault:"60s"`
 	// APIKeys are the keys that POST /v1/access_token/{api_key} exchanges
 	// for a bearer token. Comma-separated.
 	APIKeys []Secret `env:"EDGE_API_KEYS"`
@@ -60,7 +64,7 @@ type Edge struct {
 	Refresh time.Duration `env:"EDGE_REFRESH" envDefault:"5s"`
 	// MaxStaleness bounds how old the snapshot of keys and policies may
 	// grow while the store cannot be read: past it, authenticated buckets
-	// fail closed (503 store_stale), since a revocation made through
+	// and live streams fail closed (503 store_stale), since a revocation made through
 	// another edge could not arrive; public buckets serve on. 0 turns the
 	// bound off (serve from the last snapshot for as long as it takes).
 	MaxStaleness time.Duration `env:"EDGE_MAX_STALENESS" envDefault:"15m"`
@@ -78,10 +82,10 @@ type Edge struct {
 	// EdgeShutdown says how the edge drains on SIGTERM.
 	EdgeShutdown
 
-	// bucketVars are the SIGNGATE_EDGE_BUCKETS_* names that were set, to
-	// catch a gap in the bucket numbers, where the env library would stop
-	// without a word.
-	bucketVars []string
+	// bucketVars and streamVars are the SIGNGATE_EDGE_BUCKETS_* and
+	// SIGNGATE_EDGE_STREAMS_* names that were set, to catch a gap in the
+	// numbers, where the env library would stop without a word.
+	bucketVars, streamVars []string
 }
 
 // Bucket is one bucket an edge serves.
@@ -115,8 +119,10 @@ const MinAPIKeyLen = 16
 var (
 	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	regionName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	// bucketIndexed matches a bucket variable with a number.
+	// bucketIndexed and streamIndexed match a bucket or stream variable
+	// with a number.
 	bucketIndexed = regexp.MustCompile(`^` + Prefix + `EDGE_BUCKETS_(0|[1-9][0-9]{0,3})_`)
+	streamIndexed = regexp.MustCompile(`^` + Prefix + `EDGE_STREAMS_(0|[1-9][0-9]{0,3})_`)
 	hostName      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
@@ -129,16 +135,26 @@ func LoadEdge(environ map[string]string) (Edge, error) {
 		return Edge{}, fmt.Errorf("configuration:\n%w", nameVars(reflect.TypeFor[Edge](), err))
 	}
 	// The gateway judges the other SIGNGATE_ names; Validate reports a
-	// bucket variable without a number.
+	// bucket or stream variable without a number.
 	errs := unknownVars(environ, func(k string) bool {
-		return strings.HasPrefix(k, Prefix+"EDGE_") && (!strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_") || bucketIndexed.MatchString(k))
+		switch {
+		case strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_"):
+			return bucketIndexed.MatchString(k)
+		case strings.HasPrefix(k, Prefix+"EDGE_STREAMS_"):
+			return streamIndexed.MatchString(k)
+		}
+		return strings.HasPrefix(k, Prefix+"EDGE_")
 	})
 	for k := range environ {
-		if strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_") {
+		switch {
+		case strings.HasPrefix(k, Prefix+"EDGE_BUCKETS_"):
 			cfg.bucketVars = append(cfg.bucketVars, k)
+		case strings.HasPrefix(k, Prefix+"EDGE_STREAMS_"):
+			cfg.streamVars = append(cfg.streamVars, k)
 		}
 	}
 	slices.Sort(cfg.bucketVars)
+	slices.Sort(cfg.streamVars)
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -187,8 +203,10 @@ func (c Edge) MetricsEnabled() bool { return c.MetricsListen != MetricsOff && c.
 
 // IsURL reports whether the origin is an http(s) URL rather than a
 // directory.
-func (b Bucket) IsURL() bool {
-	return strings.HasPrefix(b.Origin, "http://") || strings.HasPrefix(b.Origin, "https://")
+func (b Bucket) IsURL() bool { return isURL(b.Origin) }
+
+func isURL(origin string) bool {
+	return strings.HasPrefix(origin, "http://") || strings.HasPrefix(origin, "https://")
 }
 
 // Validate reports every problem at once, each naming its variable.
@@ -246,10 +264,10 @@ func (c *Edge) Validate() error {
 	}
 	errs = append(errs, c.EdgeLimits.validate()...)
 	errs = append(errs, validateShutdown("EDGE_SHUTDOWN_DELAY", c.EdgeShutdown.ShutdownDelay, "EDGE_SHUTDOWN_TIMEOUT", c.EdgeShutdown.ShutdownTimeout)...)
-	if len(c.Buckets) == 0 {
-		bad("EDGE_BUCKETS_0_NAME", "at least one bucket is required")
+	if len(c.Buckets) == 0 && len(c.Streams) == 0 {
+		bad("EDGE_BUCKETS_0_NAME", "at least one bucket (or a live stream, SIGNGATE_EDGE_STREAMS_0_ID) is required")
 	}
-	if c.SingleBucket && len(c.Buckets) > 1 {
+	if c.SingleBucket && len(c.Buckets) != 1 && (len(c.Buckets) > 0 || len(c.Streams) > 0) {
 		bad("EDGE_SINGLE_BUCKET", "single-bucket mode needs exactly one bucket, %d are configured", len(c.Buckets))
 	}
 	names := map[string]int{}
@@ -266,7 +284,7 @@ func (c *Edge) Validate() error {
 		if b.Region != "" && !regionName.MatchString(b.Region) {
 			bad(v("REGION"), "%q is not a region name such as us-west", b.Region)
 		}
-		if err := checkOrigin(b); err != nil {
+		if err := checkOrigin(b.Origin); err != nil {
 			bad(v("ORIGIN"), "%v", err)
 		}
 		for _, h := range b.Hosts {
@@ -292,14 +310,8 @@ func (c *Edge) Validate() error {
 			hosts[h] = i
 		}
 	}
-	for _, k := range c.bucketVars {
-		var n int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(k, Prefix+"EDGE_BUCKETS_"), "%d_", &n); err != nil {
-			errs = append(errs, fmt.Errorf("%s: not a bucket setting; want SIGNGATE_EDGE_BUCKETS_<n>_NAME and the like", k))
-		} else if n >= len(c.Buckets) {
-			errs = append(errs, fmt.Errorf("%s: bucket %d is ignored, as the bucket numbers must run 0, 1, 2, ... without a gap", k, n))
-		}
-	}
+	errs = append(errs, listGaps(c.bucketVars, "EDGE_BUCKETS_", "bucket", "NAME", len(c.Buckets))...)
+	errs = append(errs, c.validateStreams(hosts)...)
 	return errors.Join(errs...)
 }
 
@@ -321,58 +333,4 @@ func nameVars(t reflect.Type, err error) error {
 		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
-}
-
-// checkWebOrigin checks one of n CORS origins, for the gateway
-// (SIGNGATE_CORS_ORIGINS) and the edge (SIGNGATE_EDGE_CORS_ORIGINS)
-// alike, with httpx.CORS's rule: "*" alone (any origin, without
-// credentials), or scheme://host[:port] and nothing more (an Origin
-// header never has a path, not even "/").
-func checkWebOrigin(o string, n int) error {
-	if o == "*" {
-		if n > 1 {
-			return errors.New(`"*" must stand alone: it allows any origin, without credentials`)
-		}
-		return nil
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q is not a web origin such as https://app.example.com", o)
-	}
-	return nil
-}
-
-func checkAddr(addr string) error {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("%q is not host:port: %w", addr, err)
-	}
-	return nil
-}
-
-func checkOrigin(b Bucket) error {
-	if b.Origin == "" {
-		return errors.New("required: a directory or an http(s) URL")
-	}
-	if !b.IsURL() {
-		if strings.Contains(b.Origin, "://") {
-			return fmt.Errorf("%q: a URL origin must be http or https", b.Origin)
-		}
-		if !filepath.IsAbs(b.Origin) && strings.HasPrefix(b.Origin, "~") {
-			return fmt.Errorf("%q: ~ is not expanded; give the full path", b.Origin)
-		}
-		return nil
-	}
-	u, err := url.Parse(b.Origin)
-	switch {
-	case err != nil:
-		return fmt.Errorf("not a URL: %w", err)
-	case u.Host == "":
-		return fmt.Errorf("%q has no host", b.Origin)
-	case u.User != nil:
-		return errors.New("the origin URL must not hold user info")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return fmt.Errorf("%q must not have a query or fragment", b.Origin)
-	}
-	return nil
 }

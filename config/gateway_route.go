@@ -21,6 +21,11 @@ type Route struct {
 	Bucket  string `env:"BUCKET"`
 	Region  string `env:"REGION"`
 	CDNBase string `env:"CDN_BASE"`
+	// StreamID makes the route a live stream's: CDN_BASE is then the
+	// stream's base on an edge (https://edge.example.com/live/{id}, or a
+	// host of the stream alone), and KEY_FILE a key made for this
+	// stream_id, which opens this stream and nothing else.
+	StreamID string `env:"STREAM_ID"`
 	// KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.
 	KeyFile string `env:"KEY_FILE"`
 	KeyID   string `env:"KEY_ID"`

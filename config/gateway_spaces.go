@@ -35,6 +35,14 @@ import (
 // /a and /b stripping on one bucket, one public, would hand /b's objects
 // to anyone as /a/....
 //
+// A live stream's route (STREAM_ID) reaches the stream alone: a token of
+// a stream key opens that stream on an edge, whatever the host, and
+// nothing else; a bucket key opens no stream. So a stream route shares
+// its space with the routes of the same STREAM_ID only, and a key (the
+// same KEY_ID, KEY_FILE or KEY_ID_FILE) held by routes of two different
+// spaces, a bucket and a stream or two streams, is refused: the edge
+// knows each key as one bucket's or one stream's.
+//
 // Prefixes are also compared case-folded (Fold): two that differ only by
 // case, or that nest only once folded (/media and /Media/premium), are
 // refused, since a case-insensitive origin would read one as the other
@@ -51,6 +59,7 @@ func (g Gateway) validateRouteSpaces() []error {
 		root     string // "/" for the whole bucket
 		identity bool   // bucket paths are gateway paths
 		rule     string
+		stream   string // STREAM_ID: "" for a bucket's route
 	}
 	var spaces []space
 	for i, r := range g.Routes {
@@ -61,7 +70,7 @@ func (g Gateway) validateRouteSpaces() []error {
 		}
 		sp := space{
 			i: i, prefix: p, fold: Fold(p), host: b.Host(), rule: accessRule(r),
-			identity: !r.StripPrefix || p == "/",
+			identity: !r.StripPrefix || p == "/", stream: r.StreamID,
 		}
 		for _, k := range []string{r.KeyFile, r.KeyIDFile} {
 			if k != "" {
@@ -90,14 +99,23 @@ func (g Gateway) validateRouteSpaces() []error {
 					RoutesPrefix, a.i, b.i, a.prefix, b.prefix))
 				continue
 			}
-			shared := a.host == b.host || slices.ContainsFunc(a.keys, func(k string) bool { return slices.Contains(b.keys, k) })
+			sameKey := slices.ContainsFunc(a.keys, func(k string) bool { return slices.Contains(b.keys, k) })
+			if sameKey && a.stream != b.stream {
+				errs = append(errs, fmt.Errorf("%[1]s%[2]d_KEY_ID and %[1]s%[3]d_KEY_ID: the routes hold the same signing key, but one serves %[4]s and the other %[5]s; a key belongs to one bucket or one live stream (STREAM_ID), so give each its own key",
+					RoutesPrefix, a.i, b.i, spaceName(a.stream), spaceName(b.stream)))
+				continue
+			}
+			shared := a.host == b.host || sameKey
+			if a.stream != "" || b.stream != "" {
+				shared = a.stream == b.stream // one stream, on whichever host
+			}
 			if !shared || a.rule == b.rule || a.identity && b.identity {
 				continue
 			}
 			if !signer.Covers(a.root, b.root) && !signer.Covers(b.root, a.root) {
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%[1]s%[2]d_PREFIX and %[1]s%[3]d_PREFIX: both may reach bucket paths under %[4]q (their CDN bases share a host or a key) under different access rules (PUBLIC, REQUIRE), so the stricter one would not hold; give them the same rule, separate buckets with their own keys, or stop stripping the prefix (STRIP_PREFIX)",
+			errs = append(errs, fmt.Errorf("%[1]s%[2]d_PREFIX and %[1]s%[3]d_PREFIX: both may reach bucket paths under %[4]q (their CDN bases share a host or a key, or they serve one STREAM_ID) under different access rules (PUBLIC, REQUIRE), so the stricter one would not hold; give them the same rule, separate buckets with their own keys, or stop stripping the prefix (STRIP_PREFIX)",
 				RoutesPrefix, a.i, b.i, cmpRoot(a.root, b.root)))
 		}
 	}
@@ -130,4 +148,12 @@ func cmpRoot(a, b string) string {
 		a = b
 	}
 	return a
+}
+
+// spaceName names what a route's tokens open, for messages.
+func spaceName(stream string) string {
+	if stream == "" {
+		return "a bucket"
+	}
+	return fmt.Sprintf("live stream %q", stream)
 }

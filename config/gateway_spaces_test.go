@@ -75,6 +75,27 @@ func TestRouteSpaces(t *testing.T) {
 			route("0", "/s", cdn, "STRIP_PREFIX", "true", "PUBLIC", "true"),
 			route("1", "/paid", "https://other.example.com"),
 		), ""},
+		// A live stream's route reaches its stream alone, whatever host.
+		{"a stream route beside a stripping bucket route on one host", table(
+			route("0", "/s", cdn, "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/live", cdn+"/live/cam1", "STREAM_ID", "cam1"),
+		), ""},
+		{"two streams on one host", table(
+			route("0", "/a", cdn+"/live/a", "STREAM_ID", "a", "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/b", cdn+"/live/b", "STREAM_ID", "b", "STRIP_PREFIX", "true"),
+		), ""},
+		{"one stream on two hosts, different rules", table(
+			route("0", "/a", cdn+"/live/cam1", "STREAM_ID", "cam1", "STRIP_PREFIX", "true", "PUBLIC", "true"),
+			route("1", "/b", "https://play-cam1.example.com", "STREAM_ID", "cam1", "STRIP_PREFIX", "true"),
+		), "or they serve one STREAM_ID"},
+		{"a bucket's key on a stream route", table(
+			route("0", "/media", cdn, "KEY_ID", "k"),
+			route("1", "/live", cdn+"/live/cam1", "STREAM_ID", "cam1", "KEY_ID", "k"),
+		), "SIGNGATE_ROUTES_0_KEY_ID and SIGNGATE_ROUTES_1_KEY_ID: the routes hold the same signing key, but one serves a bucket and the other live stream \"cam1\""},
+		{"one key for two streams", table(
+			route("0", "/a", cdn+"/live/a", "STREAM_ID", "a"),
+			route("1", "/b", cdn+"/live/b", "STREAM_ID", "b", "KEY_FILE", "/keys/0.pem"),
+		), "a key belongs to one bucket or one live stream"},
 		{"prefixes that differ by case", table(
 			route("0", "/media", cdn),
 			route("1", "/MEDIA", "https://other.example.com"),

@@ -275,6 +275,7 @@ func (g Gateway) validateRoutes() []error {
 			add("REDIRECT_STATUS", "%d: want 302 or 307", r.RedirectStatus)
 		}
 		errs = append(errs, r.validateStreaming(i)...)
+		errs = append(errs, r.validateLive(i)...)
 	}
 	if needAuth && len(g.Auth) == 0 {
 		errs = append(errs, fmt.Errorf("%sAUTH: empty, but a route is not public; list authenticators (header, jwt, forward) or set _PUBLIC=true", Prefix))

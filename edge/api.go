@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/signer"
 )
@@ -20,9 +20,6 @@ const MaxBody = 64 << 10
 
 // maxName bounds a key name.
 const maxName = 128
-
-// streamID is the form of a live stream id.
-var streamID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // APIHandler returns the Qencode-compatible control API, under /v1:
 //
@@ -188,8 +185,8 @@ func (e *Edge) checkCreate(req CreateKeyRequest) error {
 	switch {
 	case (req.Bucket == "") == (req.StreamID == ""):
 		return fmt.Errorf("%w: give exactly one of bucket and stream_id", ErrBadRequest)
-	case req.StreamID != "" && !streamID.MatchString(req.StreamID):
-		return fmt.Errorf("%w: stream_id must be 1 to 128 letters, digits, dots, hyphens and underscores", ErrBadRequest)
+	case req.StreamID != "" && config.CheckStreamID(req.StreamID) != nil:
+		return fmt.Errorf("%w: stream_id must be 1 to 128 letters, digits, dots, hyphens and underscores, and not . or ..", ErrBadRequest)
 	case req.Bucket != "" && e.byName[req.Bucket] == nil:
 		return fmt.Errorf("%w: %q", ErrUnknownBucket, truncate(req.Bucket))
 	}

@@ -6,6 +6,10 @@
 // (public, or authenticated: a token from the auth query parameter or the
 // Qencode-Auth-Token cookie, checked with package signer), and serves the
 // file from a directory or an HTTP origin, with Range and conditional GETs.
+// It serves live streams too (streams.go): at /live/{stream_id}/ on every
+// host and at / on a stream's own hosts, always authenticated, opened only
+// by keys made for that stream_id (never by a bucket's, nor a bucket by
+// theirs), with playlists uncacheable and segments cacheable.
 // Its control API (APIHandler) sets policies and creates, lists, renames
 // and deletes signing keys; the private half of a new key is returned once
 // and never stored. The same operations are Edge methods (Buckets,

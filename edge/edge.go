@@ -49,11 +49,14 @@ type Edge struct {
 	store    Store
 	ownStore bool
 
-	buckets []*bucket
-	byName  map[string]*bucket
-	byHost  map[string]*bucket
-	single  *bucket
-	apiKeys [][32]byte // SHA-256 of each configured API key
+	buckets     []*bucket
+	byName      map[string]*bucket
+	byHost      map[string]*bucket
+	single      *bucket
+	streams     []*bucket          // live streams (streams.go)
+	byStream    map[string]*bucket // by stream id
+	streamHosts map[string]*bucket // a stream's own hosts
+	apiKeys     [][32]byte         // SHA-256 of each configured API key
 
 	snap      atomic.Pointer[snapshot]
 	refreshMu sync.Mutex // serialises snapshot rebuilds, so none goes back in time
@@ -64,9 +67,11 @@ type Edge struct {
 	done chan struct{}
 }
 
-// bucket is a configured bucket: its origin and its verifier.
+// bucket is a configured bucket or live stream (streams.go): its origin
+// and its verifier.
 type bucket struct {
-	name          string
+	name          string // the bucket's name, or the stream's id
+	stream        bool   // a live stream: authenticated, by its stream keys alone
 	defaultPolicy Policy
 	origin        origin
 	verifier      signer.Verifier // Keys is set per check, from a snapshot
@@ -87,6 +92,9 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		store:  opts.Store,
 		byName: map[string]*bucket{},
 		byHost: map[string]*bucket{},
+
+		byStream:    map[string]*bucket{},
+		streamHosts: map[string]*bucket{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -145,14 +153,7 @@ func (e *Edge) openBuckets() error {
 	var errs []error
 	for i, bc := range e.cfg.Buckets {
 		b := &bucket{name: bc.Name, defaultPolicy: Policy(bc.Policy), metrics: e.metrics.bucket(bc.Name)}
-		b.verifier = signer.Verifier{Bucket: bc.Name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
-		var err error
-		if bc.IsURL() {
-			b.origin, err = newProxyOrigin(bc.Origin, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
-		} else {
-			b.origin, err = newDirOrigin(bc.Origin)
-		}
-		if err != nil {
+		if err := e.open(b, bc.Origin, bc.IsURL()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", config.BucketVar(i, "ORIGIN"), err))
 			continue
 		}
@@ -165,14 +166,28 @@ func (e *Edge) openBuckets() error {
 	if e.cfg.SingleBucket && len(e.buckets) == 1 {
 		e.single = e.buckets[0]
 	}
+	errs = e.openStreams(errs)
 	if len(errs) > 0 {
 		return fmt.Errorf("edge: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
+// open gives bucket or stream b its verifier, bound to its name, and its
+// origin at at: an HTTP origin, or a directory, which must exist.
+func (e *Edge) open(b *bucket, at string, isURL bool) error {
+	b.verifier = signer.Verifier{Bucket: b.name, Leeway: e.cfg.Leeway, MaxSize: signer.MaxTokenSize, Now: e.now}
+	var err error
+	if isURL {
+		b.origin, err = newProxyOrigin(at, len(e.cfg.CORSOrigins) > 0, e.cfg.OriginTimeout, e.log)
+	} else {
+		b.origin, err = newDirOrigin(at)
+	}
+	return err
+}
+
 func (e *Edge) closeOrigins() {
-	for _, b := range e.buckets {
+	for _, b := range append(e.buckets[:len(e.buckets):len(e.buckets)], e.streams...) {
 		b.origin.close()
 	}
 }

@@ -150,18 +150,23 @@ func testKey(t testing.TB, name string) *signer.SigningKey {
 // straight into the store, and refreshes the edge.
 func (h *harness) addKey(file, kid, bucket string) *signer.SigningKey {
 	h.t.Helper()
-	k := testKey(h.t, file)
-	k.ID, k.Bucket = kid, bucket
-	err := h.e.store.CreateKey(context.Background(), Key{
-		ID: kid, Name: kid, Bucket: bucket, PublicKey: signer.EncodePublicKey(&k.Key.PublicKey), Created: h.clock.Now(),
-	})
-	if err != nil {
+	return h.storeKey(file, Key{ID: kid, Bucket: bucket})
+}
+
+// storeKey stores the public half of a test key as k says (its ID and its
+// bucket or stream id), straight into the store, and refreshes the edge.
+func (h *harness) storeKey(file string, k Key) *signer.SigningKey {
+	h.t.Helper()
+	sk := testKey(h.t, file)
+	sk.ID, sk.Bucket = k.ID, k.Bucket
+	k.Name, k.PublicKey, k.Created = k.ID, signer.EncodePublicKey(&sk.Key.PublicKey), h.clock.Now()
+	if err := h.e.store.CreateKey(context.Background(), k); err != nil {
 		h.t.Fatal(err)
 	}
 	if err := h.e.Refresh(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
-	return k
+	return sk
 }
 
 // get requests path on host from the media listener, with extra headers.

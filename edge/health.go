@@ -29,25 +29,39 @@ func (e *Edge) Ready() error {
 		return fmt.Errorf("%w: keys and policies not loaded", ErrNotReady)
 	}
 	for _, bc := range e.cfg.Buckets {
-		b, ok := e.byName[bc.Name]
-		if !ok {
-			return fmt.Errorf("%w: bucket %s not open", ErrNotReady, bc.Name)
+		if err := sameOrigin(e.byName[bc.Name], bc.Origin); err != nil {
+			return fmt.Errorf("%w: bucket %s: %w", ErrNotReady, bc.Name, err)
 		}
-		d, ok := b.origin.(*dirOrigin)
-		if !ok {
-			continue // an HTTP origin is not probed: its failures are 502s
+	}
+	for _, sc := range e.cfg.Streams {
+		if err := sameOrigin(e.byStream[sc.ID], sc.Origin); err != nil {
+			return fmt.Errorf("%w: stream %s: %w", ErrNotReady, sc.ID, err)
 		}
-		served, err := d.root.Stat(".")
-		if err != nil {
-			return fmt.Errorf("%w: bucket %s: origin directory: %w", ErrNotReady, b.name, err)
-		}
-		named, err := os.Stat(bc.Origin)
-		if err != nil {
-			return fmt.Errorf("%w: bucket %s: origin directory: %w", ErrNotReady, b.name, err)
-		}
-		if !os.SameFile(served, named) {
-			return fmt.Errorf("%w: bucket %s: %s is no longer the directory opened at start; restart the edge", ErrNotReady, b.name, bc.Origin)
-		}
+	}
+	return nil
+}
+
+// sameOrigin checks that b (nil: not open) still serves the directory
+// its configured origin names; an HTTP origin is not probed, as its
+// failures are 502s.
+func sameOrigin(b *bucket, named string) error {
+	if b == nil {
+		return errors.New("not open")
+	}
+	d, ok := b.origin.(*dirOrigin)
+	if !ok {
+		return nil
+	}
+	served, err := d.root.Stat(".")
+	if err != nil {
+		return fmt.Errorf("origin directory: %w", err)
+	}
+	now, err := os.Stat(named)
+	if err != nil {
+		return fmt.Errorf("origin directory: %w", err)
+	}
+	if !os.SameFile(served, now) {
+		return fmt.Errorf("%s is no longer the directory opened at start; restart the edge", named)
 	}
 	return nil
 }

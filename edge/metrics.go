@@ -124,13 +124,13 @@ func (m *edgeMetrics) refreshed(err error, now time.Time) {
 	m.lastRefresh.Set(float64(now.UnixNano()) / 1e9)
 }
 
-// measure counts and times every media request by bucket and status. It
-// maps the Host to a bucket once, for serveMedia too, which it reaches
-// through the mediaWriter it hands down.
+// measure counts and times every media request by bucket (or stream) and
+// status. It maps the request to its bucket or stream once, for
+// serveMedia too, which it reaches through the mediaWriter it hands down.
 func (e *Edge) measure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &mediaWriter{Recorder: httpx.Recorder{ResponseWriter: rw}, bucket: e.bucketFor(r.Host)}
+		w := e.newMediaWriter(rw, r)
 		next.ServeHTTP(w, r)
 		bm := e.metrics.unknown
 		if w.bucket != nil {

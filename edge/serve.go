@@ -36,26 +36,25 @@ func (e *Edge) Handler() http.Handler {
 func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 	w, ok := rw.(*mediaWriter)
 	if !ok { // not reached through measure
-		w = &mediaWriter{Recorder: httpx.Recorder{ResponseWriter: rw}, bucket: e.bucketFor(r.Host)}
+		w = e.newMediaWriter(rw, r)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, r, e.log, fmt.Errorf("%w: %s", ErrMethod, truncate(r.Method)))
 		return
 	}
-	b := w.bucket
+	b, p := w.bucket, w.path
 	if b == nil {
 		writeError(w, r, e.log, fmt.Errorf("%w: host %q", ErrUnknownBucket, truncate(r.Host)))
 		return
 	}
-	p, err := signer.CanonicalPath(r.URL.EscapedPath())
-	if err != nil {
-		writeError(w, r, e.log, err)
+	if w.pathErr != nil {
+		writeError(w, r, e.log, w.pathErr)
 		return
 	}
 	w.fileType = contentType(p)
 	s := e.snap.Load()
-	private := s.policy(b.name) == Authenticated
+	private := b.stream || s.policy(b.name) == Authenticated
 	if private {
 		err := e.stale() // fail closed when revocations could be missing
 		var toks []string
@@ -67,12 +66,12 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 		}
 		b.metrics.checked(err)
 		if err != nil {
-			writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
+			writeError(w, r, e.log, fmt.Errorf("%s: %w", b.describe(), err))
 			return
 		}
 	}
-	if err := b.origin.serve(w, r, p, private); err != nil {
-		writeError(w, r, e.log, fmt.Errorf("bucket %s: %w", b.name, err))
+	if err := b.origin.serve(w, r, p, e.cacheControl(b, p, private)); err != nil {
+		writeError(w, r, e.log, fmt.Errorf("%s: %w", b.describe(), err))
 	}
 }
 
@@ -84,11 +83,30 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 // validators and the media type of the file, which describe no error body.
 // Its Recorder notes the status for the metrics (and keeps sendfile,
 // flushes and http.ResponseController working); it also carries the
-// request's bucket from measure to serveMedia.
+// request's bucket or stream, and the path inside it, from measure to
+// serveMedia.
 type mediaWriter struct {
 	httpx.Recorder
-	bucket   *bucket // nil when the Host is no bucket's
+	bucket   *bucket // nil when the request is no bucket's or stream's
+	path     string  // the canonical path inside bucket
+	pathErr  error   // why the request path has none
 	fileType string  // the Content-Type of the file asked for, once known
+}
+
+// newMediaWriter wraps rw for r, mapping r to its bucket or stream once
+// (Edge.target).
+func (e *Edge) newMediaWriter(rw http.ResponseWriter, r *http.Request) *mediaWriter {
+	w := &mediaWriter{Recorder: httpx.Recorder{ResponseWriter: rw}}
+	w.bucket, w.path, w.pathErr = e.target(r)
+	return w
+}
+
+// describe names b in an error, for the log.
+func (b *bucket) describe() string {
+	if b.stream {
+		return "stream " + b.name
+	}
+	return "bucket " + b.name
 }
 
 func (w *mediaWriter) WriteHeader(code int) {
@@ -111,12 +129,13 @@ func errorHeaders(h http.Header) {
 	}
 }
 
-// origin is where a bucket's files are.
+// origin is where a bucket's or a stream's files are.
 type origin interface {
-	// serve answers r with the file at canonical path p; private marks an
-	// authenticated bucket, whose answers no shared cache may keep. It
-	// returns an error instead of writing one.
-	serve(w http.ResponseWriter, r *http.Request, p string, private bool) error
+	// serve answers r with the file at canonical path p; a successful
+	// answer carries Cache-Control cc unless it is "" (Edge.cacheControl:
+	// private for an authenticated bucket, whose answers no shared cache
+	// may keep). It returns an error instead of writing one.
+	serve(w http.ResponseWriter, r *http.Request, p string, cc string) error
 	close() error
 }
 
@@ -157,7 +176,7 @@ func (o *dirOrigin) open(name string) (*os.File, error) {
 	return o.root.Open(name)
 }
 
-func (o *dirOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
+func (o *dirOrigin) serve(w http.ResponseWriter, r *http.Request, p string, cc string) error {
 	if p == "/" {
 		return fmt.Errorf("%w: no directory listings", ErrFileNotFound)
 	}
@@ -177,8 +196,8 @@ func (o *dirOrigin) serve(w http.ResponseWriter, r *http.Request, p string, priv
 	h.Set("Content-Type", contentType(p))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Etag", etag(fi))
-	if private {
-		h.Set("Cache-Control", "private")
+	if cc != "" {
+		h.Set("Cache-Control", cc)
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
@@ -244,9 +263,9 @@ var _ origin = (*proxyOrigin)(nil)
 
 // proxied is what Rewrite and ModifyResponse need of a request.
 type proxied struct {
-	path    string // canonical
-	query   string // without auth
-	private bool
+	path  string // canonical
+	query string // without auth
+	cc    string // the Cache-Control of a success, or "" for the origin's
 }
 
 type proxiedKey struct{}
@@ -291,8 +310,8 @@ func newProxyOrigin(raw string, ownCORS bool, timeout time.Duration, log *slog.L
 				// The origin's Cache-Control was for its caches, not ours
 				// (serveMedia's mediaWriter would catch it too).
 				errorHeaders(resp.Header)
-			case pq.private:
-				resp.Header.Set("Cache-Control", "private")
+			case pq.cc != "":
+				resp.Header.Set("Cache-Control", pq.cc)
 			}
 			if ownCORS {
 				for k := range resp.Header {
@@ -318,7 +337,7 @@ func (o *proxyOrigin) close() error {
 	return nil
 }
 
-func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, private bool) error {
+func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, cc string) error {
 	// Tomcat, Jetty and Spring read ";" as the start of path parameters
 	// and "..;" as "..": the origin would serve another path than the one
 	// the token was checked against.
@@ -329,7 +348,7 @@ func (o *proxyOrigin) serve(w http.ResponseWriter, r *http.Request, p string, pr
 	if err != nil {
 		return fmt.Errorf("%w: the query string is not validly escaped", ErrBadRequest)
 	}
-	ctx := context.WithValue(r.Context(), proxiedKey{}, proxied{path: p, query: q, private: private})
+	ctx := context.WithValue(r.Context(), proxiedKey{}, proxied{path: p, query: q, cc: cc})
 	o.rp.ServeHTTP(w, r.WithContext(ctx))
 	return nil
 }

@@ -10,13 +10,28 @@ import (
 	"github.com/signgate/signgate/signer"
 )
 
-// snapshot is what the hot path reads: every verifying key by kid, and the
-// policy in force for every configured bucket. It is never mutated once
-// published; a change publishes a new one.
+// snapshot is what the hot path reads: every verifying key by kid, bucket
+// keys and stream keys apart, and the policy in force for every configured
+// bucket. It is never mutated once published; a change publishes a new
+// one.
 type snapshot struct {
-	keys     signer.Keys
+	keys     signer.Keys       // bucket keys; Bucket is the key's bucket
+	streams  signer.Keys       // stream keys; Bucket is the key's stream_id
 	pems     map[string][]byte // kid -> PEM the key was parsed from
 	policies map[string]Policy // configured bucket -> policy in force
+}
+
+// owner returns the keys of snapshot s that a stored key belongs in, and
+// the name it is verified against: its bucket's, or its stream's; nil for
+// a key with neither or both, which opens nothing.
+func (s *snapshot) owner(k Key) (signer.Keys, string) {
+	switch {
+	case k.Bucket != "" && k.StreamID == "":
+		return s.keys, k.Bucket
+	case k.StreamID != "" && k.Bucket == "":
+		return s.streams, k.StreamID
+	}
+	return nil, ""
 }
 
 // policy returns b's policy in force; an unknown bucket is authenticated,
@@ -56,6 +71,7 @@ func (e *Edge) refresh(ctx context.Context) error {
 	old := e.snap.Load()
 	next := &snapshot{
 		keys:     make(signer.Keys, len(keys)),
+		streams:  signer.Keys{},
 		pems:     make(map[string][]byte, len(keys)),
 		policies: make(map[string]Policy, len(e.buckets)),
 	}
@@ -67,11 +83,18 @@ func (e *Edge) refresh(ctx context.Context) error {
 		next.policies[b.name] = p
 	}
 	for _, k := range keys {
-		if old != nil && bytes.Equal(old.pems[k.ID], k.PublicKey) && old.keys[k.ID].Bucket == k.Bucket {
-			// Unchanged: keep the parsed key, whose pointer cached
-			// verifications are checked against.
-			next.keys[k.ID], next.pems[k.ID] = old.keys[k.ID], old.pems[k.ID]
+		into, name := next.owner(k)
+		if into == nil {
+			e.log.Error("stored signing key has not exactly one of a bucket and a stream id; its tokens are refused", "kid", k.ID)
 			continue
+		}
+		if old != nil && bytes.Equal(old.pems[k.ID], k.PublicKey) {
+			if was, _ := old.owner(k); was[k.ID].Bucket == name && was[k.ID].Key != nil {
+				// Unchanged: keep the parsed key, whose pointer cached
+				// verifications are checked against.
+				into[k.ID], next.pems[k.ID] = was[k.ID], old.pems[k.ID]
+				continue
+			}
 		}
 		pub, err := signer.ParsePublicKey(k.PublicKey)
 		if err != nil {
@@ -79,7 +102,7 @@ func (e *Edge) refresh(ctx context.Context) error {
 			e.log.Error("stored signing key is unusable; its tokens are refused", "kid", k.ID, "err", err)
 			continue
 		}
-		next.keys[k.ID] = signer.PublicKey{ID: k.ID, Bucket: k.Bucket, Key: pub}
+		into[k.ID] = signer.PublicKey{ID: k.ID, Bucket: name, Key: pub}
 		next.pems[k.ID] = k.PublicKey
 	}
 	e.publish(old, next)
@@ -93,17 +116,22 @@ func (e *Edge) publish(old, next *snapshot) {
 	if old == nil {
 		return
 	}
-	purge := !maps.Equal(old.policies, next.policies)
-	for kid, k := range old.keys {
-		if nk, ok := next.keys[kid]; !ok || nk.Key != k.Key || nk.Bucket != k.Bucket {
-			purge = true
-			break
-		}
-	}
+	purge := !maps.Equal(old.policies, next.policies) || revoked(old.keys, next.keys) || revoked(old.streams, next.streams)
 	if purge {
 		e.tokens.purge()
-		e.log.Info("keys or policies changed; verified-token cache purged", "keys", len(next.keys))
+		e.log.Info("keys or policies changed; verified-token cache purged", "keys", len(next.keys), "stream_keys", len(next.streams))
 	}
+}
+
+// revoked reports whether a key of old is gone from next, or changed
+// there (another public key, or another bucket or stream).
+func revoked(old, next signer.Keys) bool {
+	for kid, k := range old {
+		if nk, ok := next[kid]; !ok || nk.Key != k.Key || nk.Bucket != k.Bucket {
+			return true
+		}
+	}
+	return false
 }
 
 // changed brings the snapshot up to date after a write through this edge.
@@ -118,7 +146,7 @@ func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
 	old := e.snap.Load()
-	next := &snapshot{keys: maps.Clone(old.keys), pems: maps.Clone(old.pems), policies: maps.Clone(old.policies)}
+	next := &snapshot{keys: maps.Clone(old.keys), streams: maps.Clone(old.streams), pems: maps.Clone(old.pems), policies: maps.Clone(old.policies)}
 	fallback(next)
 	e.publish(old, next)
 }
@@ -127,6 +155,7 @@ func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) {
 func dropKey(id string) func(*snapshot) {
 	return func(s *snapshot) {
 		delete(s.keys, id)
+		delete(s.streams, id)
 		delete(s.pems, id)
 	}
 }

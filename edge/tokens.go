@@ -28,14 +28,14 @@ type tokenCache struct {
 }
 
 // verified is what a cache hit still needs to check: that the key is the
-// one in force for the bucket, the times, and the scope.
+// one in force for the bucket or stream, the times, and the scope.
 type verified struct {
-	key    *rsa.PublicKey // identity of the key that verified the token
-	kid    string
-	bucket string
-	uri    string
-	exp    time.Time
-	nbf    time.Time
+	key   *rsa.PublicKey // identity of the key that verified the token
+	kid   string
+	space *bucket // the bucket or stream it was verified for
+	uri   string
+	exp   time.Time
+	nbf   time.Time
 }
 
 func newTokenCache(size int) (*tokenCache, error) {
@@ -52,17 +52,18 @@ func (c *tokenCache) stats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: c.lru.Len()}
 }
 
-// check verifies token for bucket b and canonical path p against snapshot
-// s: from the cache when the token was verified before with a key still in
-// force, else with a full verification whose success is cached. Errors
-// wrap signer's sentinels.
+// check verifies token for bucket or stream b and canonical path p
+// against snapshot s: from the cache when the token was verified before
+// for b with a key still in force for b, else with a full verification
+// whose success is cached. Errors wrap signer's sentinels.
 func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 	if len(token) > signer.MaxTokenSize {
 		return fmt.Errorf("%w: %d bytes", signer.ErrTooLarge, len(token))
 	}
 	h := sha256.Sum256([]byte(token))
 	c := e.tokens
-	if v, ok := c.lru.Get(h); ok && v.bucket == b.name && s.keys[v.kid].Key == v.key && v.key != nil {
+	keys := b.keysOf(s)
+	if v, ok := c.lru.Get(h); ok && v.space == b && keys[v.kid].Key == v.key && v.key != nil {
 		c.hits.Add(1)
 		if err := b.verifier.CheckTime(signer.Claims{Expires: v.exp, NotBefore: v.nbf}); err != nil {
 			return err
@@ -70,7 +71,7 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 		return scope(v.uri, p)
 	}
 	c.misses.Add(1)
-	rec := keyRecorder{keys: s.keys}
+	rec := keyRecorder{keys: keys}
 	vf := b.verifier
 	vf.Keys = &rec
 	claims, err := vf.Parse(token)
@@ -78,7 +79,7 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 		return err
 	}
 	c.lru.Add(h, verified{
-		key: rec.used.Key, kid: rec.used.ID, bucket: b.name,
+		key: rec.used.Key, kid: rec.used.ID, space: b,
 		uri: claims.URI, exp: claims.Expires, nbf: claims.NotBefore,
 	})
 	return scope(claims.URI, p)

@@ -33,7 +33,10 @@ import (
 //  3. A claim never covers the space of a longer route nested in this
 //     one's prefix (a "shadow": the gateway sends those paths to the other
 //     route), unless that route is on the same origin (compared by
-//     signer.Base.Origin, never by key or kid), maps paths the same way
+//     signer.Base.Origin, never by key or kid, and by STREAM_ID: a
+//     stream route's token opens its live stream alone, so it is never
+//     the same space as a bucket's route or another stream's; see
+//     newRoutes), maps paths the same way
 //     (neither strips its prefix) and admits P. Otherwise the claim is
 //     narrowed to the shallowest directory on the way to the path that
 //     covers no such shadow, or to the path itself; when even the path

@@ -35,6 +35,7 @@ type route struct {
 	jwksURL     string // the CDN's JWKS, which confirms a new pair; "" for none
 	jwksTimeout time.Duration
 	bucket      string
+	streamID    string // a live stream's route: its tokens open that stream alone
 	key         atomic.Pointer[signer.SigningKey]
 	keyHash     atomic.Pointer[[32]byte] // of the files of the pair in use; nil: not confirmed yet
 	keyState    atomic.Uint32            // a keyState, of the last load; written under Gateway.reloadMu
@@ -42,7 +43,7 @@ type route struct {
 	stream      stream                   // HLS/DASH settings (streaming.go)
 	cookies     prometheus.Counter       // streaming cookies set
 	// The route's place in the table (newRoutes), for grant and lookup.
-	origin     string   // base.Origin(): which bucket space the route reaches
+	origin     string   // which bucket space the route reaches: base.Origin(), and the stream of a stream route
 	identity   bool     // bucket paths are gateway paths: no prefix stripped
 	root       string   // the claim of the route's whole space: its prefix, or "" (the bucket)
 	fold       string   // the prefix case-folded (config.Fold), for lookalike readings
@@ -72,17 +73,18 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		name = strconv.Itoa(i)
 	}
 	rt := &route{
-		index:   i,
-		stream:  st,
-		name:    name,
-		prefix:  config.NormalizePrefix(rc.Prefix),
-		strip:   rc.StripPrefix,
-		base:    base,
-		life:    rc.Lifetime(),
-		scope:   rc.Scope,
-		public:  rc.Public,
-		require: rc.Requirements(),
-		status:  rc.RedirectStatus,
+		index:    i,
+		stream:   st,
+		name:     name,
+		prefix:   config.NormalizePrefix(rc.Prefix),
+		strip:    rc.StripPrefix,
+		base:     base,
+		life:     rc.Lifetime(),
+		scope:    rc.Scope,
+		public:   rc.Public,
+		require:  rc.Requirements(),
+		status:   rc.RedirectStatus,
+		streamID: rc.StreamID,
 	}
 	rt.setKeySource(rc)
 	return rt, nil
@@ -113,6 +115,11 @@ func newRoutes(rs []*route) routes {
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i].prefix) > len(out[j].prefix) })
 	for _, rt := range out {
 		rt.origin = rt.base.Origin()
+		if rt.streamID != "" {
+			// A stream key opens its stream alone: no bucket route, nor
+			// another stream's, is the same space, whatever the URLs.
+			rt.origin = "live stream " + rt.streamID + " at " + rt.origin
+		}
 		rt.identity = !rt.strip || rt.prefix == "/"
 		rt.root = ""
 		if rt.identity && rt.prefix != "/" {

@@ -13,8 +13,9 @@ import (
 
 func runEdge(e *env, args []string) error {
 	fs := newFlags(e, "edge", "", `
-Serve buckets as a verifying edge: files from a directory or an HTTP origin,
-public or authenticated (Qencode-compatible signed URLs and cookies), with
+Serve buckets and live streams as a verifying edge: files from a directory or
+an HTTP origin, public or authenticated (Qencode-compatible signed URLs and
+cookies; a live stream opens to its stream_id's keys alone), with
 the Qencode-compatible control API on its own listener, and the portal
 (web pages for buckets and signing keys) under /console/ on it. Configured from
 SIGNGATE_EDGE_* variables; see docs/edge.md.`)
@@ -58,7 +59,11 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	for i, b := range cfg.Buckets {
 		names[i] = b.Name
 	}
-	log.Info("edge starting", "buckets", names, "db", cfg.DB, "api", cfg.APIEnabled(), "console", cfg.ConsoleEnabled(), "metrics", cfg.MetricsEnabled())
+	streams := make([]string, len(cfg.Streams))
+	for i, s := range cfg.Streams {
+		streams[i] = s.ID
+	}
+	log.Info("edge starting", "buckets", names, "streams", streams, "db", cfg.DB, "api", cfg.APIEnabled(), "console", cfg.ConsoleEnabled(), "metrics", cfg.MetricsEnabled())
 	if err := httpx.ServeDrain(e.ctx, log, e.ready, httpx.Drain{Start: ed.Drain, Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout}, ls...); err != nil {
 		return fmt.Errorf("edge: %w", err)
 	}

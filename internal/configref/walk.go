@@ -68,7 +68,7 @@ func roots() []root {
 		},
 		{
 			title: "Edge: signgate edge",
-			intro: "The verifying edge and its control API. Bucket variables are numbered from 0 without gaps; an unknown `SIGNGATE_EDGE_` name stops start-up.",
+			intro: "The verifying edge and its control API. Bucket and stream variables are numbered from 0 without gaps; an unknown `SIGNGATE_EDGE_` name stops start-up.",
 			typ:   reflect.TypeFor[config.Edge](),
 		},
 	}

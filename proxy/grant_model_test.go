@@ -1,0 +1,296 @@
+package proxy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// The model of route tables that the grant property (grant_prop_test.go)
+// checks the gateway against: its own routing, origins, coverage and
+// admission, written apart from the gateway.
+
+// mRoute is a generated route, as the model sees it.
+type mRoute struct {
+	prefix, base string
+	public       bool
+	require      string // "" or claim=value
+	scope        string
+	strip        bool
+	key          int
+	stream       string // a live stream's route: its STREAM_ID
+}
+
+// mTable is a generated route table.
+type mTable []mRoute
+
+// Pools the generator draws from: few names, so that prefixes nest, touch
+// and share boundaries ("a" and "ab").
+var (
+	genSegs    = []string{"a", "b", "ab", "c"}
+	genClaims  = []string{"plan=gold", "tier=x"}
+	genScopes  = []string{"file", "dir", "bucket"}
+	genOrigins = [][]string{ // spellings of one origin each
+		{"https://cdn.example.com", "https://CDN.example.com:443", "http://cdn.example.com.", "https://cdn.Example.com/"},
+		{"https://other.example.com", "https://OTHER.example.com"},
+		{"https://cdn.example.com/p", "http://CDN.example.com:80/p/"},
+	}
+	genPrincipals = []map[string]any{nil, {}, {"plan": "gold"}, {"tier": "x"}, {"plan": "gold", "tier": "x"}}
+	// Live streams, each with its own key (4, 5) and bases: its path on
+	// the edge that serves the buckets above, spelled two ways, or a
+	// host of its own; and, as a gateway cannot tell, bases that bucket
+	// routes or the other stream name too.
+	genStreams     = []string{"s1", "s2"}
+	genStreamBases = map[string][]string{
+		"s1": {"https://cdn.example.com/live/s1", "https://CDN.example.com:443/live/s1/", "https://play-s1.example.com", "https://other.example.com"},
+		"s2": {"https://cdn.example.com/live/s2", "https://other.example.com/live/s2", "https://OTHER.example.com", "https://cdn.example.com/p"},
+	}
+)
+
+func genTable(r *rand.Rand) mTable {
+	n := 2 + r.IntN(5)
+	origins := 1 + r.IntN(len(genOrigins))
+	seen := map[string]bool{}
+	var t mTable
+	for len(t) < n {
+		prefix := "/"
+		if r.IntN(12) > 0 {
+			var segs []string
+			for range 1 + r.IntN(3) {
+				segs = append(segs, genSegs[r.IntN(len(genSegs))])
+			}
+			prefix = "/" + strings.Join(segs, "/")
+		}
+		if seen[prefix] {
+			continue
+		}
+		seen[prefix] = true
+		oi := r.IntN(origins)
+		o := genOrigins[oi]
+		key := 1 + oi // mostly a key per origin, as buckets have
+		if r.IntN(4) == 0 {
+			key = 1 + r.IntN(3)
+		}
+		rt := mRoute{
+			prefix: prefix,
+			base:   o[r.IntN(len(o))],
+			public: r.IntN(3) == 0,
+			scope:  genScopes[r.IntN(len(genScopes))],
+			strip:  r.IntN(4) == 0,
+			key:    key,
+		}
+		if r.IntN(4) == 0 {
+			si := r.IntN(len(genStreams))
+			rt.stream = genStreams[si]
+			bases := genStreamBases[rt.stream]
+			rt.base = bases[r.IntN(len(bases))]
+			rt.key = 4 + si // a key per stream
+			if r.IntN(8) == 0 {
+				rt.key = 1 + r.IntN(5) // at times another space's: refused
+			}
+		}
+		if !rt.public && r.IntN(2) == 0 {
+			rt.require = genClaims[r.IntN(len(genClaims))]
+		}
+		t = append(t, rt)
+	}
+	return t
+}
+
+func (t mTable) environ() map[string]string {
+	env := map[string]string{
+		"SIGNGATE_AUTH":       "jwt",
+		"SIGNGATE_JWT_SECRET": hmacSecret,
+		"SIGNGATE_WATCH_KEYS": "false",
+	}
+	for i, rt := range t {
+		v := func(name, val string) { env[fmt.Sprintf("SIGNGATE_ROUTES_%d_%s", i, name)] = val }
+		v("PREFIX", rt.prefix)
+		v("CDN_BASE", rt.base)
+		v("KEY_FILE", filepath.Join("testdata", fmt.Sprintf("key%d.pem", rt.key)))
+		v("KEY_ID", fmt.Sprintf("key%d", rt.key))
+		v("SCOPE", rt.scope)
+		v("TTL", "1h")
+		if rt.public {
+			v("PUBLIC", "true")
+		}
+		if rt.require != "" {
+			v("REQUIRE", rt.require)
+		}
+		if rt.strip {
+			v("STRIP_PREFIX", "true")
+		}
+		if rt.stream != "" {
+			v("STREAM_ID", rt.stream)
+		}
+	}
+	return env
+}
+
+// origin is the model's identity of a CDN base: the host in lower case
+// without a trailing dot or default port, then the path prefix; the
+// scheme does not matter (a token is not bound to it).
+func origin(base string) (string, string) {
+	u, err := url.Parse(base)
+	if err != nil {
+		panic(err)
+	}
+	host := strings.ToLower(u.Hostname())
+	host = strings.TrimSuffix(host, ".")
+	port := u.Port()
+	if port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	prefix := strings.TrimSuffix(u.Path, "/")
+	return host + prefix, strings.ToLower(u.Scheme) + "://" + u.Host + prefix
+}
+
+// under reports whether path q is p or below it, segment by segment.
+func under(p, q string) bool {
+	ps := strings.Split(strings.Trim(p, "/"), "/")
+	qs := strings.Split(strings.Trim(q, "/"), "/")
+	if p == "/" || p == "" {
+		return true
+	}
+	if len(qs) < len(ps) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != qs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// route returns the model's route for gateway path gp: the longest
+// prefix that gp is under, or -1.
+func (t mTable) route(gp string) int {
+	best := -1
+	for i, rt := range t {
+		if under(rt.prefix, gp) && (best < 0 || len(rt.prefix) > len(t[best].prefix)) {
+			best = i
+		}
+	}
+	return best
+}
+
+// share reports whether routes i and j may reach one bucket: a token is
+// the bucket's, whatever host or path prefix its URL had, so their CDN
+// bases share a host (path prefixes aside), or they hold the same key.
+// A live stream's token opens that stream alone, on whichever host: a
+// stream route shares with the routes of its stream only.
+func (t mTable) share(i, j int) bool {
+	if t[i].stream != "" || t[j].stream != "" {
+		return t[i].stream == t[j].stream
+	}
+	hi, _ := origin(t[i].base)
+	hj, _ := origin(t[j].base)
+	cut := func(h string) string { h, _, _ = strings.Cut(h, "/"); return h }
+	return cut(hi) == cut(hj) || t[i].key == t[j].key
+}
+
+// bucketPath maps gateway path gp of route i to its bucket path; ok is
+// false when gp names no object (a route's own prefix, or "/").
+func (t mTable) bucketPath(i int, gp string) (string, bool) {
+	rt := t[i]
+	bp := gp
+	if rt.strip && rt.prefix != "/" {
+		bp = strings.TrimPrefix(gp, rt.prefix)
+	}
+	return bp, bp != "" && bp != "/" && gp != rt.prefix
+}
+
+func (rt mRoute) admits(claims map[string]any) bool {
+	if rt.public {
+		return true
+	}
+	if claims == nil {
+		return false
+	}
+	if rt.require == "" {
+		return true
+	}
+	k, v, _ := strings.Cut(rt.require, "=")
+	return claims[k] == v
+}
+
+// gets reports whether a principal with claims gets bucket path x of
+// the bucket of route issuer through the gateway: some route that may
+// share that bucket maps a gateway path to x and admits the principal.
+func (t mTable) gets(claims map[string]any, issuer int, x string) bool {
+	for i, rt := range t {
+		if !t.share(issuer, i) {
+			continue
+		}
+		gp := x
+		if rt.strip && rt.prefix != "/" {
+			gp = rt.prefix + x
+		}
+		if t.route(gp) != i {
+			continue
+		}
+		// A route's prefix is its directory: no object is served there,
+		// but a claim for the route's space names it, as a claim for any
+		// directory names the directory itself.
+		if bp, ok := t.bucketPath(i, gp); (ok || gp == rt.prefix) && bp == x && rt.admits(claims) {
+			return true
+		}
+	}
+	return false
+}
+
+// universe returns bucket paths to test a claim against: every generated
+// request path and route prefix, as gateway and as bucket paths, and
+// children of the claim itself.
+func (t mTable) universe(uri string, paths []string) []string {
+	set := map[string]bool{}
+	add := func(p string) {
+		if p != "" && p != "/" {
+			set[p] = true
+			set[p+"/f.ts"] = true
+		}
+	}
+	add(uri)
+	for _, p := range paths {
+		add(p)
+	}
+	for _, rt := range t {
+		add(rt.prefix)
+		for _, o := range t {
+			if o.strip && under(o.prefix, rt.prefix) && o.prefix != "/" {
+				add(strings.TrimPrefix(rt.prefix, o.prefix))
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	return out
+}
+
+// genPaths returns gateway paths to request: route prefixes, and paths
+// below them and below "/", some ending in a file.
+func (t mTable) genPaths(r *rand.Rand) []string {
+	var out []string
+	for range 24 {
+		p := "/"
+		if r.IntN(4) > 0 {
+			p = t[r.IntN(len(t))].prefix
+		}
+		for range r.IntN(3) {
+			p = strings.TrimSuffix(p, "/") + "/" + genSegs[r.IntN(len(genSegs))]
+		}
+		if r.IntN(2) == 0 {
+			p = strings.TrimSuffix(p, "/") + "/f.ts"
+		}
+		out = append(out, p)
+	}
+	return out
+}
