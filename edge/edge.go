@@ -60,6 +60,14 @@ type Edge struct {
 	tokens    *tokenCache
 	metrics   *edgeMetrics
 
+	// With a Fleet store (PostgreSQL): this edge's name there, and the
+	// store version its snapshot holds (applied), of which recorded, under
+	// refreshMu, is the last written to the store.
+	id       string
+	fleet    Fleet
+	applied  atomic.Int64
+	recorded int64
+
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -118,6 +126,8 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		}
 		e.store, e.ownStore = s, true
 	}
+	e.id = newEdgeID()
+	e.fleet, _ = e.store.(Fleet)
 	if err := e.Refresh(context.Background()); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("edge: load keys and policies: %w", err)
@@ -125,7 +135,9 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	var changes <-chan struct{}
-	if n, ok := e.store.(Notifier); ok {
+	if e.fleet != nil {
+		changes = e.fleet.Join(ctx, e.log, Member{ID: e.id, Heartbeat: cfg.HeartbeatEvery(), Applied: e.applied.Load})
+	} else if n, ok := e.store.(Notifier); ok {
 		changes = n.Changes(ctx, e.log)
 	}
 	go e.refreshLoop(ctx, changes)
