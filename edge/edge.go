@@ -207,10 +207,19 @@ func (e *Edge) Close() error {
 // (nil when the store has no Notifier) reports one, until ctx ends. A
 // failed read keeps the last snapshot, and is logged. On the way out it
 // waits for changes to close, so that Close leaves no watcher behind.
+//
+// A failed refresh is tried again after retryMin, doubling up to
+// cfg.Refresh, rather than at the next tick: after a database restart the
+// first read may meet a pooled connection that died with it, and the
+// edge must not wait a whole period for the changes it was told of.
 func (e *Edge) refreshLoop(ctx context.Context, changes <-chan struct{}) {
 	defer close(e.done)
 	t := time.NewTicker(e.cfg.Refresh)
 	defer t.Stop()
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	backoff := retryMin
 	for {
 		select {
 		case <-ctx.Done():
@@ -220,17 +229,29 @@ func (e *Edge) refreshLoop(ctx context.Context, changes <-chan struct{}) {
 			}
 			return
 		case <-t.C:
+		case <-retry.C:
 		case _, ok := <-changes:
 			if !ok {
 				changes = nil
 				continue
 			}
 		}
-		if err := e.refreshWithin(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("refresh keys and policies", "err", err)
+		err := e.refreshWithin(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			e.log.Error("refresh keys and policies", "err", err, "retry_in", backoff)
+			retry.Reset(backoff)
+			backoff = min(2*backoff, e.cfg.Refresh)
+		default:
+			retry.Stop()
+			backoff = retryMin
 		}
 	}
 }
+
+// retryMin is the first wait before a failed refresh is tried again.
+const retryMin = 50 * time.Millisecond
 
 // refreshTimeout bounds a background refresh, so that a store that stopped
 // answering cannot hold the loop, and the refresh lock, for ever.

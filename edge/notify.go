@@ -34,12 +34,15 @@ type listenerTiming struct {
 	// ping bounds that ping.
 	ping time.Duration
 	// minBackoff and maxBackoff bound the wait before a reconnection,
-	// doubled (with jitter) after each failed attempt.
+	// doubled (with jitter) after each failed attempt. The bound is low
+	// (1 s), since a revocation waits for every live edge to reconnect
+	// (SIGNGATE_EDGE_CONFIRM_TIMEOUT), and an attempt costs the database
+	// one refused or accepted connection.
 	minBackoff, maxBackoff time.Duration
 }
 
 func defaultListenerTiming() listenerTiming {
-	return listenerTiming{idle: 30 * time.Second, ping: 5 * time.Second, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second}
+	return listenerTiming{idle: 30 * time.Second, ping: 5 * time.Second, minBackoff: 100 * time.Millisecond, maxBackoff: time.Second}
 }
 
 // listenerAppName names the listening connection in pg_stat_activity,

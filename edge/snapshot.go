@@ -143,6 +143,11 @@ func (e *Edge) publish(old, next *snapshot) {
 // then false.
 func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) (v int64, ok bool) {
 	v, err := e.refreshed(ctx)
+	if err != nil && ctx.Err() == nil {
+		// Once more: the write went through, so the store answers, and a
+		// pooled connection that died (a restarted database) is gone now.
+		v, err = e.refreshed(ctx)
+	}
 	if err == nil {
 		return v, true
 	}
