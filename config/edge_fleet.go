@@ -35,7 +35,9 @@ const (
 )
 
 // ConfirmWait is ConfirmTimeout, or its default.
-func (f EdgeFleet) ConfirmWait() time.Duration { return orDefault(f.ConfirmTimeout, DefaultConfirmTimeout) }
+func (f EdgeFleet) ConfirmWait() time.Duration {
+	return orDefault(f.ConfirmTimeout, DefaultConfirmTimeout)
+}
 
 // HeartbeatEvery is Heartbeat, or its default.
 func (f EdgeFleet) HeartbeatEvery() time.Duration { return orDefault(f.Heartbeat, DefaultHeartbeat) }
