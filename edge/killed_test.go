@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -207,7 +208,69 @@ func TestEdgeKilled(t *testing.T) {
 		return st == http.StatusOK && m["confirmed"] == true && m["edges"] == float64(1)
 	})
 	t.Logf("confirmed again %s after the kill (heartbeat expiry %s), after %d unconfirmed changes", expired.Round(time.Millisecond), fleet.HeartbeatExpiry, calls-1)
+	page := scrape(t, a)
+	for _, want := range []string{`signgate_edge_confirmations_total{result="unconfirmed"} ` + fmt.Sprint(calls), `signgate_edge_confirmations_total{result="confirmed"} 3`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	if expired < fleet.HeartbeatExpiry-time.Second {
 		t.Errorf("confirmed again %s after the kill, before the heartbeat could expire (%s)", expired, fleet.HeartbeatExpiry)
+	}
+}
+
+// scrape returns h's metrics page.
+func scrape(t *testing.T, h *harness) string {
+	t.Helper()
+	srv := httptest.NewServer(h.e.MetricsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body(t, resp)
+}
+
+// TestEdgeLeaves: an edge that stops (Close, as on SIGTERM) removes
+// itself from the store, so the next change is confirmed at once by the
+// edges left, not held until its heartbeat expires.
+func TestEdgeLeaves(t *testing.T) {
+	dbURL := testenv.PostgresSchema(t)
+	fleet := config.EdgeFleet{ConfirmTimeout: 10 * time.Second, HeartbeatExpiry: 30 * time.Second}
+	edges := fleetOf(t, dbURL, 1, func(c *config.Edge) { c.EdgeFleet = fleet })
+	a := edges[0]
+	bearer := a.bearer()
+	c := baseConfig(t, t.TempDir())
+	c.DB, c.Refresh, c.EdgeFleet = config.Database(dbURL), time.Hour, fleet
+	b, err := New(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEdges(t, a, 2)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st, m, _ := a.call(http.MethodPut, "/v1/buckets/media/policy/authenticated", bearer, "")
+	took := time.Since(start)
+	if st != http.StatusOK || m["confirmed"] != true || m["edges"] != float64(1) {
+		t.Errorf("policy change after an edge stopped: %d %v, want confirmed by 1 edge", st, m)
+	}
+	if took > fleet.ConfirmTimeout/2 {
+		t.Errorf("the change took %s after an edge stopped: it waited for it", took)
+	}
+	page := scrape(t, a)
+	for _, want := range []string{
+		`signgate_edge_confirmations_total{result="confirmed"} 1`,
+		`signgate_edge_confirmations_total{result="unconfirmed"} 0`,
+		`signgate_edge_confirm_wait_seconds_count 1`,
+		`signgate_edge_store_applied_version `,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "signgate_edge_store_applied_version 0\n") {
+		t.Error("applied version 0 on PostgreSQL")
 	}
 }
