@@ -3,7 +3,9 @@ package edge
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -160,10 +162,14 @@ func TestRevocationReachesEveryEdge(t *testing.T) {
 // each round: every edge loses its LISTEN connection and reconnects, and
 // the DELETE, made as soon as the database answers again, waits for them
 // (within SIGNGATE_EDGE_CONFIRM_TIMEOUT), so that the next request on
-// every edge is refused still.
+// every edge is refused still. 10 rounds, or SIGNGATE_TEST_RESTART_ROUNDS.
 func TestRevocationAfterRestart(t *testing.T) {
 	pg := testenv.PrivatePostgres(t)
-	const n, rounds = 3, 10
+	const n = 3
+	rounds := 10 // SIGNGATE_TEST_RESTART_ROUNDS for a longer measure
+	if v, err := strconv.Atoi(os.Getenv("SIGNGATE_TEST_RESTART_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	edges := fleetOf(t, pg.URL, n, nil)
 	bearer := edges[0].bearer()
 	authenticate(t, edges, bearer)

@@ -38,7 +38,7 @@ type Postgres struct {
 	listenPID atomic.Uint32
 	// confirms fires at each notification on ConfirmChannel, waking the
 	// calls waiting in Confirm.
-	confirms signal
+	confirms broadcast
 }
 
 var (

@@ -100,9 +100,10 @@ WHERE id = $1 OR heartbeat_at > now() - make_interval(secs => $3) ORDER BY id`, 
 	}
 	c := Confirmation{Pending: []string{}}
 	var id string
-	var done bool
+	var done, seen bool
 	_, err = pgx.ForEachRow(rows, []any{&id, &done}, func() error {
 		c.Edges++
+		seen = seen || id == self
 		if !done {
 			c.Pending = append(c.Pending, id)
 		}
@@ -110,6 +111,11 @@ WHERE id = $1 OR heartbeat_at > now() - make_interval(secs => $3) ORDER BY id`, 
 	})
 	if err != nil {
 		return Confirmation{}, fmt.Errorf("postgres: edges: %w", err)
+	}
+	if !seen {
+		// Not registered yet (its listener is connecting): self applied
+		// v before asking, so it counts, confirmed.
+		c.Edges++
 	}
 	c.Confirmed = len(c.Pending) == 0
 	return c, nil
@@ -146,14 +152,14 @@ SELECT pg_notify('`+ConfirmChannel+`', current_schema()) FROM d`, m.ID)
 	return nil
 }
 
-// signal wakes every goroutine waiting on it at once, as many times as it
+// broadcast wakes every goroutine waiting on it at once, as many times as it
 // fires: next returns a channel that the next fire closes.
-type signal struct {
+type broadcast struct {
 	mu sync.Mutex
 	ch chan struct{}
 }
 
-func (s *signal) next() <-chan struct{} {
+func (s *broadcast) next() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ch == nil {
@@ -162,7 +168,7 @@ func (s *signal) next() <-chan struct{} {
 	return s.ch
 }
 
-func (s *signal) fire() {
+func (s *broadcast) fire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ch != nil {
