@@ -99,6 +99,11 @@ func (p *Postgres) watch(ctx context.Context, log *slog.Logger, ch chan<- struct
 		}
 		if listened {
 			wait = p.listener.minBackoff
+			// A connection that was listening failed: the server most
+			// likely restarted or failed over, and took the pool's
+			// connections with it. Drop them now, so that the next API
+			// call opens a fresh one instead of failing on a dead one.
+			p.pool.Reset()
 		}
 		d := jitter(wait)
 		log.Warn("postgres: change notifications interrupted; reconnecting",
