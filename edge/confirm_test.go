@@ -167,7 +167,7 @@ func TestRevocationAfterRestart(t *testing.T) {
 	pg := testenv.PrivatePostgres(t)
 	const n = 3
 	rounds := 10 // SIGNGATE_TEST_RESTART_ROUNDS for a longer measure
-	if v, err := strconv.Atoi(os.Getenv("SIGNGATE_TEST_RESTART_ROUNDS")); err == nil && v > 0 {
+	if v, err := strconv.Atoi(os.Getenv(config.VarTestRestartRounds)); err == nil && v > 0 {
 		rounds = v
 	}
 	edges := fleetOf(t, pg.URL, n, nil)

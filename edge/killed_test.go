@@ -25,7 +25,7 @@ import (
 // TestEdgeProcess.
 
 // edgeProcessEnv, set, makes TestEdgeProcess serve an edge.
-const edgeProcessEnv = "SIGNGATE_TEST_EDGE_PROCESS"
+const edgeProcessEnv = config.VarTestEdgeProcess
 
 // TestEdgeProcess is not a test: run by startEdgeProcess in a process of
 // its own, it serves an edge configured by the SIGNGATE_EDGE_* variables,
