@@ -81,6 +81,8 @@ type Edge struct {
 	EdgeLimits
 	// EdgeShutdown says how the edge drains on SIGTERM.
 	EdgeShutdown
+	// EdgeFleet says how edges on PostgreSQL confirm a revocation.
+	EdgeFleet
 
 	// bucketVars and streamVars are the SIGNGATE_EDGE_BUCKETS_* and
 	// SIGNGATE_EDGE_STREAMS_* names that were set, to catch a gap in the
@@ -263,6 +265,7 @@ func (c *Edge) Validate() error {
 		errs = append(errs, fmt.Errorf("%sEDGE_MAX_STALENESS: %s: want 0 (off) or at least twice SIGNGATE_EDGE_REFRESH (%s)", Prefix, c.MaxStaleness, c.Refresh))
 	}
 	errs = append(errs, c.EdgeLimits.validate()...)
+	errs = append(errs, c.EdgeFleet.validate()...)
 	errs = append(errs, validateShutdown("EDGE_SHUTDOWN_DELAY", c.EdgeShutdown.ShutdownDelay, "EDGE_SHUTDOWN_TIMEOUT", c.EdgeShutdown.ShutdownTimeout)...)
 	if len(c.Buckets) == 0 && len(c.Streams) == 0 {
 		bad("EDGE_BUCKETS_0_NAME", "at least one bucket (or a live stream, SIGNGATE_EDGE_STREAMS_0_ID) is required")

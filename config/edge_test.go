@@ -32,6 +32,12 @@ func TestLoadEdgeDefaults(t *testing.T) {
 	if c.Leeway != 60*time.Second || c.CacheSize != 100000 || c.Refresh != 5*time.Second {
 		t.Errorf("leeway %s, cache %d, refresh %s", c.Leeway, c.CacheSize, c.Refresh)
 	}
+	if c.ConfirmWait() != 2*time.Second || c.HeartbeatEvery() != time.Second || c.LiveFor() != 5*time.Second {
+		t.Errorf("confirm timeout %s, heartbeat %s, expiry %s", c.ConfirmWait(), c.HeartbeatEvery(), c.LiveFor())
+	}
+	if z := (EdgeFleet{}); z.ConfirmWait() != c.ConfirmWait() || z.HeartbeatEvery() != c.HeartbeatEvery() || z.LiveFor() != c.LiveFor() {
+		t.Errorf("the zero EdgeFleet is not the defaults: %s %s %s", z.ConfirmWait(), z.HeartbeatEvery(), z.LiveFor())
+	}
 	if len(c.APIKeys) != 2 || c.APIKeys[1].Reveal() != "fedcba9876543210fedc" {
 		t.Errorf("API keys not read")
 	}
@@ -103,6 +109,11 @@ func TestLoadEdgeErrors(t *testing.T) {
 		{"negative leeway", map[string]string{"SIGNGATE_EDGE_LEEWAY": "-1s"}, []string{"SIGNGATE_EDGE_LEEWAY"}},
 		{"zero cache", map[string]string{"SIGNGATE_EDGE_CACHE_SIZE": "0"}, []string{"SIGNGATE_EDGE_CACHE_SIZE"}},
 		{"fast refresh", map[string]string{"SIGNGATE_EDGE_REFRESH": "1ms"}, []string{"SIGNGATE_EDGE_REFRESH"}},
+		{"negative confirm timeout", map[string]string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT": "-1s"}, []string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT: -1s"}},
+		{"long confirm timeout", map[string]string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT": "2m"}, []string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT: 2m0s"}},
+		{"fast heartbeat", map[string]string{"SIGNGATE_EDGE_HEARTBEAT": "1ms"}, []string{"SIGNGATE_EDGE_HEARTBEAT: 1ms"}},
+		{"expiry within the heartbeat", map[string]string{"SIGNGATE_EDGE_HEARTBEAT": "2s", "SIGNGATE_EDGE_HEARTBEAT_EXPIRY": "3s"},
+			[]string{"SIGNGATE_EDGE_HEARTBEAT_EXPIRY: 3s: want at least twice SIGNGATE_EDGE_HEARTBEAT (2s)"}},
 		{"unparsable", map[string]string{"SIGNGATE_EDGE_REFRESH": "soon", "SIGNGATE_EDGE_CACHE_SIZE": "many"},
 			[]string{"SIGNGATE_EDGE_REFRESH: unable to parse duration", "SIGNGATE_EDGE_CACHE_SIZE: strconv"}},
 		{"misspelt variable", map[string]string{"SIGNGATE_EDGE_LEWAY": "10s"}, []string{"SIGNGATE_EDGE_LEWAY: unknown variable; did you mean SIGNGATE_EDGE_LEEWAY?"}},

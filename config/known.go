@@ -25,16 +25,18 @@ const (
 	VarAPIURL   = Prefix + "API_URL"
 	VarAPIToken = Prefix + "API_TOKEN"
 	VarAPIKey   = Prefix + "API_KEY"
-	// VarTestPostgres and VarTestUpdateScreenshot are read by the test
-	// suite only.
+	// VarTestPostgres, VarTestUpdateScreenshot, VarTestRestartRounds and
+	// VarTestEdgeProcess are read by the test suite only.
 	VarTestPostgres         = Prefix + "TEST_POSTGRES"
 	VarTestUpdateScreenshot = Prefix + "UPDATE_SCREENSHOT"
+	VarTestRestartRounds    = Prefix + "TEST_RESTART_ROUNDS"
+	VarTestEdgeProcess      = Prefix + "TEST_EDGE_PROCESS"
 )
 
 // HandRead returns the variables read outside the configuration structs.
 // The configuration reference documents each of them.
 func HandRead() []string {
-	return []string{VarLogLevel, VarAPIURL, VarAPIToken, VarAPIKey, VarTestPostgres, VarTestUpdateScreenshot}
+	return []string{VarLogLevel, VarAPIURL, VarAPIToken, VarAPIKey, VarTestPostgres, VarTestUpdateScreenshot, VarTestRestartRounds, VarTestEdgeProcess}
 }
 
 // EnvField is a field of a configuration struct as

@@ -129,11 +129,12 @@ func (e *Edge) putPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	if err := e.SetPolicy(r.Context(), b.name, p); err != nil {
+	c, err := e.SetPolicyConfirmed(r.Context(), b.name, p)
+	if err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, success())
+	httpx.WriteJSON(w, http.StatusOK, confirmed(c))
 }
 
 func (e *Edge) getPolicy(w http.ResponseWriter, r *http.Request) {
@@ -243,9 +244,10 @@ func (e *Edge) renameKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Edge) deleteKey(w http.ResponseWriter, r *http.Request) {
-	if err := e.DeleteKey(r.Context(), r.PathValue("id")); err != nil {
+	c, err := e.DeleteKeyConfirmed(r.Context(), r.PathValue("id"))
+	if err != nil {
 		writeError(w, r, e.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, success())
+	httpx.WriteJSON(w, http.StatusOK, confirmed(c))
 }

@@ -81,8 +81,32 @@ func (c *Client) AccessToken(ctx context.Context, apiKey config.Secret) (config.
 
 // SetPolicy sets a bucket's policy: PUT /v1/buckets/{bucket}/policy/{p}.
 func (c *Client) SetPolicy(ctx context.Context, bucket string, p Policy) error {
+	_, _, err := c.SetPolicyConfirmed(ctx, bucket, p)
+	return err
+}
+
+// SetPolicyConfirmed is SetPolicy, with the answer's confirmation by the
+// edges; known is false when the API does not tell (Qencode's, or an
+// older signgate edge).
+func (c *Client) SetPolicyConfirmed(ctx context.Context, bucket string, p Policy) (conf Confirmation, known bool, err error) {
 	path := "/v1/buckets/" + url.PathEscape(bucket) + "/policy/" + url.PathEscape(string(p))
-	return c.do(ctx, http.MethodPut, path, path, nil, nil, true)
+	return c.confirmed(ctx, http.MethodPut, path)
+}
+
+// confirmed sends a change and reads the confirmation of its answer.
+func (c *Client) confirmed(ctx context.Context, method, path string) (Confirmation, bool, error) {
+	var resp struct {
+		Confirmed *bool    `json:"confirmed"`
+		Edges     int      `json:"edges"`
+		Pending   []string `json:"pending"`
+	}
+	if err := c.do(ctx, method, path, path, nil, &resp, true); err != nil {
+		return Confirmation{}, false, err
+	}
+	if resp.Confirmed == nil {
+		return Confirmation{Pending: []string{}}, false, nil
+	}
+	return Confirmation{Confirmed: *resp.Confirmed, Edges: resp.Edges, Pending: nonNil(resp.Pending)}, true, nil
 }
 
 // Policy returns a bucket's policy in force (a signgate extension):
@@ -144,8 +168,14 @@ func (c *Client) RenameKey(ctx context.Context, id, name string) (KeyInfo, error
 
 // DeleteKey deletes a signing key; every URL signed with it stops working.
 func (c *Client) DeleteKey(ctx context.Context, id string) error {
-	path := "/v1/signing-keys/" + url.PathEscape(id)
-	return c.do(ctx, http.MethodDelete, path, path, nil, nil, true)
+	_, _, err := c.DeleteKeyConfirmed(ctx, id)
+	return err
+}
+
+// DeleteKeyConfirmed is DeleteKey, with the answer's confirmation by the
+// edges (see SetPolicyConfirmed).
+func (c *Client) DeleteKeyConfirmed(ctx context.Context, id string) (conf Confirmation, known bool, err error) {
+	return c.confirmed(ctx, http.MethodDelete, "/v1/signing-keys/"+url.PathEscape(id))
 }
 
 // do sends one request and decodes a 2xx answer's JSON into out (when not

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,6 +168,35 @@ func TestClientErrorIn2xx(t *testing.T) {
 	for _, id := range []string{"k1", "k2", "k3"} {
 		if err := c.DeleteKey(ctx, id); err != nil {
 			t.Errorf("DeleteKey(%s) = %v", id, err)
+		}
+	}
+}
+
+// A key deletion's or a policy change's confirmation, as a signgate edge
+// answers it, and none from an API that does not tell.
+func TestClientConfirmation(t *testing.T) {
+	answer := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(answer)) }))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, Token: "t"}
+	for _, tc := range []struct {
+		answer string
+		known  bool
+		want   Confirmation
+	}{
+		{`{"status":"ok","error":0,"confirmed":false,"edges":2,"pending":["b"]}`, true, Confirmation{Edges: 2, Pending: []string{"b"}}},
+		{`{"status":"ok","error":0,"confirmed":true,"edges":2,"pending":[]}`, true, Confirmation{Confirmed: true, Edges: 2, Pending: []string{}}},
+		{`{"status":"ok","error":0}`, false, Confirmation{Pending: []string{}}},
+	} {
+		answer = tc.answer
+		for name, call := range map[string]func() (Confirmation, bool, error){
+			"delete": func() (Confirmation, bool, error) { return c.DeleteKeyConfirmed(t.Context(), "k") },
+			"policy": func() (Confirmation, bool, error) { return c.SetPolicyConfirmed(t.Context(), "media", Public) },
+		} {
+			got, known, err := call()
+			if err != nil || known != tc.known || got.Confirmed != tc.want.Confirmed || got.Edges != tc.want.Edges || !slices.Equal(got.Pending, tc.want.Pending) {
+				t.Errorf("%s on %s: %+v, %v, %v; want %+v, %v", name, tc.answer, got, known, err, tc.want, tc.known)
+			}
 		}
 	}
 }

@@ -23,7 +23,12 @@
 // an in-memory snapshot of the store, refreshed on every write made
 // through it, periodically, and, when the store is a Notifier (PostgreSQL,
 // through LISTEN/NOTIFY), whenever the store reports a change, so that
-// another edge's revocation arrives within milliseconds. Verified tokens
+// another edge's revocation arrives within milliseconds. On a Fleet store
+// (PostgreSQL) every edge registers itself with a heartbeat and records
+// the store version it applied, and a key deletion or a policy change
+// through the API (DeleteKeyConfirmed, SetPolicyConfirmed) waits, at most
+// SIGNGATE_EDGE_CONFIRM_TIMEOUT, until every live edge has applied it,
+// and answers whether all did (fleet.go). Verified tokens
 // are cached by their SHA-256 until their exp; the cache is purged
 // whenever a key is deleted or a policy changes.
 //

@@ -63,6 +63,14 @@ type Edge struct {
 	tokens    *tokenCache
 	metrics   *edgeMetrics
 
+	// With a Fleet store (PostgreSQL): this edge's name there, and the
+	// store version its snapshot holds (applied), of which recorded, under
+	// refreshMu, is the last written to the store.
+	id       string
+	fleet    Fleet
+	applied  atomic.Int64
+	recorded int64
+
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -126,6 +134,8 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		}
 		e.store, e.ownStore = s, true
 	}
+	e.id = newEdgeID()
+	e.fleet, _ = e.store.(Fleet)
 	if err := e.Refresh(context.Background()); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("edge: load keys and policies: %w", err)
@@ -133,7 +143,9 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	var changes <-chan struct{}
-	if n, ok := e.store.(Notifier); ok {
+	if e.fleet != nil {
+		changes = e.fleet.Join(ctx, e.log, Member{ID: e.id, Heartbeat: cfg.HeartbeatEvery(), Applied: e.applied.Load})
+	} else if n, ok := e.store.(Notifier); ok {
 		changes = n.Changes(ctx, e.log)
 	}
 	go e.refreshLoop(ctx, changes)
@@ -210,10 +222,19 @@ func (e *Edge) Close() error {
 // (nil when the store has no Notifier) reports one, until ctx ends. A
 // failed read keeps the last snapshot, and is logged. On the way out it
 // waits for changes to close, so that Close leaves no watcher behind.
+//
+// A failed refresh is tried again after retryMin, doubling up to
+// cfg.Refresh, rather than at the next tick: after a database restart the
+// first read may meet a pooled connection that died with it, and the
+// edge must not wait a whole period for the changes it was told of.
 func (e *Edge) refreshLoop(ctx context.Context, changes <-chan struct{}) {
 	defer close(e.done)
 	t := time.NewTicker(e.cfg.Refresh)
 	defer t.Stop()
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	backoff := retryMin
 	for {
 		select {
 		case <-ctx.Done():
@@ -223,17 +244,29 @@ func (e *Edge) refreshLoop(ctx context.Context, changes <-chan struct{}) {
 			}
 			return
 		case <-t.C:
+		case <-retry.C:
 		case _, ok := <-changes:
 			if !ok {
 				changes = nil
 				continue
 			}
 		}
-		if err := e.refreshWithin(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("refresh keys and policies", "err", err)
+		err := e.refreshWithin(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			e.log.Error("refresh keys and policies", "err", err, "retry_in", backoff)
+			retry.Reset(backoff)
+			backoff = min(2*backoff, e.cfg.Refresh)
+		default:
+			retry.Stop()
+			backoff = retryMin
 		}
 	}
 }
+
+// retryMin is the first wait before a failed refresh is tried again.
+const retryMin = 50 * time.Millisecond
 
 // refreshTimeout bounds a background refresh, so that a store that stopped
 // answering cannot hold the loop, and the refresh lock, for ever.

@@ -15,8 +15,11 @@ import (
 // Keys stored by earlier signgate edges (ids of 32 hex digits, "" for no
 // name, the same schema) keep their ids and keep opening files; the API
 // shows them in the new form, and new keys get UUIDs beside them. The
-// schema does not change, so edges of both versions share one database
-// during an upgrade: each starts on it and reads what the other wrote.
+// SQLite schema does not change. PostgreSQL's schema 2 only adds the
+// store version and the edges table (fleet.go) beside schema 1's tables
+// and its notification, so edges of schema 1 still running during an
+// upgrade read what the new ones write, and refresh at once; an edge of
+// schema 1 started after the upgrade refuses the database.
 
 const (
 	oldUnnamed = "6560300f7f6723d2f86d89b8330452b6"
@@ -35,10 +38,10 @@ func oldKeys(t *testing.T) [][]any {
 }
 
 // checkOldKeys runs against an edge on a database that oldKeys filled;
-// version is its schema version.
-func checkOldKeys(t *testing.T, h *harness, version func() (int, error)) {
-	if v, err := version(); err != nil || v != 1 {
-		t.Fatalf("schema version %d, %v; want 1, the one earlier edges know", v, err)
+// version is its schema version, which must be want.
+func checkOldKeys(t *testing.T, h *harness, want int, version func() (int, error)) {
+	if v, err := version(); err != nil || v != want {
+		t.Fatalf("schema version %d, %v; want %d", v, err, want)
 	}
 	tok := h.bearer()
 	st, raw := h.rawCall("GET", "/v1/signing-keys/"+oldUnnamed, tok, "")
@@ -106,14 +109,18 @@ func TestSQLiteKeepsOldKeys(t *testing.T) {
 	}
 	s.Close()
 	h := startHarness(t, cfg, newClock())
-	checkOldKeys(t, h, func() (int, error) { return h.e.store.(*SQLite).SchemaVersion(ctx) })
+	checkOldKeys(t, h, 1, func() (int, error) { return h.e.store.(*SQLite).SchemaVersion(ctx) })
 }
 
 func TestPostgresKeepsOldKeys(t *testing.T) {
 	ctx := context.Background()
 	dbURL := testenv.PostgresSchema(t)
-	openPostgres(t, dbURL) // the schema, as an earlier edge made it
+	// The schema as an earlier edge made it: version 1 alone.
 	admin := pgAdmin(t, dbURL)
+	if _, err := admin.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+INSERT INTO schema_migrations (version) VALUES (1);`+pgMigrations()[1]); err != nil {
+		t.Fatal(err)
+	}
 	for _, row := range oldKeys(t) {
 		row[5] = time.Unix(row[5].(int64), 0)
 		if _, err := admin.Exec(ctx, `INSERT INTO signing_keys (id, name, bucket, stream_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, row...); err != nil {
@@ -123,5 +130,5 @@ func TestPostgresKeepsOldKeys(t *testing.T) {
 	cfg := baseConfig(t, t.TempDir())
 	cfg.DB = config.Database(dbURL)
 	h := startHarness(t, cfg, newClock())
-	checkOldKeys(t, h, func() (int, error) { return h.e.store.(*Postgres).SchemaVersion(ctx) })
+	checkOldKeys(t, h, 2, func() (int, error) { return h.e.store.(*Postgres).SchemaVersion(ctx) })
 }

@@ -43,18 +43,26 @@ func (e *Edge) Buckets() []BucketInfo {
 // SetPolicy sets a configured bucket's policy, as PUT
 // /v1/buckets/{bucket}/policy/{policy} does.
 func (e *Edge) SetPolicy(ctx context.Context, bucket string, p Policy) error {
+	_, err := e.SetPolicyConfirmed(ctx, bucket, p)
+	return err
+}
+
+// SetPolicyConfirmed is SetPolicy, which waits (at most
+// SIGNGATE_EDGE_CONFIRM_TIMEOUT) until every live edge has applied the
+// change, and says whether all did.
+func (e *Edge) SetPolicyConfirmed(ctx context.Context, bucket string, p Policy) (Confirmation, error) {
 	if e.byName[bucket] == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownBucket, truncate(bucket))
+		return Confirmation{}, fmt.Errorf("%w: %q", ErrUnknownBucket, truncate(bucket))
 	}
 	if _, err := ParsePolicy(string(p)); err != nil {
-		return err
+		return Confirmation{}, err
 	}
 	if err := e.store.SetPolicy(ctx, bucket, p); err != nil {
-		return storeErr(err)
+		return Confirmation{}, storeErr(err)
 	}
-	e.changed(ctx, setPolicy(bucket, p))
+	v, ok := e.changed(ctx, setPolicy(bucket, p))
 	e.log.Info("bucket policy set", "bucket", bucket, "policy", p)
-	return nil
+	return e.confirm(ctx, v, ok), nil
 }
 
 // CreateKey makes a signing key for exactly one of a configured bucket and
@@ -122,12 +130,20 @@ func (e *Edge) RenameKey(ctx context.Context, id, name string) (Key, error) {
 // DeleteKey deletes a key, as DELETE /v1/signing-keys/{id} does: every
 // token signed with it fails from then on.
 func (e *Edge) DeleteKey(ctx context.Context, id string) error {
+	_, err := e.DeleteKeyConfirmed(ctx, id)
+	return err
+}
+
+// DeleteKeyConfirmed is DeleteKey, which waits (at most
+// SIGNGATE_EDGE_CONFIRM_TIMEOUT) until every live edge refuses the key,
+// and says whether all do.
+func (e *Edge) DeleteKeyConfirmed(ctx context.Context, id string) (Confirmation, error) {
 	if err := e.store.DeleteKey(ctx, id); err != nil {
-		return storeErr(err)
+		return Confirmation{}, storeErr(err)
 	}
-	e.changed(ctx, dropKey(id))
+	v, ok := e.changed(ctx, dropKey(id))
 	e.log.Info("signing key deleted", "kid", id)
-	return nil
+	return e.confirm(ctx, v, ok), nil
 }
 
 // IssueAccessToken exchanges a configured API key for a bearer token valid

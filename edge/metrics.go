@@ -26,6 +26,11 @@ type edgeMetrics struct {
 	lastRefresh prometheus.Gauge
 	api         *prometheus.CounterVec
 	unknown     *bucketMetrics // requests whose Host is no bucket's
+
+	// Revocations confirmed by every edge (fleet.go).
+	confirmOK, confirmMissed prometheus.Counter
+	confirmWait              prometheus.Histogram
+	appliedVersion           prometheus.Gauge
 }
 
 // bucketMetrics are one bucket's series, made once so that the media path
@@ -68,10 +73,24 @@ func newEdgeMetrics(reg *prometheus.Registry, tokens *tokenCache) *edgeMetrics {
 	}, []string{"result"})
 	m.refreshOK, m.refreshErr = refreshes.WithLabelValues("ok"), refreshes.WithLabelValues("error")
 	m.unknown = m.bucket("")
+	confirms := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "signgate_edge_confirmations_total",
+		Help: "Key deletions and policy changes through the API, by whether every live edge confirmed them within SIGNGATE_EDGE_CONFIRM_TIMEOUT: confirmed or unconfirmed.",
+	}, []string{"result"})
+	m.confirmOK, m.confirmMissed = confirms.WithLabelValues("confirmed"), confirms.WithLabelValues("unconfirmed")
+	m.confirmWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "signgate_edge_confirm_wait_seconds",
+		Help:    "Time a key deletion or policy change waited for every live edge to apply it.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
+	m.appliedVersion = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "signgate_edge_store_applied_version",
+		Help: "The version of a PostgreSQL store that this edge's keys and policies hold (0 on SQLite).",
+	})
 	stat := func(f func(CacheStats) float64) func() float64 {
 		return func() float64 { return f(tokens.stats()) }
 	}
-	reg.MustRegister(m.requests, m.durations, m.checks, refreshes, m.lastRefresh, m.api,
+	reg.MustRegister(m.requests, m.durations, m.checks, refreshes, m.lastRefresh, m.api, confirms, m.confirmWait, m.appliedVersion,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "signgate_edge_token_cache_hits_total",
 			Help: "Verified-token cache hits.",
@@ -122,6 +141,16 @@ func (m *edgeMetrics) refreshed(err error, now time.Time) {
 	}
 	m.refreshOK.Inc()
 	m.lastRefresh.Set(float64(now.UnixNano()) / 1e9)
+}
+
+// confirmed records the wait for a change to reach every live edge.
+func (m *edgeMetrics) confirmed(ok bool, waited time.Duration) {
+	m.confirmWait.Observe(waited.Seconds())
+	if ok {
+		m.confirmOK.Inc()
+	} else {
+		m.confirmMissed.Inc()
+	}
 }
 
 // measure counts and times every media request by bucket (or stream) and

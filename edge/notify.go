@@ -34,12 +34,15 @@ type listenerTiming struct {
 	// ping bounds that ping.
 	ping time.Duration
 	// minBackoff and maxBackoff bound the wait before a reconnection,
-	// doubled (with jitter) after each failed attempt.
+	// doubled (with jitter) after each failed attempt. The bound is low
+	// (1 s), since a revocation waits for every live edge to reconnect
+	// (SIGNGATE_EDGE_CONFIRM_TIMEOUT), and an attempt costs the database
+	// one refused or accepted connection.
 	minBackoff, maxBackoff time.Duration
 }
 
 func defaultListenerTiming() listenerTiming {
-	return listenerTiming{idle: 30 * time.Second, ping: 5 * time.Second, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second}
+	return listenerTiming{idle: 30 * time.Second, ping: 5 * time.Second, minBackoff: 100 * time.Millisecond, maxBackoff: time.Second}
 }
 
 // listenerAppName names the listening connection in pg_stat_activity,
@@ -51,6 +54,17 @@ const listenerAppName = "signgate-edge-listener"
 // reconnects with backoff and reports a change, so that the edge does a
 // full refresh. Close stops it too.
 func (p *Postgres) Changes(ctx context.Context, log *slog.Logger) <-chan struct{} {
+	return p.start(ctx, log, nil)
+}
+
+// Join implements Fleet: Changes, and m's heartbeat on the listening
+// connection, so that m counts as live exactly while it listens (and for
+// the expiry of its last heartbeat after).
+func (p *Postgres) Join(ctx context.Context, log *slog.Logger, m Member) <-chan struct{} {
+	return p.start(ctx, log, &m)
+}
+
+func (p *Postgres) start(ctx context.Context, log *slog.Logger, m *Member) <-chan struct{} {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -63,22 +77,33 @@ func (p *Postgres) Changes(ctx context.Context, log *slog.Logger) <-chan struct{
 		defer close(ch)
 		defer stop()
 		defer cancel()
-		p.watch(ctx, log, ch)
+		p.watch(ctx, log, ch, m)
+		if m != nil {
+			if err := p.leave(m); err != nil {
+				log.Warn("postgres: could not unregister this edge; it stops counting once its heartbeat expires", "err", err)
+			}
+		}
 	}()
 	return ch
 }
 
 // watch listens until ctx ends, reconnecting after each loss.
-func (p *Postgres) watch(ctx context.Context, log *slog.Logger, ch chan<- struct{}) {
+func (p *Postgres) watch(ctx context.Context, log *slog.Logger, ch chan<- struct{}, m *Member) {
 	wait := p.listener.minBackoff
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
-		listened, err := p.listen(ctx, log, ch, attempt > 0)
+		listened, err := p.listen(ctx, log, ch, m, started, attempt)
 		p.listenPID.Store(0)
 		if ctx.Err() != nil {
 			return
 		}
 		if listened {
 			wait = p.listener.minBackoff
+			// A connection that was listening failed: the server most
+			// likely restarted or failed over, and took the pool's
+			// connections with it. Drop them now, so that the next API
+			// call opens a fresh one instead of failing on a dead one.
+			p.pool.Reset()
 		}
 		d := jitter(wait)
 		log.Warn("postgres: change notifications interrupted; reconnecting",
@@ -94,11 +119,14 @@ func (p *Postgres) watch(ctx context.Context, log *slog.Logger, ch chan<- struct
 	}
 }
 
-// listen connects, LISTENs, reports a change (whatever happened before
-// LISTEN was missed), then reports each notification for this store's
-// schema until the connection fails or ctx ends. listened tells whether
+// listen connects, LISTENs, registers m (when not nil), reports a change
+// (whatever happened before LISTEN was missed), then reports each
+// notification for this store's schema until the connection fails or ctx
+// ends. Between notifications it renews m's heartbeat every m.Heartbeat,
+// or without m pings the connection after listener.idle, so that a
+// connection lost without a word is noticed. listened tells whether
 // LISTEN took effect.
-func (p *Postgres) listen(ctx context.Context, log *slog.Logger, ch chan<- struct{}, again bool) (listened bool, err error) {
+func (p *Postgres) listen(ctx context.Context, log *slog.Logger, ch chan<- struct{}, m *Member, started time.Time, attempt int) (listened bool, err error) {
 	cfg := p.pool.Config().ConnConfig
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -119,29 +147,49 @@ func (p *Postgres) listen(ctx context.Context, log *slog.Logger, ch chan<- struc
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return false, fmt.Errorf("current schema: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `LISTEN `+NotifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+NotifyChannel+`; LISTEN `+ConfirmChannel); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
+	}
+	every := p.listener.idle
+	if m != nil {
+		every = m.Heartbeat
+		if err := p.beat(ctx, conn, m, started, attempt == 0); err != nil {
+			return false, err
+		}
 	}
 	pid := conn.PgConn().PID()
 	p.listenPID.Store(pid)
-	if again {
+	if attempt > 0 {
 		log.Info("postgres: listening for changes again; refreshing", "db", p.redacted, "pid", pid)
 	} else {
 		log.Debug("postgres: listening for changes", "db", p.redacted, "pid", pid, "channel", NotifyChannel)
 	}
 	notify(ch)
+	p.confirms.fire() // a waiting call may have missed confirmations meanwhile
+	next := time.Now().Add(every)
 	for {
-		wctx, cancel := context.WithTimeout(ctx, p.listener.idle)
+		wctx, cancel := context.WithDeadline(ctx, next)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			if n.Channel == NotifyChannel && n.Payload == schema {
+			switch {
+			case n.Payload != schema:
+			case n.Channel == NotifyChannel:
 				notify(ch)
+			case n.Channel == ConfirmChannel:
+				p.confirms.fire()
 			}
 		case ctx.Err() != nil:
 			return true, ctx.Err()
 		case pgconn.Timeout(err) && !conn.IsClosed():
+			next = time.Now().Add(every)
+			if m != nil {
+				if err := p.beat(ctx, conn, m, started, false); err != nil {
+					return true, err
+				}
+				continue
+			}
 			pctx, cancel := context.WithTimeout(ctx, p.listener.ping)
 			err := conn.Ping(pctx)
 			cancel()
@@ -153,6 +201,13 @@ func (p *Postgres) listen(ctx context.Context, log *slog.Logger, ch chan<- struc
 			return true, err
 		}
 	}
+}
+
+// beat is heartbeat, bounded by listener.ping.
+func (p *Postgres) beat(ctx context.Context, conn *pgx.Conn, m *Member, started time.Time, first bool) error {
+	ctx, cancel := context.WithTimeout(ctx, p.listener.ping)
+	defer cancel()
+	return heartbeat(ctx, conn, m, started, first)
 }
 
 // notify puts a value in ch unless one is already waiting.

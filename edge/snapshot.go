@@ -47,26 +47,56 @@ func (s *snapshot) policy(b string) Policy {
 // a key disappeared or changed, or a policy changed, the verified-token
 // cache is purged.
 func (e *Edge) Refresh(ctx context.Context) error {
-	e.refreshMu.Lock()
-	defer e.refreshMu.Unlock()
-	err := e.refresh(ctx)
-	now := e.now()
-	e.metrics.refreshed(err, now)
-	if err == nil {
-		e.freshAt.Store(now.UnixNano())
-	}
+	_, err := e.refreshed(ctx)
 	return err
 }
 
-// refresh is Refresh under refreshMu.
-func (e *Edge) refresh(ctx context.Context) error {
+// refreshed is Refresh, returning the store version now applied (0
+// without a Fleet store).
+func (e *Edge) refreshed(ctx context.Context) (int64, error) {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	v, err := e.refresh(ctx)
+	now := e.now()
+	e.metrics.refreshed(err, now)
+	if err != nil {
+		return 0, err
+	}
+	e.freshAt.Store(now.UnixNano())
+	if e.fleet != nil {
+		e.applied.Store(v)
+		e.metrics.appliedVersion.Set(float64(v))
+		if v > e.recorded {
+			// A failure is logged only: the next heartbeat records it.
+			if err := e.fleet.Applied(ctx, e.id, v); err != nil {
+				e.log.Warn("record the applied store version", "version", v, "err", err)
+			} else {
+				e.recorded = v
+			}
+		}
+	}
+	return v, nil
+}
+
+// refresh is Refresh under refreshMu. With a Fleet store, it reads the
+// store version first, so that the keys and policies read after hold at
+// least every change up to it, and returns it.
+func (e *Edge) refresh(ctx context.Context) (int64, error) {
+	var version int64
+	if e.fleet != nil {
+		v, err := e.fleet.Version(ctx)
+		if err != nil {
+			return 0, err
+		}
+		version = v
+	}
 	keys, err := e.store.Keys(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	stored, err := e.store.Policies(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	old := e.snap.Load()
 	next := &snapshot{
@@ -106,7 +136,7 @@ func (e *Edge) refresh(ctx context.Context) error {
 		next.pems[k.ID] = k.PublicKey
 	}
 	e.publish(old, next)
-	return nil
+	return version, nil
 }
 
 // publish makes next the snapshot in force and purges the token cache if
@@ -134,13 +164,20 @@ func revoked(old, next signer.Keys) bool {
 	return false
 }
 
-// changed brings the snapshot up to date after a write through this edge.
-// When the store cannot be read back, fallback applies the write to a copy
-// of the snapshot in force, so a revocation never waits for the store.
-func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) {
-	err := e.Refresh(ctx)
+// changed brings the snapshot up to date after a write through this edge,
+// and returns the store version applied (see refreshed). When the store
+// cannot be read back, fallback applies the write to a copy of the
+// snapshot in force, so a revocation never waits for the store; ok is
+// then false.
+func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) (v int64, ok bool) {
+	v, err := e.refreshed(ctx)
+	if err != nil && ctx.Err() == nil {
+		// Once more: the write went through, so the store answers, and a
+		// pooled connection that died (a restarted database) is gone now.
+		v, err = e.refreshed(ctx)
+	}
 	if err == nil {
-		return
+		return v, true
 	}
 	e.log.Error("refresh after a write failed; applying the write locally", "err", err)
 	e.refreshMu.Lock()
@@ -149,6 +186,7 @@ func (e *Edge) changed(ctx context.Context, fallback func(*snapshot)) {
 	next := &snapshot{keys: maps.Clone(old.keys), streams: maps.Clone(old.streams), pems: maps.Clone(old.pems), policies: maps.Clone(old.policies)}
 	fallback(next)
 	e.publish(old, next)
+	return 0, false
 }
 
 // dropKey is the fallback of a key deletion.

@@ -121,6 +121,17 @@ type (
 		Bucket string `json:"bucket"`
 		Policy Policy `json:"policy"`
 	}
+	// confirmResponse answers a key deletion or a policy change:
+	// Qencode's fields, then whether every live edge applied the change
+	// before the answer (confirmed), how many edges are live, and the ids
+	// of those that had not (pending). Clients that know only Qencode's
+	// fields ignore these.
+	confirmResponse struct {
+		okResponse
+		Confirmed bool     `json:"confirmed"`
+		Edges     int      `json:"edges"`
+		Pending   []string `json:"pending"`
+	}
 	keyResponse struct {
 		okResponse
 		SigningKey KeyInfo `json:"signing_key"`
@@ -151,3 +162,7 @@ type errorResponse struct {
 }
 
 func success() okResponse { return okResponse{Status: "ok"} }
+
+func confirmed(c Confirmation) confirmResponse {
+	return confirmResponse{okResponse: success(), Confirmed: c.Confirmed, Edges: c.Edges, Pending: nonNil(c.Pending)}
+}

@@ -323,9 +323,11 @@ func runKeysDelete(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.DeleteKey(e.ctx, pos[0]); err != nil {
+	conf, known, err := c.DeleteKeyConfirmed(e.ctx, pos[0])
+	if err != nil {
 		return fmt.Errorf("keys delete: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "deleted %s\n", pos[0])
+	warnUnconfirmed(e, conf, known)
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/signgate/signgate/edge"
 )
@@ -52,10 +53,12 @@ func runPolicySet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.SetPolicy(e.ctx, pos[0], p); err != nil {
+	conf, known, err := c.SetPolicyConfirmed(e.ctx, pos[0], p)
+	if err != nil {
 		return fmt.Errorf("policy set: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "bucket %s: %s\n", pos[0], p)
+	warnUnconfirmed(e, conf, known)
 	return nil
 }
 
@@ -79,4 +82,14 @@ func runPolicyGet(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "bucket %s: %s\n", pos[0], p)
 	return nil
+}
+
+// warnUnconfirmed tells on stderr when an edge answered that some live
+// edges had not applied the change yet (SIGNGATE_EDGE_CONFIRM_TIMEOUT).
+// The change is stored either way; an API that does not tell says nothing.
+func warnUnconfirmed(e *env, conf edge.Confirmation, known bool) {
+	if known && !conf.Confirmed {
+		fmt.Fprintf(e.stderr, "warning: stored, but not yet applied by %d of %d edges (%s); they apply it when they hear of it\n",
+			len(conf.Pending), conf.Edges, strings.Join(conf.Pending, ", "))
+	}
 }

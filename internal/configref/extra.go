@@ -47,6 +47,14 @@ func extraSections() []Section {
 					Doc: "PostgreSQL URL for the store tests (`make test` sets one up); without it they skip, and under `CI=true` they fail.",
 				},
 				{
+					Name: config.VarTestRestartRounds, Type: "int",
+					Doc: "Rounds of the edge test that restarts a private PostgreSQL cluster before each revocation (`TestRevocationAfterRestart`); 10 when unset.",
+				},
+				{
+					Name: config.VarTestEdgeProcess, Type: "bool",
+					Doc: "Set by the edge's tests in a child process of theirs, which then serves an edge (`TestEdgeProcess`, for `TestEdgeKilled`); never set it by hand.",
+				},
+				{
 					Name: config.VarTestUpdateScreenshot, Type: "bool",
 					Doc: "Set to any value, the browser end-to-end test rewrites `docs/demo.png` (`make screenshot`).",
 				},
