@@ -35,6 +35,10 @@ type Gateway struct {
 	// MetricsListen is the address of the /metrics listener; "off" turns
 	// it off (an empty value means the default, as for every variable).
 	MetricsListen string `env:"METRICS_LISTEN" envDefault:"127.0.0.1:9090"`
+	// ExtAuthzGRPCListen is the address of the Envoy ext_authz gRPC
+	// listener (envoy.service.auth.v3.Authorization/Check, plaintext
+	// HTTP/2); empty turns it off.
+	ExtAuthzGRPCListen string `env:"EXTAUTHZ_GRPC_LISTEN"`
 	// Upstream is the app every non-media path is passed to; empty answers
 	// 404 for them.
 	Upstream string `env:"UPSTREAM"`
@@ -232,6 +236,9 @@ const MetricsOff = "off"
 
 // MetricsEnabled reports whether the metrics listener is on.
 func (g Gateway) MetricsEnabled() bool { return g.MetricsListen != MetricsOff && g.MetricsListen != "" }
+
+// ExtAuthzGRPCEnabled reports whether the ext_authz gRPC listener is on.
+func (g Gateway) ExtAuthzGRPCEnabled() bool { return g.ExtAuthzGRPCListen != "" }
 
 // TrustedPrefixes parses TrustedProxies. Validate has checked it.
 func (g Gateway) TrustedPrefixes() []netip.Prefix {
