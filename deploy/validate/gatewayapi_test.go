@@ -45,7 +45,9 @@ func TestExtAuthChecksCatchMistakes(t *testing.T) {
 	}{
 		{"fail open", func(b *bundle) { b.securityPolicys[0].Spec.ExtAuth.FailOpen = ptr(true) }, "failOpen is true"},
 		{"HTTP check", func(b *bundle) { b.securityPolicys[0].Spec.ExtAuth.GRPC = nil }, "needs grpc"},
-		{"wrong port", func(b *bundle) { b.securityPolicys[0].Spec.ExtAuth.GRPC.BackendRefs[0].Port = ptr(gwapiv1.PortNumber(80)) }, "has no port 80"},
+		{"wrong port", func(b *bundle) {
+			b.securityPolicys[0].Spec.ExtAuth.GRPC.BackendRefs[0].Port = ptr(gwapiv1.PortNumber(80))
+		}, "has no port 80"},
 		{"no grant", func(b *bundle) { b.referenceGrants = nil }, "no ReferenceGrant"},
 		{"unknown route", func(b *bundle) { b.securityPolicys[0].Spec.TargetRefs[0].Name = "nope" }, "not in the overlay"},
 		{"filter over HTTP", func(b *bundle) { externalAuth(b).ExternalAuthProtocol = gwapiv1.HTTPRouteExternalAuthHTTPProtocol }, "needs GRPC"},
