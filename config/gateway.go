@@ -53,8 +53,10 @@ type Gateway struct {
 	Routes []Route `envPrefix:"ROUTES_"`
 
 	// TrustedProxies are the CIDRs (or single addresses) of the proxies
-	// whose identity header, X-Forwarded-* and (on /.signgate/auth)
-	// X-Original-URI or X-Forwarded-Uri are believed. Default: none.
+	// whose identity header, X-Forwarded-* and (on the check endpoints)
+	// X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original
+	// method are believed; the gRPC peer of the ext_authz check counts as
+	// a proxy. Default: none.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// Auth lists the authenticators, tried in order: header, jwt, forward.
 	Auth []string `env:"AUTH"`
