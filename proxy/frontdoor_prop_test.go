@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/peer"
 
 	"github.com/signgate/signgate/config"
@@ -127,18 +126,7 @@ func checkDoors(t testing.TB, seed uint64, quick bool) int {
 	}
 	checked := 0
 	for _, claims := range genPrincipals {
-		cred := http.Header{}
-		if claims != nil {
-			c := jwt.MapClaims{"sub": "u", "exp": clock.Now().Unix() + 3600}
-			for k, v := range claims {
-				c[k] = v
-			}
-			s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(hmacSecret))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cred.Set("Authorization", "Bearer "+s)
-		}
+		cred := credentials(t, clock.Now(), claims)
 		for _, p := range paths {
 			decoy := paths[r.IntN(len(paths))]
 			hs, uri, method, agreed := genHeaders(r, p, decoy)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -56,19 +55,6 @@ func TestExtAuthChecksCatchMistakes(t *testing.T) {
 		}, "SIGNGATE_EXTAUTHZ_GRPC_LISTEN listens on port 9002"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := envoyGateway(t)
-			if ps := check(b); len(ps) > 0 {
-				t.Fatalf("the good overlay has problems: %v", ps)
-			}
-			tt.mutate(b)
-			ps := check(b)
-			for _, p := range ps {
-				if strings.Contains(p, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no problem says %q; got %q", tt.want, ps)
-		})
+		t.Run(tt.name, func(t *testing.T) { wantProblem(t, envoyGateway(t), tt.mutate, tt.want) })
 	}
 }
