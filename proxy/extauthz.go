@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -54,17 +56,33 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		remote = p.Addr.String()
 	}
+	start := time.Now()
 	t, err := checkRequest(ctx, req, remote)
 	w := newCapture()
+	var resp *authv3.CheckResponse
 	if err != nil {
 		g.writeError(w, t, err)
-		return w.denied(), nil
+	} else if pr, ok := g.answerGateway(w, t); ok {
+		w.status = http.StatusOK
+		resp = g.okResponse(t, pr)
 	}
-	pr, ok := g.answerGateway(w, t)
-	if !ok {
-		return w.denied(), nil
+	if resp == nil {
+		resp = w.denied()
 	}
-	return g.okResponse(t, pr), nil
+	g.logCheck(ctx, t, w.status, time.Since(start))
+	return resp, nil
+}
+
+// logCheck records a Check as the middleware records a request: the
+// metrics of the check endpoints, and an access-log line (path without
+// its query, never a header) unless SIGNGATE_ACCESS_LOG=false.
+func (g *Gateway) logCheck(ctx context.Context, t *http.Request, status int, d time.Duration) {
+	g.metrics.observe(kindAuth, status, d)
+	if g.cfg.AccessLog && g.log.Enabled(ctx, slog.LevelInfo) {
+		g.log.LogAttrs(ctx, slog.LevelInfo, "ext_authz check",
+			slog.String("method", t.Method), slog.String("host", t.Host), slog.String("path", t.URL.Path),
+			slog.Int("status", status), slog.Duration("duration", d), slog.String("remote", t.RemoteAddr))
+	}
 }
 
 // checkRequest turns the HTTP attributes of a Check into the request they

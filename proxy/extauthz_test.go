@@ -162,6 +162,15 @@ func TestExtAuthzGRPC(t *testing.T) {
 			}
 		}
 	})
+	t.Run("logged without secrets", func(t *testing.T) {
+		logs := f.logs.String()
+		if !strings.Contains(logs, `"msg":"ext_authz check"`) || !strings.Contains(logs, `"path":"/media/v/x.mp4"`) {
+			t.Errorf("no access-log line for the checks:\n%s", logs)
+		}
+		if strings.Contains(logs, tok) || strings.Contains(logs, "start=5") {
+			t.Error("a token or a query reached the log")
+		}
+	})
 	t.Run("header identity from the trusted peer", func(t *testing.T) {
 		resp := call(t, c, checkOf("GET", "/app/x", map[string]string{"X-Forwarded-User": "bob"}))
 		if ok := resp.GetOkResponse(); ok == nil || ok.GetHeaders()[0].GetHeader().GetValue() != "bob" {
