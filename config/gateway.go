@@ -33,6 +33,10 @@ type Gateway struct {
 	// MetricsListen is the address of the /metrics listener; "off" turns
 	// it off (an empty value means the default, as for every variable).
 	MetricsListen string `env:"METRICS_LISTEN" envDefault:"127.0.0.1:9090"`
+	// ExtAuthzGRPCListen is the address of the Envoy ext_authz gRPC
+	// listener (envoy.service.auth.v3.Authorization/Check, plaintext
+	// HTTP/2); empty turns it off.
+	ExtAuthzGRPCListen string `env:"EXTAUTHZ_GRPC_LISTEN"`
 	// Upstream is the app every non-media path is passed to; empty answers
 	// 404 for them.
 	Upstream string `env:"UPSTREAM"`
@@ -47,8 +51,10 @@ type Gateway struct {
 	Routes []Route `envPrefix:"ROUTES_"`
 
 	// TrustedProxies are the CIDRs (or single addresses) of the proxies
-	// whose identity header, X-Forwarded-* and (on /.signgate/auth)
-	// X-Original-URI or X-Forwarded-Uri are believed. Default: none.
+	// whose identity header, X-Forwarded-* and (on the check endpoints)
+	// X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original
+	// method are believed; the gRPC peer of the ext_authz check counts as
+	// a proxy. Default: none.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// Auth lists the authenticators, tried in order: header, jwt, forward.
 	Auth []string `env:"AUTH"`
@@ -140,6 +146,9 @@ const MetricsOff = "off"
 
 // MetricsEnabled reports whether the metrics listener is on.
 func (g Gateway) MetricsEnabled() bool { return g.MetricsListen != MetricsOff && g.MetricsListen != "" }
+
+// ExtAuthzGRPCEnabled reports whether the ext_authz gRPC listener is on.
+func (g Gateway) ExtAuthzGRPCEnabled() bool { return g.ExtAuthzGRPCListen != "" }
 
 // TrustedPrefixes parses TrustedProxies. Validate has checked it.
 func (g Gateway) TrustedPrefixes() []netip.Prefix {

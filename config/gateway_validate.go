@@ -22,6 +22,11 @@ func (g Gateway) Validate() error {
 	if g.Listen == "" {
 		add("LISTEN", "must not be empty")
 	}
+	if g.ExtAuthzGRPCEnabled() {
+		if err := checkAddr(g.ExtAuthzGRPCListen); err != nil {
+			add("EXTAUTHZ_GRPC_LISTEN", "%v", err)
+		}
+	}
 	if g.Upstream != "" {
 		if err := checkHTTPURL(g.Upstream); err != nil {
 			add("UPSTREAM", "%v", err)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -54,18 +55,7 @@ func checkGrants(t testing.TB, seed uint64, quick bool) (accepted bool, grants, 
 		paths, principals = paths[:8], principals[seed%uint64(len(principals)):][:1]
 	}
 	for _, claims := range principals {
-		hdr := http.Header{}
-		if claims != nil {
-			c := jwt.MapClaims{"sub": "u", "exp": clock.Now().Unix() + 3600}
-			for k, val := range claims {
-				c[k] = val
-			}
-			s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(hmacSecret))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hdr.Set("Authorization", "Bearer "+s)
-		}
+		hdr := credentials(t, clock.Now(), claims)
 		for _, gp := range paths {
 			target := gp
 			if r.IntN(4) == 0 {
@@ -121,6 +111,25 @@ func checkGrants(t testing.TB, seed uint64, quick bool) (accepted bool, grants, 
 		}
 	}
 	return true, grants, streamGrants
+}
+
+// credentials returns the headers of a generated principal: a bearer
+// session with claims, or none for the anonymous (nil claims).
+func credentials(t testing.TB, now time.Time, claims map[string]any) http.Header {
+	hdr := http.Header{}
+	if claims == nil {
+		return hdr
+	}
+	c := jwt.MapClaims{"sub": "u", "exp": now.Unix() + 3600}
+	for k, val := range claims {
+		c[k] = val
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(hmacSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr.Set("Authorization", "Bearer "+s)
+	return hdr
 }
 
 func TestGrantInvariant(t *testing.T) {

@@ -45,6 +45,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(path, "/.signgate/") {
 		r, done := g.limitEndpointBody(w, r)
 		defer done()
+		// The doors that check another request: a preflight there is the
+		// original request's, for the door to decide about.
+		switch {
+		case path == PathForwardAuth:
+			g.serveForwardAuth(w, r)
+			return
+		case strings.HasPrefix(path, PathExtAuthz+"/"):
+			g.serveExtAuthz(w, r)
+			return
+		}
 		if isPreflight(r) {
 			setKind(w, kindCORS)
 			g.cors.preflight(w, r)

@@ -73,5 +73,8 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler(), MaxConns: cfg.MaxConns})
 	}
+	if cfg.ExtAuthzGRPCEnabled() {
+		ls = append(ls, httpx.Listener{Name: "ext_authz", Addr: cfg.ExtAuthzGRPCListen, Handler: g.ExtAuthzHandler(), MaxConns: cfg.MaxConns, H2C: true})
+	}
 	return httpx.ServeDrain(e.ctx, log, e.ready, httpx.Drain{Start: g.Drain, Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout}, ls...)
 }

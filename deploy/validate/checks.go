@@ -54,6 +54,7 @@ func check(b *bundle) []string {
 	for _, in := range b.ingresses {
 		c.ingress(in)
 	}
+	c.extAuth()
 	for _, ns := range b.namespaces {
 		if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 			c.addf("Namespace "+ns.Name, `label pod-security.kubernetes.io/enforce is not "restricted"; the pods are written to meet it`)

@@ -103,6 +103,9 @@ func (c *checker) gateway(where string, d *appsv1.Deployment, ct *corev1.Contain
 	c.listenPort(where, "SIGNGATE_LISTEN", cfg.Listen, "http", ports)
 	c.probes(where, ct, "http")
 	c.metrics(where, d, "SIGNGATE_METRICS_LISTEN", cfg.MetricsListen, ports)
+	if cfg.ExtAuthzGRPCEnabled() {
+		c.listenPort(where, "SIGNGATE_EXTAUTHZ_GRPC_LISTEN", cfg.ExtAuthzGRPCListen, "extauthz", ports)
+	}
 	if !cfg.WatchKeys {
 		c.addf(where, "SIGNGATE_WATCH_KEYS is false: a rotated Secret would not be picked up")
 	}

@@ -9,6 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwapiv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -28,6 +32,9 @@ type bundle struct {
 	configMaps      map[string]*corev1.ConfigMap
 	pvcs            map[string]*corev1.PersistentVolumeClaim
 	serviceAccounts map[string]*corev1.ServiceAccount
+	httpRoutes      []*gwapiv1.HTTPRoute
+	securityPolicys []*egv1a1.SecurityPolicy
+	referenceGrants []*gwapiv1b1.ReferenceGrant
 	count           int
 }
 
@@ -58,6 +65,9 @@ func decoder() (runtime.Decoder, error) {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme,
 		policyv1.AddToScheme, networkingv1.AddToScheme,
+		// Gateway API (v1 with its experimental fields, and v1beta1 for
+		// ReferenceGrant) and Envoy Gateway's own API, from their Go types.
+		gwapiv1.Install, gwapiv1b1.Install, egv1a1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {
 			return nil, err
@@ -113,6 +123,12 @@ func decodeAll(name string, docs [][]byte) (*bundle, []string) {
 			b.pvcs[o.Name] = o
 		case *corev1.ServiceAccount:
 			b.serviceAccounts[o.Name] = o
+		case *gwapiv1.HTTPRoute:
+			b.httpRoutes = append(b.httpRoutes, o)
+		case *egv1a1.SecurityPolicy:
+			b.securityPolicys = append(b.securityPolicys, o)
+		case *gwapiv1b1.ReferenceGrant:
+			b.referenceGrants = append(b.referenceGrants, o)
 		default:
 			problems = append(problems, fmt.Sprintf("%s: %s: a kind this validator has no checks for", name, gvk.Kind))
 		}

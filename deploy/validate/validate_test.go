@@ -196,21 +196,25 @@ func TestChecksCatchMistakes(t *testing.T) {
 		}, "below the request"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := selfHosted(t)
-			if ps := check(b); len(ps) > 0 {
-				t.Fatalf("the good overlay has problems: %v", ps)
-			}
-			tt.mutate(b)
-			ps := check(b)
-			for _, p := range ps {
-				if strings.Contains(p, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no problem says %q; got %q", tt.want, ps)
-		})
+		t.Run(tt.name, func(t *testing.T) { wantProblem(t, selfHosted(t), tt.mutate, tt.want) })
 	}
+}
+
+// wantProblem checks that the good bundle b has no problem, and that after
+// mutate one of its problems says want.
+func wantProblem(t *testing.T, b *bundle, mutate func(*bundle), want string) {
+	t.Helper()
+	if ps := check(b); len(ps) > 0 {
+		t.Fatalf("the good overlay has problems: %v", ps)
+	}
+	mutate(b)
+	ps := check(b)
+	for _, p := range ps {
+		if strings.Contains(p, want) {
+			return
+		}
+	}
+	t.Errorf("no problem says %q; got %q", want, ps)
 }
 
 func TestStrictDecoding(t *testing.T) {

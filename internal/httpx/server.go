@@ -48,6 +48,9 @@ type Listener struct {
 	// past it, new connections wait in the kernel's accept queue until
 	// one closes (netutil.LimitListener).
 	MaxConns int
+	// H2C serves HTTP/2 without TLS (prior knowledge) instead of HTTP/1:
+	// for a gRPC handler such as Envoy's ext_authz check.
+	H2C bool
 }
 
 // Drain says how Serve stops once its context is done.
@@ -111,6 +114,10 @@ func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, a
 	var wg sync.WaitGroup
 	for i, l := range ls {
 		srv := NewServer(l.Handler, log)
+		if l.H2C {
+			srv.Protocols = new(http.Protocols)
+			srv.Protocols.SetUnencryptedHTTP2(true)
+		}
 		srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
 			switch s {
