@@ -150,6 +150,9 @@ type Caps struct {
 	DropsQuery bool
 	// MaxTTL bounds the token lifetime, 0 for no bound (S3: 7 days).
 	MaxTTL time.Duration
+	// KeyIDOptional: KEY_ID may be left empty (the tokens name no key,
+	// as Bunny's). By default KEY_ID (or KEY_ID_FILE) is required.
+	KeyIDOptional bool
 }
 
 // Settings are a route's signing settings, the scheme's share of
