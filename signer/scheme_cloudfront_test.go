@@ -210,6 +210,59 @@ func checkCloudFront(t *testing.T, o *oracle, c cfCase) {
 	if len(want) != len(tok.Params) {
 		t.Errorf("parameters %v, the vendor's %v", tok.Params, want)
 	}
+	checkCloudFrontChecker(t, c, s, tok)
+}
+
+// checkCloudFrontChecker: the cloudfront Checker (signgate verify)
+// accepts the token for a path the grant covers, at a time and address
+// its policy allows, and refuses it past DateLessThan, outside IpAddress
+// and outside the Resource.
+func checkCloudFrontChecker(t *testing.T, c cfCase, s signer.Signer, tok signer.Token) {
+	t.Helper()
+	pemBytes, _ := os.ReadFile(filepath.Join("testdata", c.key))
+	base, _ := signer.ParseBase("https://d111111abcdef8.cloudfront.net")
+	ck, err := signer.CloudFront{}.NewChecker(signer.Settings{Base: base, KeyID: "K2JCJMDEHXQW5F", Key: pemBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.path
+	if c.prefix {
+		p += "/seg 1.ts"
+	}
+	ip := "192.0.2.1"
+	if c.ip != "" {
+		ip = strings.Replace(c.ip, ".0/24", ".7", 1)
+	}
+	u, _ := s.URL(p, "", tok)
+	pu, _ := url.Parse(u)
+	req := signer.Request{Path: p, RawQuery: pu.RawQuery, ClientIP: ip, Now: c.exp.Add(-time.Minute)}
+	if c.cookies {
+		cks, _ := s.Cookies(tok)
+		req.RawQuery = ""
+		for i := range cks {
+			req.Cookies = append(req.Cookies, &cks[i])
+		}
+	}
+	if _, err := ck.Check(req); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	late := req
+	late.Now = c.exp
+	if _, err := ck.Check(late); !errors.Is(err, signer.ErrExpired) {
+		t.Errorf("Check at DateLessThan: %v, want ErrExpired", err)
+	}
+	other := req
+	other.Path = "/elsewhere" + c.path
+	if _, err := ck.Check(other); err == nil {
+		t.Errorf("Check outside the Resource passed")
+	}
+	if c.ip != "" {
+		away := req
+		away.ClientIP = "198.51.100.1"
+		if _, err := ck.Check(away); !errors.Is(err, signer.ErrScope) {
+			t.Errorf("Check from outside IpAddress: %v, want ErrScope", err)
+		}
+	}
 }
 
 func queryOf(t *testing.T, u string) map[string]string {
