@@ -351,3 +351,43 @@ func TestCloudFrontRefuses(t *testing.T) {
 		t.Errorf("the client's query was kept: %s", u)
 	}
 }
+
+// TestCloudFrontOpensNoMore: a CloudFront token opens, as CloudFront
+// matches its Resource (the Checker's wildcard rule), only paths its
+// grant covers: over generated grants and paths, among them siblings
+// that share the directory's name as a prefix (/v/abc and /v/abcdef).
+func TestCloudFrontOpensNoMore(t *testing.T) {
+	pemBytes, _ := os.ReadFile(filepath.Join("testdata", "rsa2048.pem"))
+	base, _ := signer.ParseBase("https://d111111abcdef8.cloudfront.net/m")
+	s, err := signer.CloudFront{}.New(signer.Settings{Base: base, KeyID: "K", Key: pemBytes, Scope: signer.ScopeDir, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := signer.CloudFront{}.NewChecker(signer.Settings{Base: base, KeyID: "K", Key: pemBytes})
+	r := rand.New(rand.NewPCG(14, 9))
+	exp := time.Unix(1_900_000_000, 0)
+	for range 300 {
+		g := signer.Grant{Path: randPath(r), Prefix: r.IntN(3) > 0}
+		if r.IntN(20) == 0 {
+			g = signer.Grant{Prefix: true}
+		}
+		tok, err := s.Mint(g, exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := s.URL("/x", "", tok)
+		q := u[strings.IndexByte(u, '?')+1:]
+		for _, p := range []string{g.Path, g.Path + "/a", g.Path + "a", g.Path + "x/y", randPath(r), g.Path + "/" + randPath(r)[1:]} {
+			if p == "" {
+				p = "/"
+			}
+			_, err := ck.Check(signer.Request{Path: p, RawQuery: q, Now: exp.Add(-time.Minute)})
+			if err == nil && !g.Covers(p) {
+				t.Fatalf("grant %+v opened %q", g, p)
+			}
+			if err != nil && g.Prefix && g.Path != "" && strings.HasPrefix(p, g.Path+"/") {
+				t.Errorf("grant %+v refused %q below it: %v", g, p, err)
+			}
+		}
+	}
+}
