@@ -243,11 +243,24 @@ func (g Gateway) validateRoutes() []error {
 				add("KEY_FILE", "required (or %s%d_KEY_JSON_FILE, one file with the kid and the key)", RoutesPrefix, i)
 			}
 			switch {
-			case r.KeyID == "" && r.KeyIDFile == "":
+			case r.KeyID == "" && r.KeyIDFile == "" && !r.keyIDOptional():
 				add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
 			case r.KeyID != "" && r.KeyIDFile != "":
 				add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
 			}
+		}
+		if r.Scheme != "" && r.Scheme != signer.DefaultScheme {
+			// The rotation checks of one-file keys and of the JWKS are
+			// about Qencode's kid and RSA key pairs.
+			if r.KeyJSONFile != "" {
+				add("KEY_JSON_FILE", "only for %s%d_SCHEME=%s; give %s%d_KEY_FILE", RoutesPrefix, i, signer.DefaultScheme, RoutesPrefix, i)
+			}
+			if r.JWKSURL != "" {
+				add("JWKS_URL", "only for %s%d_SCHEME=%s", RoutesPrefix, i, signer.DefaultScheme)
+			}
+		}
+		if r.StreamID != "" && r.Scheme != "" && r.Scheme != signer.DefaultScheme && r.Scheme != "ed25519" {
+			add("SCHEME", "%q: a live stream's route signs for a signgate edge, which verifies qencode or ed25519 tokens", r.Scheme)
 		}
 		if r.JWKSURL != "" {
 			if err := checkHTTPURL(r.JWKSURL); err != nil {
@@ -281,6 +294,7 @@ func (g Gateway) validateRoutes() []error {
 		}
 		errs = append(errs, r.validateStreaming(i)...)
 		errs = append(errs, r.validateLive(i)...)
+		errs = append(errs, r.validateScheme(i)...)
 	}
 	if needAuth && len(g.Auth) == 0 {
 		errs = append(errs, fmt.Errorf("%sAUTH: empty, but a route is not public; list authenticators (header, jwt, forward) or set _PUBLIC=true", Prefix))

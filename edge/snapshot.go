@@ -119,20 +119,20 @@ func (e *Edge) refresh(ctx context.Context) (int64, error) {
 			continue
 		}
 		if old != nil && bytes.Equal(old.pems[k.ID], k.PublicKey) {
-			if was, _ := old.owner(k); was[k.ID].Bucket == name && was[k.ID].Key != nil {
+			if was, _ := old.owner(k); was[k.ID].Bucket == name && was[k.ID].Alg() != "" {
 				// Unchanged: keep the parsed key, whose pointer cached
 				// verifications are checked against.
 				into[k.ID], next.pems[k.ID] = was[k.ID], old.pems[k.ID]
 				continue
 			}
 		}
-		pub, err := signer.ParsePublicKey(k.PublicKey)
+		pub, err := signer.ParseVerifyingKey(k.ID, name, k.PublicKey)
 		if err != nil {
 			// Fail closed for this key only: its tokens are refused.
 			e.log.Error("stored signing key is unusable; its tokens are refused", "kid", k.ID, "err", err)
 			continue
 		}
-		into[k.ID] = signer.PublicKey{ID: k.ID, Bucket: name, Key: pub}
+		into[k.ID] = pub
 		next.pems[k.ID] = k.PublicKey
 	}
 	e.publish(old, next)
@@ -157,7 +157,7 @@ func (e *Edge) publish(old, next *snapshot) {
 // there (another public key, or another bucket or stream).
 func revoked(old, next signer.Keys) bool {
 	for kid, k := range old {
-		if nk, ok := next[kid]; !ok || nk.Key != k.Key || nk.Bucket != k.Bucket {
+		if nk, ok := next[kid]; !ok || !nk.Same(k) || nk.Bucket != k.Bucket {
 			return true
 		}
 	}

@@ -34,6 +34,9 @@ import (
 // used, for there is no other, and returned with its error
 // (state unverified); it is checked again at the next load.
 func (rt *route) loadKey(ctx context.Context, c *http.Client) (changed bool, err error) {
+	if !rt.qencode() {
+		return rt.loadSchemeKey()
+	}
 	k, sum, err := rt.readKey()
 	if err != nil {
 		return false, err
@@ -49,7 +52,7 @@ func (rt *route) loadKey(ctx context.Context, c *http.Client) (changed bool, err
 	}
 	if err := rt.checkPair(ctx, c, old, k); err != nil {
 		if ke, ok := errors.AsType[*keyError](err); ok && ke.state == keyUnverified && old == nil {
-			rt.key.Store(k) // no hash: the next load checks it again
+			rt.storeKey(k) // no hash: the next load checks it again
 			return true, err
 		}
 		return false, err
@@ -58,7 +61,60 @@ func (rt *route) loadKey(ctx context.Context, c *http.Client) (changed bool, err
 	if same {
 		return false, nil
 	}
+	rt.storeKey(k)
+	return true, nil
+}
+
+// qencode reports whether the route signs Qencode's tokens, whose keys
+// the rotation checks above (kid and key pairs, the JWKS) are about.
+func (rt *route) qencode() bool {
+	return rt.scheme == nil || rt.scheme.Name() == signer.DefaultScheme
+}
+
+// storeKey puts k, a qencode key, in use.
+func (rt *route) storeKey(k *signer.SigningKey) {
 	rt.key.Store(k)
+	rt.signer.Store(&loadedSigner{s: signer.NewQencodeSigner(k, rt.base)})
+}
+
+// loadSchemeKey is loadKey for the other schemes: the key file (and kid
+// file) read again, the Signer rebuilt when they changed. A new key
+// under a kid fixed in the environment is refused, as for qencode.
+func (rt *route) loadSchemeKey() (changed bool, err error) {
+	data, err := os.ReadFile(rt.keyFile)
+	if err != nil {
+		return false, rt.keyErr(fmt.Errorf("route %s: key file: %w", rt.name, err), "KEY_FILE")
+	}
+	kid := rt.kid
+	h := sha256.New()
+	h.Write(data)
+	if rt.kidFile != "" {
+		if kid, err = readKeyID(rt.kidFile); err != nil {
+			return false, rt.keyErr(fmt.Errorf("route %s: %w", rt.name, err), "KEY_ID_FILE")
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(kid))
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	if old := rt.keyHash.Load(); old != nil && *old == sum && rt.signer.Load() != nil {
+		return false, nil
+	}
+	s, err := rt.newSigner(kid, data)
+	if err != nil {
+		setting := "KEY_FILE"
+		if se, ok := errors.AsType[*signer.SettingError](err); ok && se.Setting == "KEY_ID" {
+			setting = "KEY_ID"
+		}
+		return false, rt.keyErr(fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err), setting)
+	}
+	if old := rt.currentSigner(); old != nil && rt.kidFile == "" && !sameKey(old, s) {
+		return false, rt.pairErr(keyMismatch, fmt.Errorf(
+			"route %s: %s holds a new key, but %s fixes the kid %q of the old one; keeping the old key (rotate with %s, or restart with the new kid)",
+			rt.name, rt.variable("KEY_FILE"), rt.variable("KEY_ID"), rt.kid, rt.variable("KEY_ID_FILE")), "KEY_FILE", "KEY_ID")
+	}
+	rt.signer.Store(&loadedSigner{s: s})
+	rt.keyHash.Store(&sum)
 	return true, nil
 }
 
@@ -145,6 +201,24 @@ func (rt *route) pairErr(s keyState, err error, settings ...string) *keyError {
 	return ke
 }
 
+// newSigner builds the Signer of a route of another scheme than qencode
+// (whose keys storeKey puts in use) from key file bytes data and kid.
+func (rt *route) newSigner(kid string, data []byte) (signer.Signer, error) {
+	st := rt.settings
+	st.KeyID, st.Key = kid, data
+	return rt.scheme.New(st)
+}
+
+// sameKey reports whether two signers of a route sign with one key: by
+// the scheme's own comparison when it has one (a key file rewritten in
+// another encoding is the same key), else never (the file changed).
+func sameKey(old, s signer.Signer) bool {
+	if k, ok := old.(interface{ SameKey(signer.Signer) bool }); ok {
+		return k.SameKey(s)
+	}
+	return false
+}
+
 // CheckKeys loads the key files of every route of cfg as New does (and,
 // where a route has a JWKS_URL, checks the pair against it), and returns
 // every problem, each naming its variable (KEY_FILE, KEY_ID_FILE or
@@ -156,13 +230,13 @@ func CheckKeys(cfg config.Gateway) error {
 	defer c.CloseIdleConnections()
 	var errs []error
 	for i, rc := range cfg.Routes {
-		rt := &route{index: i, name: rc.Name}
-		rt.setKeySource(rc)
-		if rt.keyFile == "" {
+		if rc.KeyFile == "" && rc.KeyJSONFile == "" {
 			continue
 		}
-		if rt.name == "" {
-			rt.name = fmt.Sprint(i)
+		rt, err := newRoute(i, rc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if _, err := rt.loadKey(context.Background(), c); err != nil && !startsUnverified(err) {
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
@@ -248,7 +322,7 @@ func readKeyID(path string) (string, error) {
 // keysLoaded reports whether every route has a key.
 func (g *Gateway) keysLoaded() bool {
 	for _, rt := range g.routes {
-		if rt.key.Load() == nil {
+		if rt.signer.Load() == nil {
 			return false
 		}
 	}

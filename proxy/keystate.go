@@ -56,7 +56,7 @@ func (g *Gateway) Reload() error {
 		g.setKeyState(rt, stateOf(err), err)
 		if changed {
 			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()
-			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "key", rt.key.Load())
+			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "signer", rt.currentSigner())
 		}
 	}
 	return errors.Join(errs...)
@@ -84,9 +84,9 @@ func (g *Gateway) setKeyState(rt *route, s keyState, err error) {
 		g.log.Debug("key reload failed again; keeping the previous key", "route", rt.name, "file", file, "state", s.String())
 	case err != nil:
 		g.log.Error("key reload failed; keeping the previous key until the files are good", "route", rt.name,
-			"variables", keyVars(rt.index, err), "file", file, "state", s.String(), "key", rt.key.Load(), "err", err.Error())
+			"variables", keyVars(rt.index, err), "file", file, "state", s.String(), "signer", rt.currentSigner(), "err", err.Error())
 	case old != keyOK:
-		g.log.Info("key file good again", "route", rt.name, "file", rt.keyFile, "key", rt.key.Load())
+		g.log.Info("key file good again", "route", rt.name, "file", rt.keyFile, "signer", rt.currentSigner())
 	}
 }
 
@@ -120,8 +120,8 @@ func (g *Gateway) keyReports() ([]keyReport, bool) {
 		s := keyState(rt.keyState.Load())
 		ok = ok && s == keyOK
 		r := keyReport{Route: rt.name, Prefix: rt.prefix, State: s.String()}
-		if k := rt.key.Load(); k != nil {
-			r.KeyID = k.ID
+		if sg := rt.currentSigner(); sg != nil {
+			r.KeyID = sg.KeyID()
 		}
 		out = append(out, r)
 	}

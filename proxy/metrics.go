@@ -88,7 +88,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 	reg.MustRegister(m.requests, dur, m.redirects, m.authVerdicts, m.keyReloads, m.keyState, m.signErrors,
 		stat("signgate_token_cache_hits_total", "Token cache hits.", func(s signer.CacheStats) float64 { return float64(s.Hits) }),
 		stat("signgate_token_cache_misses_total", "Token cache misses.", func(s signer.CacheStats) float64 { return float64(s.Misses) }),
-		stat("signgate_token_signatures_total", "RSA signatures made by the token cache.", func(s signer.CacheStats) float64 { return float64(s.Signatures) }),
+		stat("signgate_token_signatures_total", "Tokens minted (signatures made) by the token cache, every scheme.", func(s signer.CacheStats) float64 { return float64(s.Signatures) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "signgate_token_cache_entries",
 			Help: "Tokens held in the cache.",

@@ -124,6 +124,27 @@ func TestEdgeCommandWithKeysAndPolicy(t *testing.T) {
 		t.Fatalf("signed URL: %d %q", st, b)
 	}
 
+	// An Ed25519 key beside it: the ed25519 scheme's URLs are served too.
+	edFile := filepath.Join(root, "ed.pem")
+	out, errOut, code = cli(t, client, "keys", "create", "--bucket", "media", "--algorithm", "EdDSA", "--out", edFile, apiFlag)
+	if code != 0 {
+		t.Fatalf("keys create --algorithm EdDSA: %d %q", code, errOut)
+	}
+	em := regexp.MustCompile(`(?m)^id: (\S+)$`).FindStringSubmatch(out)
+	if em == nil {
+		t.Fatalf("no id in %q", out)
+	}
+	out, errOut, code = cli(t, nil, "sign", "--scheme", "ed25519", "--key", edFile, "--kid", em[1], "--scope", "dir", media+"/v/seg.ts")
+	if code != 0 {
+		t.Fatalf("sign --scheme ed25519: %q", errOut)
+	}
+	if st, b := httpGet(t, strings.TrimSpace(out)); st != 200 || b != "SEGMENT" {
+		t.Fatalf("EdDSA-signed URL: %d %q", st, b)
+	}
+	if _, errOut, code = cli(t, client, "keys", "delete", em[1], apiFlag); code != 0 {
+		t.Fatalf("keys delete of the Ed25519 key: %d %q", code, errOut)
+	}
+
 	out, _, code = cli(t, client, "keys", "list", apiFlag)
 	if code != 0 || !strings.Contains(out, kid) || !strings.Contains(out, "demo") || strings.Count(out, "\n") != 2 {
 		t.Errorf("keys list: %d %q", code, out)

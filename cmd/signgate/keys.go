@@ -87,15 +87,16 @@ func runKeys(e *env, args []string) error {
 func runKeysCreate(e *env, args []string) error {
 	fset := newFlags(e, "keys create", "(--bucket B | --stream-id S) [flags]", `
 Create a signing key for a bucket or a live stream. The private key (PKCS#1
-PEM) is written to --out, mode 0600; the default file is ID.pem in the
-current directory. A --out file whose name ends in .json gets the API's
-answer instead, {"signing_key": {"id", ..., "private_key"}}: the kid and the
-key in one file, for SIGNGATE_ROUTES_n_KEY_JSON_FILE. An existing file is
-never overwritten.`)
+PEM; PKCS#8 for --algorithm EdDSA) is written to --out, mode 0600; the
+default file is ID.pem in the current directory. A --out file whose name
+ends in .json gets the API's answer instead, {"signing_key": {"id", ...,
+"private_key"}}: the kid and the key in one file, for
+SIGNGATE_ROUTES_n_KEY_JSON_FILE. An existing file is never overwritten.`)
 	apiURL := apiFlags(e, fset)
 	bucket := fset.String("bucket", "", "the `bucket` the key signs for")
 	stream := fset.String("stream-id", "", "the live stream `id` the key signs for")
 	name := fset.String("name", "", "a `name` for the key")
+	alg := fset.String("algorithm", "RS256", "`RS256` (Qencode's), or EdDSA (an Ed25519 key for the ed25519 scheme)")
 	out := fset.String("out", "", "private key `file` (default ID.pem); FILE.json: kid and key as JSON")
 	printKey := fset.Bool("print-private-key", false, "also print the private key on standard output")
 	pos, err := parseFlags(fset, args)
@@ -126,7 +127,7 @@ never overwritten.`)
 	if err != nil {
 		return err
 	}
-	k, err := c.CreateKey(e.ctx, edge.CreateKeyRequest{Bucket: *bucket, StreamID: *stream, Name: edge.NullString(*name)})
+	k, err := c.CreateKey(e.ctx, edge.CreateKeyRequest{Bucket: *bucket, StreamID: *stream, Name: edge.NullString(*name), Algorithm: *alg})
 	if err != nil {
 		return fmt.Errorf("keys create: %w", err)
 	}
