@@ -151,7 +151,15 @@ type Route struct {
 	Bucket  string `env:"BUCKET"`
 	Region  string `env:"REGION"`
 	CDNBase string `env:"CDN_BASE"`
-	// KeyFile is the PEM private key (PKCS#1 or PKCS#8); KeyID its kid.
+	// Scheme is the signing scheme, the CDN's URL-signing format:
+	// qencode, cloudfront or s3 (see docs/cdn.md).
+	Scheme string `env:"SCHEME" envDefault:"qencode"`
+	// SchemeOptions are the scheme's own settings (gateway_schemes.go).
+	SchemeOptions
+	// KeyFile is the key: for qencode and cloudfront a PEM private key
+	// (PKCS#1 or PKCS#8), for s3 a file holding the secret access key.
+	// KeyID is its id: the kid, CloudFront's key pair (public key) id,
+	// or the S3 access key id.
 	KeyFile string `env:"KEY_FILE"`
 	KeyID   string `env:"KEY_ID"`
 	// KeyIDFile, instead of KeyID, is a file holding the kid, reloaded with

@@ -231,7 +231,7 @@ func (g Gateway) validateRoutes() []error {
 			add("KEY_FILE", "required")
 		}
 		switch {
-		case r.KeyID == "" && r.KeyIDFile == "":
+		case r.KeyID == "" && r.KeyIDFile == "" && !r.keyIDOptional():
 			add("KEY_ID", "required (or %s%d_KEY_ID_FILE): the kid of the key in %s%d_KEY_FILE", RoutesPrefix, i, RoutesPrefix, i)
 		case r.KeyID != "" && r.KeyIDFile != "":
 			add("KEY_ID_FILE", "give %s%d_KEY_ID or %s%d_KEY_ID_FILE, not both", RoutesPrefix, i, RoutesPrefix, i)
@@ -259,6 +259,7 @@ func (g Gateway) validateRoutes() []error {
 			add("REDIRECT_STATUS", "%d: want 302 or 307", r.RedirectStatus)
 		}
 		errs = append(errs, r.validateStreaming(i)...)
+		errs = append(errs, r.validateScheme(i)...)
 	}
 	if needAuth && len(g.Auth) == 0 {
 		errs = append(errs, fmt.Errorf("%sAUTH: empty, but a route is not public; list authenticators (header, jwt, forward) or set _PUBLIC=true", Prefix))

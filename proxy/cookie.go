@@ -12,9 +12,10 @@ import (
 // CookieName is the signed cookie of Qencode's CDN, which the edge reads
 // too: a token for a directory, sent by the browser with every request for
 // a segment under it.
-const CookieName = "Qencode-Auth-Token"
+const CookieName = signer.QencodeCookie
 
-// setStreamCookie adds to w the Qencode-Auth-Token cookie for the
+// setStreamCookie adds to w the scheme's signed cookies (Qencode's
+// Qencode-Auth-Token, CloudFront's three) for the
 // directory of bucket path bp (cookie mode): the directory's token from
 // the cache, Path = that directory on the CDN, on the configured domain
 // (host-only when none), Secure when the CDN is https, HttpOnly,
@@ -23,8 +24,8 @@ const CookieName = "Qencode-Auth-Token"
 // claim below the directory (it holds another route's space): a cookie
 // for one file serves no segment.
 func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string, pr *Principal) error {
-	key := rt.key.Load()
-	if key == nil {
+	s := rt.currentSigner()
+	if s == nil {
 		return fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
 	scope, err := g.grant(rt, bp, reachDir, pr)
@@ -35,28 +36,32 @@ func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string, p
 		g.log.Warn("no streaming cookie: the directory holds another route's space", "route", rt.name, "path", bp)
 		return nil
 	}
-	tok, exp, err := g.cache.Token(rt.name, key, scope, rt.life)
+	tok, exp, err := g.cache.Mint(rt.name, s, grantOf(reachDir, scope, bp), rt.life)
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	c := http.Cookie{
-		Name:     CookieName,
-		Value:    tok,
-		Path:     cookiePath(rt.stream.cdnPath(), scope),
-		Domain:   rt.stream.cookieDomain,
-		Expires:  exp.UTC(),
-		MaxAge:   maxAge(exp, g.opts.Now()),
-		Secure:   rt.stream.secure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+	cookies, err := s.Cookies(tok)
+	if err != nil {
+		return fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	v := c.String()
-	if v == "" {
-		return fmt.Errorf("route %s: cannot write the %s cookie", rt.name, CookieName)
+	var vs []string
+	for _, c := range cookies {
+		c.Path = cookiePath(rt.stream.cdnPath(), scope)
+		c.Domain = rt.stream.cookieDomain
+		c.Expires = exp.UTC()
+		c.MaxAge = maxAge(exp, g.opts.Now())
+		c.Secure = rt.stream.secure
+		c.HttpOnly = true
+		c.SameSite = http.SameSiteLaxMode
+		v := c.String()
+		if v == "" {
+			return fmt.Errorf("route %s: cannot write the %s cookie", rt.name, c.Name)
+		}
+		vs = append(vs, v)
 	}
 	h := w.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], v)
+	h["Set-Cookie"] = append(h["Set-Cookie"], vs...)
 	rt.cookies.Inc()
 	return nil
 }

@@ -137,6 +137,16 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, gp, pr.describe())
 }
 
+// grantOf returns the signer.Grant that claim uri, which grant gave for
+// bucket path bp with reach want, stands for: a prefix grant of a
+// directory, or the file bp itself when uri is bp (a file asked for, or a
+// directory narrowed down to the file). A Qencode uri claim opens what
+// lies below a file too; other schemes open the file alone, which is less,
+// never more.
+func grantOf(want reach, uri, bp string) signer.Grant {
+	return signer.Grant{Path: uri, Prefix: want == reachTree || uri != bp}
+}
+
 // grantBeside is grant for a path that another claim, approved, already
 // led to: a URI in a manifest whose own claim was approved. A principal
 // of forward-auth was authorized by the app for approved alone (it was

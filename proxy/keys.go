@@ -33,25 +33,58 @@ func (rt *route) loadKey() (changed bool, err error) {
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
-	if old := rt.keyHash.Load(); old != nil && *old == sum && rt.key.Load() != nil {
+	if old := rt.keyHash.Load(); old != nil && *old == sum && rt.signer.Load() != nil {
 		return false, nil
 	}
-	priv, err := signer.ParsePrivateKey(data)
+	s, err := rt.newSigner(kid, data)
 	if err != nil {
-		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, err: fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)}
+		setting := "KEY_FILE"
+		if se, ok := errors.AsType[*signer.SettingError](err); ok && se.Setting == "KEY_ID" {
+			setting = "KEY_ID"
+		}
+		return false, &keyError{setting: setting, file: rt.keyFile, err: fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err)}
 	}
 	// A new key under a kid fixed in the environment would sign every URL
 	// with a key the edge does not hold under that kid: refused, so that
 	// a rotation is a change of both or of a kid file, never of the key
 	// alone.
-	if old := rt.key.Load(); old != nil && rt.kidFile == "" && !old.Key.Equal(priv) {
+	if old := rt.currentSigner(); old != nil && rt.kidFile == "" && !sameKey(old, s) {
 		return false, &keyError{setting: "KEY_FILE", file: rt.keyFile, mismatch: true, err: fmt.Errorf(
 			"route %s: %s%d_KEY_FILE holds a new key, but %s%d_KEY_ID fixes the kid %q of the old one; keeping the old key (rotate with %s%d_KEY_ID_FILE, or restart with the new kid)",
 			rt.name, config.RoutesPrefix, rt.index, config.RoutesPrefix, rt.index, rt.kid, config.RoutesPrefix, rt.index)}
 	}
-	rt.key.Store(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv})
+	if q, ok := s.(*signer.QencodeSigner); ok {
+		rt.key.Store(q.Key)
+	}
+	rt.signer.Store(&loadedSigner{s: s})
 	rt.keyHash.Store(&sum)
 	return true, nil
+}
+
+// newSigner builds the route's Signer from key file bytes data and kid.
+// The qencode scheme keeps the route's bucket on its key, as before
+// schemes existed.
+func (rt *route) newSigner(kid string, data []byte) (signer.Signer, error) {
+	st := rt.settings
+	st.KeyID, st.Key = kid, data
+	if rt.scheme == nil || rt.scheme.Name() == signer.DefaultScheme {
+		priv, err := signer.ParsePrivateKey(data)
+		if err != nil {
+			return nil, err
+		}
+		return signer.NewQencodeSigner(&signer.SigningKey{ID: kid, Bucket: rt.bucket, Key: priv}, rt.base), nil
+	}
+	return rt.scheme.New(st)
+}
+
+// sameKey reports whether two signers of a route sign with one key: by
+// the scheme's own comparison when it has one (a key file rewritten in
+// another encoding is the same key), else never (the file changed).
+func sameKey(old, s signer.Signer) bool {
+	if k, ok := old.(interface{ SameKey(signer.Signer) bool }); ok {
+		return k.SameKey(s)
+	}
+	return false
 }
 
 // CheckKeys loads the key files of every route of cfg as New does, and
@@ -65,9 +98,10 @@ func CheckKeys(cfg config.Gateway) error {
 		if rc.KeyFile == "" {
 			continue
 		}
-		rt := &route{index: i, name: rc.Name, keyFile: rc.KeyFile, kid: rc.KeyID, kidFile: rc.KeyIDFile, bucket: rc.Bucket}
-		if rt.name == "" {
-			rt.name = fmt.Sprint(i)
+		rt, err := newRoute(i, rc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if _, err := rt.loadKey(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
@@ -116,7 +150,7 @@ func readKeyID(path string) (string, error) {
 // keysLoaded reports whether every route has a key.
 func (g *Gateway) keysLoaded() bool {
 	for _, rt := range g.routes {
-		if rt.key.Load() == nil {
+		if rt.signer.Load() == nil {
 			return false
 		}
 	}

@@ -59,7 +59,7 @@ func (g *Gateway) Reload() error {
 		g.setKeyState(rt, state, err)
 		if changed {
 			g.metrics.keyReloads.WithLabelValues(rt.name, "changed").Inc()
-			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "key", rt.key.Load())
+			g.log.Info("key reloaded", "route", rt.name, "file", rt.keyFile, "scheme", rt.scheme.Name(), "kid", rt.currentSigner().KeyID())
 		}
 	}
 	return errors.Join(errs...)

@@ -69,8 +69,8 @@ func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *rout
 // for principal pr.
 func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat, pr *Principal) ([]byte, uriCounts, error) {
 	var counts uriCounts
-	key := rt.key.Load()
-	if key == nil {
+	s := rt.currentSigner()
+	if s == nil {
 		return nil, counts, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rt.stream.timeout)
@@ -85,16 +85,16 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, err
 	}
 	m := &rewriter{
-		g: g, rt: rt, key: key, pr: copyPrincipal(pr),
-		scope:  scope,
-		tokens: make(map[string]string, 2),
+		g: g, rt: rt, signer: s, pr: copyPrincipal(pr),
+		scope:  grantOf(reachDir, scope, bp),
+		tokens: make(map[signer.Grant]signer.Token, 2),
 		budget: manifestGrowth * rt.stream.maxBytes,
 	}
 	tok, err := m.token(m.scope)
 	if err != nil {
 		return nil, counts, err
 	}
-	src, err := rt.base.URL(bp, r.URL.RawQuery, tok)
+	src, err := s.URL(bp, r.URL.RawQuery, tok)
 	if err != nil {
 		return nil, counts, fmt.Errorf("route %s: %w", rt.name, err)
 	}
@@ -248,27 +248,27 @@ func uriKindNames() [numURIKinds]string {
 type rewriter struct {
 	g      *Gateway
 	rt     *route
-	key    *signer.SigningKey
-	pr     *Principal        // whom the claims are for (nil: anonymous)
-	scope  string            // uri claim of the manifest's directory
-	tokens map[string]string // tokens by uri claim, for this manifest
-	budget int64             // bytes of rewritten URIs still allowed
+	signer signer.Signer
+	pr     *Principal                    // whom the claims are for (nil: anonymous)
+	scope  signer.Grant                  // the grant of the manifest's directory
+	tokens map[signer.Grant]signer.Token // tokens by grant, for this manifest
+	budget int64                         // bytes of rewritten URIs still allowed
 	counts uriCounts
 }
 
-// token returns the token for uri claim scope, from the manifest's own
-// map, else the cache (which mints on a miss).
-func (m *rewriter) token(scope string) (string, error) {
+// token returns the token for grant scope, from the manifest's own map,
+// else the cache (which mints on a miss).
+func (m *rewriter) token(scope signer.Grant) (signer.Token, error) {
 	if tok, ok := m.tokens[scope]; ok {
 		return tok, nil
 	}
 	if len(m.tokens) >= maxManifestScopes {
-		return "", fmt.Errorf("%w: URIs in more than %d directories", manifest.ErrTooLarge, maxManifestScopes)
+		return signer.Token{}, fmt.Errorf("%w: URIs in more than %d directories", manifest.ErrTooLarge, maxManifestScopes)
 	}
-	tok, _, err := m.g.cache.Token(m.rt.name, m.key, scope, m.rt.life)
+	tok, _, err := m.g.cache.Mint(m.rt.name, m.signer, scope, m.rt.life)
 	if err != nil {
 		m.g.metrics.signErrors.Inc()
-		return "", fmt.Errorf("route %s: %w", m.rt.name, err)
+		return signer.Token{}, fmt.Errorf("route %s: %w", m.rt.name, err)
 	}
 	m.tokens[scope] = tok
 	return tok, nil
@@ -336,7 +336,7 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 	}
 	var out string
 	if kind == manifest.Playlist {
-		q, err := signer.StripAuth(ref.RawQuery)
+		q, err := m.rt.dropQuery(ref.RawQuery)
 		if err != nil {
 			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
 		}
@@ -354,12 +354,15 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		u, err := m.rt.base.URL(p, ref.RawQuery, tok)
+		u, err := m.signer.URL(p, ref.RawQuery, tok)
 		if err != nil {
 			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
 		}
 		if tail != "" {
 			q := strings.IndexByte(u, '?')
+			if q < 0 {
+				q = len(u)
+			}
 			u = strings.TrimSuffix(u[:q], "/") + tail + u[q:]
 		}
 		if kind == manifest.Template {
@@ -384,17 +387,17 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 // narrows a directory that holds another route's space, down to the
 // file, and refuses a directory URI that does, or any URI outside the
 // manifest's claim for a principal of forward-auth.
-func (m *rewriter) scopeOf(p string, isDir bool) (string, error) {
-	if signer.Covers(m.scope, p) {
+func (m *rewriter) scopeOf(p string, isDir bool) (signer.Grant, error) {
+	if m.scope.Covers(p) {
 		return m.scope, nil
 	}
 	want := reachDir
 	if isDir {
 		want = reachTree
 	}
-	scope, err := m.g.grantBeside(m.rt, p, want, m.pr, m.scope)
+	scope, err := m.g.grantBeside(m.rt, p, want, m.pr, m.scope.Path)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
+		return signer.Grant{}, fmt.Errorf("%w: %w", ErrManifestURI, err)
 	}
-	return scope, nil
+	return grantOf(want, scope, p), nil
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"github.com/signgate/signgate/signer"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,7 +53,7 @@ func BenchmarkManifestRewrite(b *testing.B) {
 			if tc.f == formatDASH {
 				parse = manifest.DASH
 			}
-			m := &rewriter{g: f.gw, rt: rt, key: rt.key.Load(), scope: "/media/v", tokens: map[string]string{}, budget: 8 << 20}
+			m := &rewriter{g: f.gw, rt: rt, signer: rt.currentSigner(), scope: signer.Grant{Path: "/media/v", Prefix: true}, tokens: map[signer.Grant]signer.Token{}, budget: 8 << 20}
 			out, err := parse(strings.NewReader(tc.body), base, 1<<20, m.rewrite)
 			if err != nil {
 				b.Fatal(err)
@@ -62,7 +63,7 @@ func BenchmarkManifestRewrite(b *testing.B) {
 			defer cpuPerOp(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					m := &rewriter{g: f.gw, rt: rt, key: rt.key.Load(), scope: "/media/v", tokens: map[string]string{}, budget: 8 << 20}
+					m := &rewriter{g: f.gw, rt: rt, signer: rt.currentSigner(), scope: signer.Grant{Path: "/media/v", Prefix: true}, tokens: map[signer.Grant]signer.Token{}, budget: 8 << 20}
 					if _, err := parse(strings.NewReader(tc.body), base, 1<<20, m.rewrite); err != nil {
 						b.Fatal(err)
 					}

@@ -56,7 +56,7 @@ func FuzzRewriteURI(f *testing.F) {
 			return
 		}
 		abs := base.ResolveReference(ref)
-		m := &rewriter{g: g, rt: rt, key: rt.key.Load(), scope: "/media/v/abc", tokens: map[string]string{}, budget: 1 << 20}
+		m := &rewriter{g: g, rt: rt, signer: rt.currentSigner(), scope: signer.Grant{Path: "/media/v/abc", Prefix: true}, tokens: map[signer.Grant]signer.Token{}, budget: 1 << 20}
 		out, err := m.rewrite(abs, kind)
 		if err != nil {
 			if !errors.Is(err, ErrManifestURI) {

@@ -68,16 +68,16 @@ func (g *Gateway) sign(rt *route, bp, rawQuery string, pr *Principal) (string, t
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	key := rt.key.Load()
-	if key == nil {
+	s := rt.currentSigner()
+	if s == nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	tok, exp, err := g.cache.Token(rt.name, key, uri, rt.life)
+	tok, exp, err := g.cache.Mint(rt.name, s, grantOf(reachOf(rt.scope), uri, bp), rt.life)
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	loc, err := rt.base.URL(bp, rawQuery, tok)
+	loc, err := s.URL(bp, rawQuery, tok)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}

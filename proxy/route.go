@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -31,7 +32,10 @@ type route struct {
 	kid      string // "" when kidFile gives it
 	kidFile  string
 	bucket   string
-	key      atomic.Pointer[signer.SigningKey]
+	key      atomic.Pointer[signer.SigningKey] // the qencode scheme's key, else nil
+	scheme   signer.Scheme
+	settings signer.Settings // the scheme's settings, key material aside
+	signer   atomic.Pointer[loadedSigner]
 	keyHash  atomic.Pointer[[32]byte] // of the key file's bytes
 	keyState keyState                 // of the last load; under Gateway.reloadMu
 	redirect prometheus.Counter       // redirects served
@@ -63,27 +67,61 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	if err != nil {
 		return nil, err
 	}
+	sch, err := signer.LookupScheme(rc.Scheme)
+	if err != nil {
+		return nil, fmt.Errorf("%s%d_SCHEME: %w", config.RoutesPrefix, i, err)
+	}
+	settings, err := rc.SchemeSettings()
+	if err == nil {
+		err = sch.Check(settings)
+	}
+	if err != nil {
+		return nil, errors.Join(config.SchemeErrors(fmt.Sprintf("%s%d_", config.RoutesPrefix, i), err)...)
+	}
 	name := rc.Name
 	if name == "" {
 		name = strconv.Itoa(i)
 	}
 	return &route{
-		index:   i,
-		stream:  st,
-		name:    name,
-		prefix:  config.NormalizePrefix(rc.Prefix),
-		strip:   rc.StripPrefix,
-		base:    base,
-		life:    rc.Lifetime(),
-		scope:   rc.Scope,
-		public:  rc.Public,
-		require: rc.Requirements(),
-		status:  rc.RedirectStatus,
-		keyFile: rc.KeyFile,
-		kid:     rc.KeyID,
-		kidFile: rc.KeyIDFile,
-		bucket:  rc.Bucket,
+		index:    i,
+		stream:   st,
+		name:     name,
+		prefix:   config.NormalizePrefix(rc.Prefix),
+		strip:    rc.StripPrefix,
+		base:     base,
+		life:     rc.Lifetime(),
+		scope:    rc.Scope,
+		public:   rc.Public,
+		require:  rc.Requirements(),
+		status:   rc.RedirectStatus,
+		keyFile:  rc.KeyFile,
+		kid:      rc.KeyID,
+		kidFile:  rc.KeyIDFile,
+		bucket:   rc.Bucket,
+		scheme:   sch,
+		settings: settings,
 	}, nil
+}
+
+// loadedSigner is the route's Signer, swapped whole on a key reload.
+type loadedSigner struct{ s signer.Signer }
+
+// currentSigner returns the route's Signer, or nil before a key loaded.
+func (rt *route) currentSigner() signer.Signer {
+	if l := rt.signer.Load(); l != nil {
+		return l.s
+	}
+	return nil
+}
+
+// dropQuery returns the client's query rawQuery without what the route's
+// scheme drops from it: its own parameters, or all of it.
+func (rt *route) dropQuery(rawQuery string) (string, error) {
+	c := rt.scheme.Caps()
+	if c.DropsQuery {
+		return "", nil
+	}
+	return signer.DropParams(rawQuery, c.Drops...)
 }
 
 // matches reports whether canonical path p is under the route's prefix, at

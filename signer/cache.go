@@ -74,17 +74,19 @@ type Cache struct {
 	hits, misses, signatures atomic.Uint64
 }
 
-// cacheKey identifies a scope. The key pointer changes when a key file is
-// reloaded, so tokens of a replaced key are never handed out again.
+// cacheKey identifies a scope. The signer pointer (a *SigningKey or a
+// Signer) changes when a key file is reloaded, so tokens of a replaced
+// key are never handed out again.
 type cacheKey struct {
-	ns  string
-	key *SigningKey
-	uri string
+	ns     string
+	signer any
+	uri    string
+	prefix bool
 }
 
-// cacheEntry is kept lean: one pointer (the token) and two integers.
+// cacheEntry is kept lean: the token and two integers.
 type cacheEntry struct {
-	token   string
+	token   Token
 	exp     int64 // Unix seconds
 	refresh int64 // Unix seconds: hand it out only before this
 }
@@ -108,30 +110,64 @@ func NewCache(size int, now func() time.Time) (*Cache, error) {
 	return &Cache{lru: l, now: now}, nil
 }
 
-// Token returns a token granting uri, signed by key, with lifetime l: from
-// the cache when one there has at least l.MinValidity left, else freshly
-// minted. ns separates callers that share a cache (routes of a gateway).
-// A Lifetime that Validate refuses is an error.
+// Token returns a Qencode token granting uri, signed by key, with
+// lifetime l: from the cache when one there has at least l.MinValidity
+// left, else freshly minted. ns separates callers that share a cache
+// (routes of a gateway). A Lifetime that Validate refuses is an error.
+// It is Mint for the Qencode scheme, keyed on key.
 func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (string, time.Time, error) {
-	if err := l.Validate(); err != nil {
+	if key == nil {
+		return "", time.Time{}, fmt.Errorf("signer: sign with a nil key")
+	}
+	tok, exp, err := c.get(ns, key, Grant{Path: uri, Prefix: true}, l, func(g Grant, exp time.Time) (Token, error) {
+		t, err := key.Sign(Claims{URI: g.Path, Expires: exp})
+		return Token{Params: []Param{{Name: "auth", Value: t}}}, err
+	})
+	if err != nil {
 		return "", time.Time{}, err
 	}
-	k := cacheKey{ns: ns, key: key, uri: uri}
+	return tok.Get("auth"), exp, nil
+}
+
+// Mint returns s's token for grant g with lifetime l: from the cache when
+// one there has at least l.MinValidity left, else minted by s.Mint with
+// the aligned exp (Lifetime.Expiry). Concurrent misses on one (ns, s, g)
+// mint once. s must be a pointer type (see Signer).
+func (c *Cache) Mint(ns string, s Signer, g Grant, l Lifetime) (Token, time.Time, error) {
+	if s == nil {
+		return Token{}, time.Time{}, fmt.Errorf("signer: mint with a nil signer")
+	}
+	if g.Path == "" {
+		g.Prefix = true
+	}
+	return c.get(ns, s, g, l, s.Mint)
+}
+
+func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) (Token, time.Time, error) {
+	if err := l.Validate(); err != nil {
+		return Token{}, time.Time{}, err
+	}
+	k := cacheKey{ns: ns, signer: id, uri: g.Path, prefix: g.Prefix}
 	now := c.now().Unix()
 	if e, ok := c.lru.Get(k); ok && now < e.refresh {
 		c.hits.Add(1)
 		return e.token, time.Unix(e.exp, 0), nil
 	}
 	c.misses.Add(1)
-	// The flight is per key pointer, like the entry: a reloaded key with
-	// the same kid never shares a flight (or a token) with the old one.
-	v, err, _ := c.group.Do(fmt.Sprintf("%p\x00%s\x00%s", key, ns, uri), func() (any, error) {
+	// The flight is per signer pointer, like the entry: a reloaded key
+	// with the same kid never shares a flight (or a token) with the old
+	// one.
+	p := byte('f')
+	if g.Prefix {
+		p = 'p'
+	}
+	v, err, _ := c.group.Do(fmt.Sprintf("%p\x00%s\x00%c%s", id, ns, p, g.Path), func() (any, error) {
 		// Another flight may have filled the entry since our Get.
 		if e, ok := c.lru.Peek(k); ok && now < e.refresh {
 			return e, nil
 		}
 		exp, refresh := l.Expiry(time.Unix(now, 0))
-		tok, err := key.Sign(Claims{URI: uri, Expires: exp})
+		tok, err := mint(g, exp)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +177,7 @@ func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (strin
 		return e, nil
 	})
 	if err != nil {
-		return "", time.Time{}, err
+		return Token{}, time.Time{}, err
 	}
 	e := v.(cacheEntry)
 	return e.token, time.Unix(e.exp, 0), nil

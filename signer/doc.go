@@ -10,6 +10,10 @@
 // optional claims: uri (the granted path; empty grants the whole bucket),
 // exp and nbf (Unix seconds), and any custom claims.
 //
+// Other CDNs' formats are Schemes (scheme.go): a route picks one by name
+// (LookupScheme), and its Signer mints a cacheable Token for a Grant and
+// places it in a URL or cookies. Qencode is the default scheme.
+//
 // Concurrency: SigningKey, PublicKey, Keys, Verifier and Base are safe for
 // concurrent use once built and not mutated. Cache is safe for concurrent
 // use. Functions are pure unless documented otherwise.

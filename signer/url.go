@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -207,12 +208,17 @@ func TokenFromQuery(rawQuery string) (string, error) {
 // order. Parts that are validly escaped are kept byte for byte; others are
 // re-escaped.
 func StripAuth(rawQuery string) (string, error) {
+	return stripParams(rawQuery, []string{"auth"})
+}
+
+// stripParams is StripAuth for the parameters named in names.
+func stripParams(rawQuery string, names []string) (string, error) {
 	if rawQuery == "" {
 		return "", nil
 	}
-	// Fast path: nothing to drop (no auth, no escape that could spell it,
+	// Fast path: nothing to drop (no name, no escape that could spell it,
 	// no empty part) and nothing to re-escape.
-	if !strings.Contains(rawQuery, "auth") && !strings.Contains(rawQuery, "%") &&
+	if !containsAny(rawQuery, names) && !strings.Contains(rawQuery, "%") &&
 		rawQuery[0] != '&' && rawQuery[len(rawQuery)-1] != '&' && !strings.Contains(rawQuery, "&&") &&
 		queryClean(rawQuery) {
 		return rawQuery, nil
@@ -228,7 +234,7 @@ func StripAuth(rawQuery string) (string, error) {
 		if err != nil {
 			return "", ErrQuery
 		}
-		if name == "auth" {
+		if slices.Contains(names, name) {
 			continue
 		}
 		if !queryClean(part) {
@@ -247,6 +253,16 @@ func StripAuth(rawQuery string) (string, error) {
 		sb.WriteString(part)
 	}
 	return sb.String(), nil
+}
+
+// containsAny reports whether s contains any of names.
+func containsAny(s string, names []string) bool {
+	for _, n := range names {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // queryClean reports whether s holds only characters allowed in a query
