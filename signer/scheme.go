@@ -224,6 +224,7 @@ const DefaultScheme = "qencode"
 func Schemes() []Scheme {
 	return []Scheme{
 		Qencode{},
+		CloudFront{},
 	}
 }
 
