@@ -318,11 +318,8 @@ var routeVar = regexp.MustCompile(`^` + RoutesPrefix + `(0|[1-9][0-9]{0,3})_([A-
 // each variable that is unknown or leaves a gap in the indices.
 func routeCount(environ map[string]string) (int, error) {
 	known := map[string]bool{}
-	t := reflect.TypeFor[Route]()
-	for i := range t.NumField() {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); tag != "" {
-			known[tag] = true
-		}
+	for _, name := range VarNames(reflect.TypeFor[Route](), "") {
+		known[name] = true
 	}
 	var errs []error
 	byIndex := map[int][]string{}

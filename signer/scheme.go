@@ -225,6 +225,7 @@ func Schemes() []Scheme {
 	return []Scheme{
 		Qencode{},
 		CloudFront{},
+		S3{},
 	}
 }
 

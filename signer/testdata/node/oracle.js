@@ -2,7 +2,7 @@
 // line on stdin, writes one JSON answer per line on stdout.
 //   {"kind":"cloudfront-url"|"cloudfront-cookies", ...getSignedUrl args}
 //   {"kind":"s3", endPoint, port, useSSL, pathStyle, accessKey, secretKey,
-//    region, bucket, object, expires, requestDate}
+//    region, bucket, object, expires, requestDate, params}
 "use strict";
 const { getSignedUrl, getSignedCookies } = require("@aws-sdk/cloudfront-signer");
 const Minio = require("minio");
@@ -19,7 +19,7 @@ async function answer(c) {
         endPoint: c.endPoint, port: c.port, useSSL: c.useSSL, pathStyle: c.pathStyle,
         accessKey: c.accessKey, secretKey: c.secretKey, region: c.region,
       });
-      return { url: await m.presignedGetObject(c.bucket, c.object, c.expires, {}, new Date(c.requestDate)) };
+      return { url: await m.presignedGetObject(c.bucket, c.object, c.expires, c.params || {}, new Date(c.requestDate)) };
     }
   }
   throw new Error("unknown kind " + c.kind);
