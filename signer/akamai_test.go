@@ -87,7 +87,7 @@ func genEdgeAuthCases(r *rand.Rand, n int) []edgeAuthCase {
 		c := edgeAuthCase{
 			Key: strings.ToLower(strings.TrimSpace(hexString(key))), Algorithm: algs[i%3],
 			EscapeEarly: r.IntN(2) == 0, EndTime: 1 + r.Int64N(1<<32),
-			IP: opt([]string{"203.0.113.7", "2001:db8::1", "10.1.2.3"}[r.IntN(3)]),
+			IP:        opt([]string{"203.0.113.7", "2001:db8::1", "10.1.2.3"}[r.IntN(3)]),
 			SessionID: opt(str(10)), Payload: opt(str(12)), Salt: opt(str(6)),
 		}
 		if r.IntN(2) == 0 {
