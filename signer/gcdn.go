@@ -136,37 +136,54 @@ func NewCloudCDNKeys(keys ...CloudCDNKey) CloudCDNKeys {
 // VerifyURL checks a signed URL, in the exact or the URLPrefix form, at
 // time now.
 func (ks CloudCDNKeys) VerifyURL(signedURL string, now time.Time) error {
-	signed, sig, ok := splitLast(signedURL, "&Signature=")
-	if !ok {
-		return fmt.Errorf("%w: no Signature parameter", ErrMissing)
-	}
-	if i := strings.Index(signed, "URLPrefix="); i > 0 && (signed[i-1] == '?' || signed[i-1] == '&') {
-		return ks.verifyPolicy(signed[i:], sig, "&", signed[:i-1], now)
-	}
-	q := signed[strings.LastIndexByte(signed, '?')+1:]
-	fields, err := policyFields(q, "&", "Expires", "KeyName")
-	if err != nil {
-		return err
-	}
-	return ks.check(fields, signed, sig, now)
+	return verifyGoogleURL(signedURL, now, ks.check)
 }
 
 // VerifyCookie checks a Cloud-CDN-Cookie value for the request URL
 // requestURL at time now.
 func (ks CloudCDNKeys) VerifyCookie(value, requestURL string, now time.Time) error {
+	return verifyGoogleCookie(value, requestURL, now, ks.check)
+}
+
+// sigCheck verifies the signature sig of msg under the key named by
+// fields["KeyName"], and fields["Expires"] against now.
+type sigCheck func(fields map[string]string, msg, sig string, now time.Time) error
+
+// verifyGoogleURL checks the signed-URL forms that Cloud CDN and Media
+// CDN share: "URL?…&Expires=E&KeyName=K&Signature=S" over everything
+// before "&Signature=", or "URL?URLPrefix=P&Expires=E&KeyName=K&Signature=S"
+// over the policy, which must then prefix the URL.
+func verifyGoogleURL(signedURL string, now time.Time, check sigCheck) error {
+	signed, sig, ok := splitLast(signedURL, "&Signature=")
+	if !ok {
+		return fmt.Errorf("%w: no Signature parameter", ErrMissing)
+	}
+	if i := strings.Index(signed, "URLPrefix="); i > 0 && (signed[i-1] == '?' || signed[i-1] == '&') {
+		return verifyGooglePolicy(signed[i:], sig, "&", signed[:i-1], now, check)
+	}
+	fields, err := policyFields(signed[strings.LastIndexByte(signed, '?')+1:], "&", "Expires", "KeyName")
+	if err != nil {
+		return err
+	}
+	return check(fields, signed, sig, now)
+}
+
+// verifyGoogleCookie checks a "URLPrefix=P:Expires=E:KeyName=K:Signature=S"
+// cookie value for requestURL.
+func verifyGoogleCookie(value, requestURL string, now time.Time, check sigCheck) error {
 	policy, sig, ok := splitLast(value, ":Signature=")
 	if !ok {
 		return fmt.Errorf("%w: no Signature field", ErrMissing)
 	}
-	return ks.verifyPolicy(policy, sig, ":", requestURL, now)
+	return verifyGooglePolicy(policy, sig, ":", requestURL, now, check)
 }
 
-func (ks CloudCDNKeys) verifyPolicy(policy, sig, sep, requestURL string, now time.Time) error {
+func verifyGooglePolicy(policy, sig, sep, requestURL string, now time.Time, check sigCheck) error {
 	fields, err := policyFields(policy, sep, "URLPrefix", "Expires", "KeyName")
 	if err != nil {
 		return err
 	}
-	if err := ks.check(fields, policy, sig, now); err != nil {
+	if err := check(fields, policy, sig, now); err != nil {
 		return err
 	}
 	prefix, err := base64.URLEncoding.DecodeString(fields["URLPrefix"])

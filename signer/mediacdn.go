@@ -126,18 +126,7 @@ func (ks MediaCDNKeys) VerifyURL(signedURL string, now time.Time) error {
 	if i := strings.Index(signedURL, "/"+MediaCDNTokenParam+"=Expires="); i > 0 {
 		return ks.verifyPathComponent(signedURL, i+1, now)
 	}
-	signed, sig, ok := splitLast(signedURL, "&Signature=")
-	if !ok {
-		return fmt.Errorf("%w: no Signature parameter", ErrMissing)
-	}
-	if i := strings.Index(signed, "URLPrefix="); i > 0 && (signed[i-1] == '?' || signed[i-1] == '&') {
-		return ks.verifyPolicy(signed[i:], sig, "&", signed[:i-1], now)
-	}
-	fields, err := policyFields(signed[strings.LastIndexByte(signed, '?')+1:], "&", "Expires", "KeyName")
-	if err != nil {
-		return err
-	}
-	return ks.check(fields, signed, sig, now)
+	return verifyGoogleURL(signedURL, now, ks.check)
 }
 
 func (ks MediaCDNKeys) verifyPathComponent(signedURL string, at int, now time.Time) error {
@@ -155,29 +144,7 @@ func (ks MediaCDNKeys) verifyPathComponent(signedURL string, at int, now time.Ti
 
 // VerifyCookie checks an Edge-Cache-Cookie value for requestURL at now.
 func (ks MediaCDNKeys) VerifyCookie(value, requestURL string, now time.Time) error {
-	policy, sig, ok := splitLast(value, ":Signature=")
-	if !ok {
-		return fmt.Errorf("%w: no Signature field", ErrMissing)
-	}
-	return ks.verifyPolicy(policy, sig, ":", requestURL, now)
-}
-
-func (ks MediaCDNKeys) verifyPolicy(policy, sig, sep, requestURL string, now time.Time) error {
-	fields, err := policyFields(policy, sep, "URLPrefix", "Expires", "KeyName")
-	if err != nil {
-		return err
-	}
-	if err := ks.check(fields, policy, sig, now); err != nil {
-		return err
-	}
-	prefix, err := base64.URLEncoding.DecodeString(fields["URLPrefix"])
-	if err != nil {
-		return fmt.Errorf("%w: URLPrefix is not base64url", ErrMalformed)
-	}
-	if !strings.HasPrefix(requestURL, string(prefix)) {
-		return ErrScope
-	}
-	return nil
+	return verifyGoogleCookie(value, requestURL, now, ks.check)
 }
 
 func (ks MediaCDNKeys) check(fields map[string]string, msg, sig string, now time.Time) error {
