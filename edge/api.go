@@ -172,7 +172,7 @@ func (e *Edge) createKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, err)
 		return
 	}
-	k, priv, err := e.CreateKey(r.Context(), req.Bucket, req.StreamID, string(req.Name))
+	k, priv, err := e.CreateKeyAlg(r.Context(), req.Bucket, req.StreamID, string(req.Name), req.Algorithm)
 	if err != nil {
 		writeError(w, r, e.log, err)
 		return

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,22 +63,39 @@ func (e *Edge) SetPolicy(ctx context.Context, bucket string, p Policy) error {
 // private half as PKCS#1 PEM: the one time that half exists outside this
 // call, for it is never stored.
 func (e *Edge) CreateKey(ctx context.Context, bucket, streamID, name string) (Key, config.Secret, error) {
+	return e.CreateKeyAlg(ctx, bucket, streamID, name, "RS256")
+}
+
+// CreateKeyAlg is CreateKey for a key of algorithm alg: RS256 ("" too),
+// or EdDSA, an Ed25519 key whose private half comes as PKCS#8 PEM.
+func (e *Edge) CreateKeyAlg(ctx context.Context, bucket, streamID, name, alg string) (Key, config.Secret, error) {
 	if err := e.checkCreate(CreateKeyRequest{Bucket: bucket, StreamID: streamID}); err != nil {
 		return Key{}, "", err
 	}
 	if err := checkName(name); err != nil {
 		return Key{}, "", err
 	}
-	priv, err := signer.GenerateKey(signer.MinKeyBits)
-	if err != nil {
-		return Key{}, "", err
+	var pub, privPEM []byte
+	switch alg {
+	case "", "RS256":
+		priv, err := signer.GenerateKey(signer.MinKeyBits)
+		if err != nil {
+			return Key{}, "", err
+		}
+		pub, privPEM = signer.EncodePublicKey(&priv.PublicKey), signer.EncodePrivateKey(priv)
+	case "EdDSA":
+		priv := signer.GenerateEd25519Key()
+		pub = signer.EncodeVerifyingKey(signer.PublicKey{Ed25519: priv.Public().(ed25519.PublicKey)})
+		privPEM = signer.EncodeEd25519PrivateKey(priv)
+	default:
+		return Key{}, "", fmt.Errorf("%w: algorithm must be RS256 or EdDSA", ErrBadRequest)
 	}
 	k := Key{
 		ID:        newKeyID(),
 		Name:      name,
 		Bucket:    bucket,
 		StreamID:  streamID,
-		PublicKey: signer.EncodePublicKey(&priv.PublicKey),
+		PublicKey: pub,
 		Created:   e.now().UTC().Truncate(time.Second),
 	}
 	if err := e.store.CreateKey(ctx, k); err != nil {
@@ -85,7 +103,7 @@ func (e *Edge) CreateKey(ctx context.Context, bucket, streamID, name string) (Ke
 	}
 	e.changed(ctx, func(*snapshot) {}) // a new key can wait for the next refresh
 	e.log.Info("signing key created", "kid", k.ID, "bucket", k.Bucket, "stream_id", k.StreamID)
-	return k, config.Secret(signer.EncodePrivateKey(priv)), nil
+	return k, config.Secret(privPEM), nil
 }
 
 // newKeyID returns a fresh key id as Qencode's are: a random (version 4)

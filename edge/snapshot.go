@@ -73,13 +73,13 @@ func (e *Edge) refresh(ctx context.Context) error {
 			next.keys[k.ID], next.pems[k.ID] = old.keys[k.ID], old.pems[k.ID]
 			continue
 		}
-		pub, err := signer.ParsePublicKey(k.PublicKey)
+		pub, err := signer.ParseVerifyingKey(k.ID, k.Bucket, k.PublicKey)
 		if err != nil {
 			// Fail closed for this key only: its tokens are refused.
 			e.log.Error("stored signing key is unusable; its tokens are refused", "kid", k.ID, "err", err)
 			continue
 		}
-		next.keys[k.ID] = signer.PublicKey{ID: k.ID, Bucket: k.Bucket, Key: pub}
+		next.keys[k.ID] = pub
 		next.pems[k.ID] = k.PublicKey
 	}
 	e.publish(old, next)

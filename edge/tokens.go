@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -30,7 +29,7 @@ type tokenCache struct {
 // verified is what a cache hit still needs to check: that the key is the
 // one in force for the bucket, the times, and the scope.
 type verified struct {
-	key    *rsa.PublicKey // identity of the key that verified the token
+	key    signer.PublicKey // the key that verified the token
 	kid    string
 	bucket string
 	uri    string
@@ -62,7 +61,7 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 	}
 	h := sha256.Sum256([]byte(token))
 	c := e.tokens
-	if v, ok := c.lru.Get(h); ok && v.bucket == b.name && s.keys[v.kid].Key == v.key && v.key != nil {
+	if v, ok := c.lru.Get(h); ok && v.bucket == b.name && v.key.Alg() != "" && s.keys[v.kid].Same(v.key) {
 		c.hits.Add(1)
 		if err := b.verifier.CheckTime(signer.Claims{Expires: v.exp, NotBefore: v.nbf}); err != nil {
 			return err
@@ -78,7 +77,7 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 		return err
 	}
 	c.lru.Add(h, verified{
-		key: rec.used.Key, kid: rec.used.ID, bucket: b.name,
+		key: rec.used, kid: rec.used.ID, bucket: b.name,
 		uri: claims.URI, exp: claims.Expires, nbf: claims.NotBefore,
 	})
 	return scope(claims.URI, p)

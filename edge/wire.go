@@ -79,11 +79,14 @@ type NewKey struct {
 
 // CreateKeyRequest is the body of POST /v1/signing-keys: exactly one of
 // Bucket and StreamID, and an optional name. A name that is null, "" or
-// absent stores no name.
+// absent stores no name. Algorithm is RS256 (the default, Qencode's) or
+// EdDSA (an Ed25519 key, for signgate's ed25519 scheme; its private key
+// comes as PKCS#8 PEM).
 type CreateKeyRequest struct {
-	Bucket   string     `json:"bucket,omitempty"`
-	StreamID string     `json:"stream_id,omitempty"`
-	Name     NullString `json:"name,omitempty"`
+	Bucket    string     `json:"bucket,omitempty"`
+	StreamID  string     `json:"stream_id,omitempty"`
+	Name      NullString `json:"name,omitempty"`
+	Algorithm string     `json:"algorithm,omitempty"`
 }
 
 // RenameKeyRequest is the body of PUT /v1/signing-keys/{id}. A name that

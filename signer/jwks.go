@@ -14,8 +14,11 @@ type JWK struct {
 	KeyID     string `json:"kid"`
 	Use       string `json:"use"`
 	Algorithm string `json:"alg"`
-	N         string `json:"n"`
-	E         string `json:"e"`
+	N         string `json:"n,omitempty"`
+	E         string `json:"e,omitempty"`
+	// Curve and X are an Ed25519 key's (kty OKP, crv Ed25519).
+	Curve string `json:"crv,omitempty"`
+	X     string `json:"x,omitempty"`
 }
 
 // JWKSet is an RFC 7517 JWK Set.
@@ -23,8 +26,12 @@ type JWKSet struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWK returns k as a JSON Web Key: kty RSA, use sig, alg RS256.
+// JWK returns k as a JSON Web Key: kty RSA, use sig, alg RS256; or, for
+// an Ed25519 key, kty OKP, crv Ed25519, alg EdDSA.
 func (k PublicKey) JWK() JWK {
+	if k.Ed25519 != nil {
+		return JWK{KeyType: "OKP", KeyID: k.ID, Use: "sig", Algorithm: "EdDSA", Curve: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Ed25519)}
+	}
 	return JWK{
 		KeyType:   "RSA",
 		KeyID:     k.ID,

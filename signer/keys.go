@@ -15,14 +15,18 @@ import (
 // MinKeyBits is the smallest RSA modulus accepted, for signing or verifying.
 const MinKeyBits = 2048
 
-// SigningKey is an RSA private key together with the id (kid) under which
-// verifiers know its public half and, optionally, the bucket it belongs to.
+// SigningKey is an RSA private key (RS256) or, instead, an Ed25519 one
+// (EdDSA, signgate's own scheme "ed25519"), together with the id (kid)
+// under which verifiers know its public half and, optionally, the bucket
+// it belongs to.
 //
 // Its LogValue shows the id and bucket only, never the key.
 type SigningKey struct {
 	ID     string
 	Bucket string
 	Key    *rsa.PrivateKey
+	// Ed25519, when set instead of Key, signs EdDSA tokens.
+	Ed25519 ed25519.PrivateKey
 }
 
 // LogValue implements slog.LogValuer: the private key never reaches a log.
@@ -41,15 +45,44 @@ func (k *SigningKey) String() string {
 
 // Public returns the verifying half of k.
 func (k *SigningKey) Public() PublicKey {
+	if k.Ed25519 != nil {
+		return PublicKey{ID: k.ID, Bucket: k.Bucket, Ed25519: k.Ed25519.Public().(ed25519.PublicKey)}
+	}
 	return PublicKey{ID: k.ID, Bucket: k.Bucket, Key: &k.Key.PublicKey}
 }
 
-// PublicKey is an RSA public key with its kid and, optionally, the bucket
-// it belongs to.
+// PublicKey is an RSA public key, or an Ed25519 one, with its kid and,
+// optionally, the bucket it belongs to. The key pins the algorithm of
+// the tokens it verifies: RS256 for Key, EdDSA for Ed25519.
 type PublicKey struct {
 	ID     string
 	Bucket string
 	Key    *rsa.PublicKey
+	// Ed25519, when set instead of Key, verifies EdDSA tokens.
+	Ed25519 ed25519.PublicKey
+}
+
+// Alg returns the JWT algorithm k verifies: "RS256" or "EdDSA" ("" for
+// a key with neither half).
+func (k PublicKey) Alg() string {
+	switch {
+	case k.Ed25519 != nil:
+		return "EdDSA"
+	case k.Key != nil:
+		return "RS256"
+	}
+	return ""
+}
+
+// Same reports whether k and o are the same key (of the same kind).
+func (k PublicKey) Same(o PublicKey) bool {
+	switch {
+	case k.Key != nil:
+		return o.Key != nil && (k.Key == o.Key || k.Key.Equal(o.Key))
+	case k.Ed25519 != nil:
+		return k.Ed25519.Equal(o.Ed25519)
+	}
+	return false
 }
 
 // KeySet finds verifying keys by kid. Implementations must be safe for

@@ -8,19 +8,25 @@ import (
 )
 
 // Sign mints a token for c: a JWT with header {alg: RS256, kid, typ: JWT},
-// signed with RS256. RS256 (RSASSA-PKCS1-v1_5) is deterministic, and header
-// and payload keys are written sorted, so the same key and claims always
-// give the same bytes.
+// signed with RS256, or with EdDSA for an Ed25519 key. Both RS256
+// (RSASSA-PKCS1-v1_5) and Ed25519 are deterministic, and header and
+// payload keys are written sorted, so the same key and claims always give
+// the same bytes.
 func (k *SigningKey) Sign(c Claims) (string, error) {
-	if k == nil || k.Key == nil {
+	if k == nil || k.Key == nil && k.Ed25519 == nil {
 		return "", errors.New("signer: sign with a nil key")
 	}
 	if k.ID == "" {
 		return "", errors.New("signer: signing key has no id (kid)")
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, mintClaims{c})
+	var m jwt.SigningMethod = jwt.SigningMethodRS256
+	var key any = k.Key
+	if k.Ed25519 != nil {
+		m, key = jwt.SigningMethodEdDSA, k.Ed25519
+	}
+	t := jwt.NewWithClaims(m, mintClaims{c})
 	t.Header["kid"] = k.ID
-	s, err := t.SignedString(k.Key)
+	s, err := t.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("signer: sign with key %q: %w", k.ID, err)
 	}

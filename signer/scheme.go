@@ -224,6 +224,7 @@ const DefaultScheme = "qencode"
 func Schemes() []Scheme {
 	return []Scheme{
 		Qencode{},
+		Ed25519{},
 		CloudFront{},
 		S3{},
 	}

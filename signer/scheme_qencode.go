@@ -103,7 +103,7 @@ func (s *QencodeSigner) KeyID() string { return s.Key.ID }
 // rewritten in another encoding is the same key).
 func (s *QencodeSigner) SameKey(o Signer) bool {
 	q, ok := o.(*QencodeSigner)
-	return ok && q.Key.Key.Equal(s.Key.Key)
+	return ok && q.Key.Public().Same(s.Key.Public())
 }
 
 // String describes the signer without its key.

@@ -64,7 +64,7 @@ func (v *Verifier) Verify(token, p string) (Claims, error) {
 // before golang-jwt sees the token: canonical unpadded base64url, JSON
 // objects without repeated names, no crit header, and claims of the right
 // type (see the token_malformed reason in the README). The algorithm comes from the
-// key (RS256), never from the token. Errors wrap the package's sentinels and
+// key (RS256 for RSA, EdDSA for Ed25519), never from the token. Errors wrap the package's sentinels and
 // never contain the token.
 func (v *Verifier) Parse(token string) (Claims, error) {
 	if token == "" {
@@ -86,18 +86,26 @@ func (v *Verifier) Parse(token string) (Claims, error) {
 	var key PublicKey
 	var mc mintClaims
 	_, err := jwt.NewParser(jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding()).ParseWithClaims(token, &mc, func(t *jwt.Token) (any, error) {
-		if alg := t.Method.Alg(); alg != jwt.SigningMethodRS256.Alg() {
-			return nil, tokenErr(ErrAlgorithm, "%q, keys here are RS256", truncate(alg))
+		alg := t.Method.Alg()
+		if alg != jwt.SigningMethodRS256.Alg() && alg != jwt.SigningMethodEdDSA.Alg() {
+			return nil, tokenErr(ErrAlgorithm, "%q, keys here are RS256 or EdDSA", truncate(alg))
 		}
 		kid, ok := t.Header["kid"].(string)
 		if !ok || kid == "" {
 			return nil, tokenErr(ErrMalformed, "header has no kid")
 		}
 		k, ok := v.Keys.PublicKey(kid)
-		if !ok || k.Key == nil {
+		if !ok || k.Alg() == "" {
 			return nil, tokenErr(ErrUnknownKey, "kid %q", truncate(kid))
 		}
+		// The key pins the algorithm, never the token.
+		if alg != k.Alg() {
+			return nil, tokenErr(ErrAlgorithm, "%q, key %q is %s", truncate(alg), truncate(kid), k.Alg())
+		}
 		key = k
+		if k.Ed25519 != nil {
+			return k.Ed25519, nil
+		}
 		return k.Key, nil
 	})
 	if err != nil {

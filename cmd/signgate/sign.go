@@ -28,6 +28,16 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 	uri := fs.String("uri", "", "grant exactly this `path` (\"\" is the whole bucket), instead of --scope")
 	base := fs.String("base", "", "CDN base `URL`, e.g. https://BUCKET.media-storage.REGION.qencode.com")
 	tokenOnly := fs.Bool("token-only", false, "print the token alone")
+	scheme := fs.String("scheme", signer.DefaultScheme, "signing `scheme`: "+strings.Join(signer.SchemeNames(), ", ")+" (see docs/cdn.md)")
+	opts := map[string]string{}
+	fs.Func("opt", "scheme option `NAME=value`, repeatable, named as the route variable's suffix (CLOUDFRONT_POLICY=custom, S3_BUCKET=media)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want NAME=value")
+		}
+		opts[k] = v
+		return nil
+	})
 	extra := map[string]any{}
 	fs.Func("claim", "custom claim `name=value`, repeatable; a value that is valid JSON is read as JSON", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -108,6 +118,9 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 		}
 	}
 
+	if *scheme != signer.DefaultScheme {
+		return signScheme(e, *scheme, *keyFile, *kid, cdn, p, target.RawQuery, *scopeFlag, set["uri"], c, opts, *ttl)
+	}
 	pemBytes, err := os.ReadFile(*keyFile)
 	if err != nil {
 		return fmt.Errorf("sign: read key: %w", err)

@@ -3,10 +3,12 @@
 //   {"kind":"cloudfront-url"|"cloudfront-cookies", ...getSignedUrl args}
 //   {"kind":"s3", endPoint, port, useSSL, pathStyle, accessKey, secretKey,
 //    region, bucket, object, expires, requestDate, params}
+//   {"kind":"ed25519-verify", token, publicKey}
 "use strict";
 const { getSignedUrl, getSignedCookies } = require("@aws-sdk/cloudfront-signer");
 const Minio = require("minio");
 const readline = require("node:readline");
+const crypto = require("node:crypto");
 
 async function answer(c) {
   switch (c.kind) {
@@ -14,6 +16,12 @@ async function answer(c) {
       return { url: getSignedUrl(c.args) };
     case "cloudfront-cookies":
       return { cookies: getSignedCookies(c.args) };
+    case "ed25519-verify": {
+      // node's own Ed25519 (OpenSSL), over the JWT's signing input.
+      const [h, p, sig] = c.token.split(".");
+      const ok = crypto.verify(null, Buffer.from(h + "." + p), c.publicKey, Buffer.from(sig, "base64url"));
+      return { ok, header: JSON.parse(Buffer.from(h, "base64url")), payload: JSON.parse(Buffer.from(p, "base64url")) };
+    }
     case "s3": {
       const m = new Minio.Client({
         endPoint: c.endPoint, port: c.port, useSSL: c.useSSL, pathStyle: c.pathStyle,

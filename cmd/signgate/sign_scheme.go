@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/signgate/signgate/signer"
+)
+
+// signScheme is signgate sign for a scheme other than qencode: the
+// scheme's Signer mints a token for the grant of path p (its scope) until
+// c.Expires, and places it in the URL on base cdn.
+func signScheme(e *env, name, keyFile, kid, cdn, p, rawQuery, scopeFlag string, uriSet bool, c signer.Claims, opts map[string]string, ttl time.Duration) error {
+	sch, err := signer.LookupScheme(name)
+	if err != nil {
+		return usagef("sign: --scheme: %v", err)
+	}
+	if uriSet || len(c.Extra) > 0 || !c.NotBefore.IsZero() {
+		return usagef("sign: --uri, --claim and --nbf are qencode's; scheme %s takes --scope and --opt", name)
+	}
+	if cdn == "" {
+		return usagef("sign: scheme %s needs a full URL or --base", name)
+	}
+	base, err := signer.ParseBase(cdn)
+	if err != nil {
+		return usagef("sign: --base: %v", err)
+	}
+	scope, err := signer.ParseScope(scopeFlag)
+	if err != nil {
+		return usagef("sign: --scope: %v", err)
+	}
+	if c.Expires.IsZero() {
+		return usagef("sign: scheme %s needs an expiry (--ttl or --exp)", name)
+	}
+	if ttl <= 0 {
+		ttl = time.Until(c.Expires).Round(time.Second)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return fmt.Errorf("sign: read key: %w", err)
+	}
+	s, err := sch.New(signer.Settings{Base: base, KeyID: kid, Key: key, Scope: scope, TTL: ttl, Options: opts})
+	if err != nil {
+		var se *signer.SettingError
+		if errors.As(err, &se) {
+			return usagef("sign: scheme %s: %v", name, err)
+		}
+		return fmt.Errorf("sign: %w", err)
+	}
+	uri := scope.URI(p)
+	tok, err := s.Mint(signer.Grant{Path: uri, Prefix: uri != p}, c.Expires)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	out, err := s.URL(p, rawQuery, tok)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	fmt.Fprintln(e.stdout, out)
+	return nil
+}
