@@ -11,6 +11,11 @@ package signer
 //   - Request has no scheme (http or https): Cloud CDN and Media CDN sign
 //     the whole URL, so their Checkers take the scheme from Settings.Base
 //     (https when unset).
+//   - config.SchemeOptions (cdn-core's) needs string fields for the options
+//     these schemes read, each with a row in docs/gateway.md:
+//     MEDIACDN_ALGORITHM; AKAMAI_ALGORITHM, AKAMAI_TOKEN_NAME,
+//     AKAMAI_ESCAPE_EARLY, AKAMAI_SESSION_ID; BUNNY_MODE, BUNNY_FORM,
+//     BUNNY_COUNTRIES, BUNNY_COUNTRIES_BLOCKED, BUNNY_LIMIT.
 
 import (
 	"encoding/base64"
