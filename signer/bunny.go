@@ -194,7 +194,7 @@ func BunnyURL(origin, path string, params []Param, pathForm bool) string {
 // escapeAll percent-encodes every byte but the RFC 3986 unreserved ones
 // (Python's quote(v, safe=""), as Bunny's libraries write values).
 func escapeAll(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	return strings.NewReplacer("+", "%20", "%7E", "~").Replace(url.QueryEscape(s))
 }
 
 // isBunnyParam reports whether name is a parameter a Bunny token writes.
