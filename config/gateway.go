@@ -152,12 +152,13 @@ type Route struct {
 	Region  string `env:"REGION"`
 	CDNBase string `env:"CDN_BASE"`
 	// Scheme is the signing scheme, the CDN's URL-signing format:
-	// qencode, cloudfront or s3 (see docs/cdn.md).
+	// qencode, ed25519, cloudfront or s3 (see docs/cdn.md).
 	Scheme string `env:"SCHEME" envDefault:"qencode"`
 	// SchemeOptions are the scheme's own settings (gateway_schemes.go).
 	SchemeOptions
 	// KeyFile is the key: for qencode and cloudfront a PEM private key
-	// (PKCS#1 or PKCS#8), for s3 a file holding the secret access key.
+	// (PKCS#1 or PKCS#8), for ed25519 a PKCS#8 Ed25519 key, for s3 a file
+	// holding the secret access key.
 	// KeyID is its id: the kid, CloudFront's key pair (public key) id,
 	// or the S3 access key id.
 	KeyFile string `env:"KEY_FILE"`

@@ -3,6 +3,7 @@ package signer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -182,6 +183,11 @@ type Settings struct {
 	Options map[string]string
 }
 
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s Settings) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base", s.Base.String()), slog.String("key_id", s.KeyID), slog.String("key", "REDACTED"))
+}
+
 // String describes s without its key.
 func (s Settings) String() string {
 	return fmt.Sprintf("signing settings (base %s, key id %q, key REDACTED)", s.Base, s.KeyID)
@@ -356,3 +362,24 @@ type Verified struct {
 	Grant   Grant
 	Expires time.Time // the zero Time: never
 }
+
+// signerLog is the LogValue of a Signer: its scheme and key id, never
+// its key.
+func signerLog(scheme, keyID string) slog.Value {
+	return slog.GroupValue(slog.String("scheme", scheme), slog.String("key_id", keyID), slog.String("key", "REDACTED"))
+}
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *QencodeSigner) LogValue() slog.Value {
+	name := "qencode"
+	if s.Key.Ed25519 != nil {
+		name = "ed25519"
+	}
+	return signerLog(name, s.Key.ID)
+}
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *CloudFrontSigner) LogValue() slog.Value { return signerLog("cloudfront", s.keyID) }
+
+// LogValue implements slog.LogValuer: the secret never reaches a log.
+func (s *S3Signer) LogValue() slog.Value { return signerLog("s3", s.keyID) }

@@ -378,3 +378,19 @@ func cfVerify(pub crypto.PublicKey, policy, sig []byte, sha256Hash bool) error {
 func CloudFrontVerify(pub crypto.PublicKey, policy, sig []byte, sha256Hash bool) error {
 	return cfVerify(pub, policy, sig, sha256Hash)
 }
+
+// parseECPublic reads a PKIX ECDSA public key from PEM.
+func parseECPublic(b []byte) (any, error) {
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("%w: want a PEM RSA or ECDSA key", ErrKey)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PKIX public key: %w", ErrKey, err)
+	}
+	if _, ok := k.(*ecdsa.PublicKey); !ok {
+		return nil, fmt.Errorf("%w: %s public key, RSA or ECDSA required", ErrKey, keyKind(k))
+	}
+	return k, nil
+}

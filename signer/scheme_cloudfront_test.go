@@ -210,6 +210,59 @@ func checkCloudFront(t *testing.T, o *oracle, c cfCase) {
 	if len(want) != len(tok.Params) {
 		t.Errorf("parameters %v, the vendor's %v", tok.Params, want)
 	}
+	checkCloudFrontChecker(t, c, s, tok)
+}
+
+// checkCloudFrontChecker: the cloudfront Checker (signgate verify)
+// accepts the token for a path the grant covers, at a time and address
+// its policy allows, and refuses it past DateLessThan, outside IpAddress
+// and outside the Resource.
+func checkCloudFrontChecker(t *testing.T, c cfCase, s signer.Signer, tok signer.Token) {
+	t.Helper()
+	pemBytes, _ := os.ReadFile(filepath.Join("testdata", c.key))
+	base, _ := signer.ParseBase("https://d111111abcdef8.cloudfront.net")
+	ck, err := signer.CloudFront{}.NewChecker(signer.Settings{Base: base, KeyID: "K2JCJMDEHXQW5F", Key: pemBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.path
+	if c.prefix {
+		p += "/seg 1.ts"
+	}
+	ip := "192.0.2.1"
+	if c.ip != "" {
+		ip = strings.Replace(c.ip, ".0/24", ".7", 1)
+	}
+	u, _ := s.URL(p, "", tok)
+	pu, _ := url.Parse(u)
+	req := signer.Request{Path: p, RawQuery: pu.RawQuery, ClientIP: ip, Now: c.exp.Add(-time.Minute)}
+	if c.cookies {
+		cks, _ := s.Cookies(tok)
+		req.RawQuery = ""
+		for i := range cks {
+			req.Cookies = append(req.Cookies, &cks[i])
+		}
+	}
+	if _, err := ck.Check(req); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	late := req
+	late.Now = c.exp
+	if _, err := ck.Check(late); !errors.Is(err, signer.ErrExpired) {
+		t.Errorf("Check at DateLessThan: %v, want ErrExpired", err)
+	}
+	other := req
+	other.Path = "/elsewhere" + c.path
+	if _, err := ck.Check(other); err == nil {
+		t.Errorf("Check outside the Resource passed")
+	}
+	if c.ip != "" {
+		away := req
+		away.ClientIP = "198.51.100.1"
+		if _, err := ck.Check(away); !errors.Is(err, signer.ErrScope) {
+			t.Errorf("Check from outside IpAddress: %v, want ErrScope", err)
+		}
+	}
 }
 
 func queryOf(t *testing.T, u string) map[string]string {
@@ -296,5 +349,45 @@ func TestCloudFrontRefuses(t *testing.T) {
 	u, _ := s.URL("/v/a.mp4", "auth=x&y=2", signer.Token{Params: []signer.Param{{Name: "Expires", Value: "1"}}})
 	if pu, _ := url.Parse(u); pu.RawQuery != "Expires=1" {
 		t.Errorf("the client's query was kept: %s", u)
+	}
+}
+
+// TestCloudFrontOpensNoMore: a CloudFront token opens, as CloudFront
+// matches its Resource (the Checker's wildcard rule), only paths its
+// grant covers: over generated grants and paths, among them siblings
+// that share the directory's name as a prefix (/v/abc and /v/abcdef).
+func TestCloudFrontOpensNoMore(t *testing.T) {
+	pemBytes, _ := os.ReadFile(filepath.Join("testdata", "rsa2048.pem"))
+	base, _ := signer.ParseBase("https://d111111abcdef8.cloudfront.net/m")
+	s, err := signer.CloudFront{}.New(signer.Settings{Base: base, KeyID: "K", Key: pemBytes, Scope: signer.ScopeDir, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := signer.CloudFront{}.NewChecker(signer.Settings{Base: base, KeyID: "K", Key: pemBytes})
+	r := rand.New(rand.NewPCG(14, 9))
+	exp := time.Unix(1_900_000_000, 0)
+	for range 300 {
+		g := signer.Grant{Path: randPath(r), Prefix: r.IntN(3) > 0}
+		if r.IntN(20) == 0 {
+			g = signer.Grant{Prefix: true}
+		}
+		tok, err := s.Mint(g, exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := s.URL("/x", "", tok)
+		q := u[strings.IndexByte(u, '?')+1:]
+		for _, p := range []string{g.Path, g.Path + "/a", g.Path + "a", g.Path + "x/y", randPath(r), g.Path + "/" + randPath(r)[1:]} {
+			if p == "" {
+				p = "/"
+			}
+			_, err := ck.Check(signer.Request{Path: p, RawQuery: q, Now: exp.Add(-time.Minute)})
+			if err == nil && !g.Covers(p) {
+				t.Fatalf("grant %+v opened %q", g, p)
+			}
+			if err != nil && g.Prefix && g.Path != "" && strings.HasPrefix(p, g.Path+"/") {
+				t.Errorf("grant %+v refused %q below it: %v", g, p, err)
+			}
+		}
 	}
 }

@@ -1,9 +1,12 @@
 package signer_test
 
 import (
+	"encoding/base64"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +96,32 @@ func TestSchemeSettingErrors(t *testing.T) {
 	_, err = sch.New(signer.Settings{KeyID: "k", Key: []byte("not a key")})
 	if !errors.As(err, &se) || se.Setting != "KEY_FILE" || !errors.Is(err, signer.ErrKey) {
 		t.Errorf("bad key: %v, want a SettingError naming KEY_FILE wrapping ErrKey", err)
+	}
+}
+
+// TestSignerLogsNoKey: a Signer logged as JSON shows its scheme and key
+// id, never its key material.
+func TestSignerLogsNoKey(t *testing.T) {
+	pemBytes, _ := os.ReadFile(filepath.Join("testdata", "rsa2048.pem"))
+	base, _ := signer.ParseBase("http://127.0.0.1:9000/media")
+	for _, tc := range []struct {
+		sch signer.Scheme
+		st  signer.Settings
+		key string
+	}{
+		{signer.Qencode{}, signer.Settings{Base: base, KeyID: "k", Key: pemBytes}, "MII"},
+		{signer.CloudFront{}, signer.Settings{Base: base, KeyID: "k", Key: pemBytes}, "MII"},
+		{signer.S3{}, signer.Settings{Base: base, KeyID: "k", Key: []byte("topsecretvalue"), TTL: time.Hour, Options: map[string]string{"S3_BUCKET": "media"}}, "topsecretvalue"},
+	} {
+		s, err := tc.sch.New(tc.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "signer", s, "settings", tc.st)
+		b64 := base64.StdEncoding.EncodeToString(tc.st.Key)[:12]
+		if strings.Contains(buf.String(), tc.key) || strings.Contains(buf.String(), b64) || !strings.Contains(buf.String(), "REDACTED") {
+			t.Errorf("%s: %s", tc.sch.Name(), buf.String())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/signgate/signgate/signer"
@@ -22,6 +23,11 @@ func signScheme(e *env, name, keyFile, kid, cdn, p, rawQuery, scopeFlag string, 
 	}
 	if cdn == "" {
 		return usagef("sign: scheme %s needs a full URL or --base", name)
+	}
+	// A full path-style S3 URL names the bucket in its path: the base
+	// holds it, the object path follows.
+	if b := opts["S3_BUCKET"]; name == "s3" && b != "" && strings.HasPrefix(p, "/"+b+"/") && !strings.HasSuffix(cdn, "/"+b) {
+		cdn, p = cdn+"/"+b, strings.TrimPrefix(p, "/"+b)
 	}
 	base, err := signer.ParseBase(cdn)
 	if err != nil {

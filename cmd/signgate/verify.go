@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,12 +25,20 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	jwks := fs.String("jwks", "", "JWK Set `file or URL`")
 	bucket := fs.String("bucket", "", "with --key: require the key to belong to this `bucket`")
 	leeway := fs.Duration("leeway", signer.DefaultLeeway, "clock skew tolerated on exp and nbf")
+	scheme := fs.String("scheme", signer.DefaultScheme, "signing `scheme` of the URL: "+strings.Join(verifyingSchemes(), ", "))
+	clientIP := fs.String("ip", "", "with --scheme cloudfront: the client `address` a policy's IpAddress is checked against")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("verify: want exactly one signed URL, got %d", len(pos))
+	}
+	if *scheme != signer.DefaultScheme && *scheme != "ed25519" {
+		if *keyFile == "" || *jwks != "" {
+			return usagef("verify: --scheme %s takes --key", *scheme)
+		}
+		return verifyScheme(e, *scheme, *keyFile, *kid, *clientIP, pos[0])
 	}
 	if (*keyFile == "") == (*jwks == "") {
 		return usagef("verify: give one of --key or --jwks")
@@ -48,14 +55,14 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 		if err != nil {
 			return fmt.Errorf("verify: read key: %w", err)
 		}
-		pub, err := signer.ParsePublicKey(pemBytes)
+		pub, err := signer.ParseVerifyingKey(*kid, *bucket, pemBytes)
 		if err != nil {
 			return fmt.Errorf("verify: key file %s: %w", *keyFile, err)
 		}
 		if *kid != "" {
-			keys = signer.NewKeys(signer.PublicKey{ID: *kid, Bucket: *bucket, Key: pub})
+			keys = signer.NewKeys(pub)
 		} else {
-			keys = anyKid{pub: pub, bucket: *bucket}
+			keys = anyKid{pub: pub}
 		}
 	} else {
 		data, err := readFileOrURL(e.ctx, *jwks)
@@ -127,13 +134,12 @@ func describeClaims(c signer.Claims) map[string]any {
 }
 
 // anyKid is a one-key KeySet that answers for every kid.
-type anyKid struct {
-	pub    *rsa.PublicKey
-	bucket string
-}
+type anyKid struct{ pub signer.PublicKey }
 
 func (a anyKid) PublicKey(kid string) (signer.PublicKey, bool) {
-	return signer.PublicKey{ID: kid, Bucket: a.bucket, Key: a.pub}, true
+	k := a.pub
+	k.ID = kid
+	return k, true
 }
 
 // readFileOrURL reads a local file, or GETs an http(s) URL with a timeout
