@@ -3,6 +3,7 @@ package signer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -207,3 +208,9 @@ func (c akamaiChecker) Check(req Request) (Verified, error) {
 	}
 	return v, nil
 }
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *AkamaiSigner) LogValue() slog.Value { return signerLog("akamai", s.name) }
+
+// GoString implements fmt.GoStringer, so %#v shows no key either.
+func (s *AkamaiSigner) GoString() string { return s.String() }

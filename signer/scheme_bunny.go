@@ -3,6 +3,7 @@ package signer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -216,3 +217,9 @@ func (c bunnyChecker) Check(req Request) (Verified, error) {
 	}
 	return v, nil
 }
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *BunnySigner) LogValue() slog.Value { return signerLog("bunny", s.KeyID()) }
+
+// GoString implements fmt.GoStringer, so %#v shows no key either.
+func (s *BunnySigner) GoString() string { return s.String() }

@@ -3,6 +3,7 @@ package signer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -218,5 +219,29 @@ func TestCDNSchemesVendorForms(t *testing.T) {
 	u, _, _ = get(MediaCDN{}, m.settings(t, ScopeDir, "https://cdn.example.com"), Grant{Path: "", Prefix: true}, "/v/a.ts")
 	if !strings.HasPrefix(u, "https://cdn.example.com/v/a.ts?edge-cache-token=PathGlobs=/*~Expires=1558131350~Signature=") {
 		t.Fatalf("mediacdn URL %s", u)
+	}
+}
+
+// TestCDNSignersLogNoKey: these schemes' Signers, logged as JSON or
+// printed with %+v, show no key material.
+func TestCDNSignersLogNoKey(t *testing.T) {
+	for _, c := range cdnSchemes() {
+		s := c.settings(t, ScopeFile, "https://cdn.example.com")
+		sg, err := c.scheme.New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "signer", sg, "settings", s)
+		out := buf.String() + fmt.Sprintf("%+v %v %#v", sg, sg, sg)
+		raw, _ := decodeBase64Key(c.key)
+		for _, secret := range []string{c.key, hexString(raw), fmt.Sprint([]byte(c.key))} {
+			if secret != "" && strings.Contains(out, secret) {
+				t.Fatalf("%s: the key shows in %s", c.name(), out)
+			}
+		}
+		if !strings.Contains(buf.String(), `"scheme":"`+c.scheme.Name()+`"`) {
+			t.Fatalf("%s: log %s lacks the scheme", c.name(), buf.String())
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -287,3 +288,9 @@ func verifiedOf(signed, sep string, req Request, err error) (Verified, error) {
 	}
 	return v, nil
 }
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *GoogleSigner) LogValue() slog.Value { return signerLog("google", s.key.Name) }
+
+// GoString implements fmt.GoStringer, so %#v shows no key either.
+func (s *GoogleSigner) GoString() string { return s.String() }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -224,3 +225,9 @@ func (c mediaCDNChecker) Check(req Request) (Verified, error) {
 	}
 	return Verified{}, ErrMissing
 }
+
+// LogValue implements slog.LogValuer: the key never reaches a log.
+func (s *MediaCDNSigner) LogValue() slog.Value { return signerLog("mediacdn", s.name) }
+
+// GoString implements fmt.GoStringer, so %#v shows no key either.
+func (s *MediaCDNSigner) GoString() string { return s.String() }
