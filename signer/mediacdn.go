@@ -166,3 +166,7 @@ func verifyEd25519(pub ed25519.PublicKey, msg, sig string) bool {
 	}
 	return ed25519.Verify(pub, []byte(msg), raw)
 }
+
+// String describes k without its private key; GoString likewise, for %#v.
+func (k MediaCDNKey) String() string   { return "Media CDN key " + k.Name }
+func (k MediaCDNKey) GoString() string { return k.String() }

@@ -303,3 +303,14 @@ func matchGlob(pattern, s string, question bool) bool {
 	}
 	return p == len(pattern)
 }
+
+// String describes k without its key; GoString likewise, for %#v.
+func (k MediaCDNTokenKey) String() string {
+	if k.Private != nil {
+		return "Media CDN token key (ed25519, REDACTED)"
+	}
+	return "Media CDN token key (hmac-" + k.Hash + ", REDACTED)"
+}
+
+// GoString implements fmt.GoStringer.
+func (k MediaCDNTokenKey) GoString() string { return k.String() }
