@@ -359,11 +359,8 @@ func (m *rewriter) rewrite(ref *url.URL, kind manifest.Kind) (string, error) {
 			return "", fmt.Errorf("%w: %w", ErrManifestURI, err)
 		}
 		if tail != "" {
-			q := strings.IndexByte(u, '?')
-			if q < 0 {
-				q = len(u)
-			}
-			u = strings.TrimSuffix(u[:q], "/") + tail + u[q:]
+			pth, _, _ := strings.Cut(u, "?")
+			u = strings.TrimSuffix(pth, "/") + tail + u[len(pth):]
 		}
 		if kind == manifest.Template {
 			m.counts[uriTemplate]++
