@@ -41,6 +41,32 @@ type SchemeOptions struct {
 	// S3Region is the region of an s3 route's bucket, which SigV4 signs
 	// (MinIO's default is us-east-1).
 	S3Region string `env:"S3_REGION"`
+	// MediaCDNAlgorithm is how mediacdn tokens are signed: ed25519 (the
+	// default), sha1 or sha256 (HMAC).
+	MediaCDNAlgorithm string `env:"MEDIACDN_ALGORITHM"`
+	// AkamaiAlgorithm is the EdgeAuth HMAC: sha256 (default), sha1 or md5.
+	AkamaiAlgorithm string `env:"AKAMAI_ALGORITHM"`
+	// AkamaiTokenName is the token's query, cookie or header name
+	// (default __token__).
+	AkamaiTokenName string `env:"AKAMAI_TOKEN_NAME"`
+	// AkamaiEscapeEarly, true or false (default), is the property's
+	// "Escape token input".
+	AkamaiEscapeEarly string `env:"AKAMAI_ESCAPE_EARLY"`
+	// AkamaiSessionID is the token's id field, the same for every token.
+	AkamaiSessionID string `env:"AKAMAI_SESSION_ID"`
+	// BunnyMode is Bunny's token form: hmac (default, Bunny's current
+	// libraries), advanced (SHA-256) or basic (MD5, one file).
+	BunnyMode string `env:"BUNNY_MODE"`
+	// BunnyForm is where the token rides: query, or path
+	// (/bcdn_token=.../dir/file, which relative manifest URLs keep);
+	// default path for a prefix grant, query otherwise.
+	BunnyForm string `env:"BUNNY_FORM"`
+	// BunnyCountries and BunnyCountriesBlocked are comma-separated
+	// country codes the token allows or blocks.
+	BunnyCountries        string `env:"BUNNY_COUNTRIES"`
+	BunnyCountriesBlocked string `env:"BUNNY_COUNTRIES_BLOCKED"`
+	// BunnyLimit is a download speed limit in kB/s.
+	BunnyLimit string `env:"BUNNY_LIMIT"`
 }
 
 // Options returns the options that are set, by variable suffix.

@@ -233,6 +233,10 @@ func Schemes() []Scheme {
 		Ed25519{},
 		CloudFront{},
 		S3{},
+		Google{},
+		MediaCDN{},
+		Akamai{},
+		Bunny{},
 	}
 }
 
