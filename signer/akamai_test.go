@@ -17,7 +17,7 @@ import (
 
 // oracleNode is the fixture with the vendors' npm signers, installed from
 // its package-lock.json by `npm ci` (.ci/test does it).
-const oracleNode = "testdata/oracle-node"
+const oracleNode = "testdata/node"
 
 // runNodeOracle runs script of the oracle fixture with in as JSON on stdin
 // and decodes its JSON answer into out. A missing node or fixture skips
