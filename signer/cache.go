@@ -66,12 +66,28 @@ func (l Lifetime) Expiry(now time.Time) (exp, refresh time.Time) {
 // costs a map lookup rather than an RSA signature. Entries are replaced once
 // less than their Lifetime's MinValidity is left; concurrent misses on one
 // scope sign once; the cache is bounded by entries. Safe for concurrent use.
+//
+// Refresh ahead: a scope asked for within the last stretch of its entry's
+// step (Lifetime.ahead) has the next step's token minted in the
+// background, once per entry (singleflight), while the entry in force is
+// still handed out; from the step's end the next token is handed out
+// without a signature. So no request of a hot scope waits for one. The
+// next token is the one any process minting in the next step makes (exp
+// aligned), so URLs stay byte-identical across replicas, and it is handed
+// out only from the start of its own step, so the minimum validity holds.
 type Cache struct {
 	lru   *lru.Cache[cacheKey, cacheEntry]
 	group singleflight.Group
 	now   func() time.Time
 
-	hits, misses, signatures atomic.Uint64
+	hits, misses, signatures, ahead atomic.Uint64
+}
+
+// ahead is the last stretch of a step in which a hit mints the next
+// step's token in the background: an eighth of the step, at least 1s and
+// at most 5 minutes.
+func (l Lifetime) ahead() int64 {
+	return min(max(int64(l.Step()/time.Second)/8, 1), 300)
 }
 
 // cacheKey identifies a scope. The signer pointer (a *SigningKey or a
@@ -84,11 +100,13 @@ type cacheKey struct {
 	prefix bool
 }
 
-// cacheEntry is kept lean: the token and two integers.
+// cacheEntry is kept lean: the token, two integers, and the next step's
+// entry once refresh ahead has minted it.
 type cacheEntry struct {
 	token   Token
 	exp     int64 // Unix seconds
 	refresh int64 // Unix seconds: hand it out only before this
+	next    *cacheEntry
 }
 
 // NewCache returns a cache of at most size tokens (DefaultCacheSize when
@@ -149,44 +167,105 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 	}
 	k := cacheKey{ns: ns, signer: id, uri: g.Path, prefix: g.Prefix}
 	now := c.now().Unix()
-	if e, ok := c.lru.Get(k); ok && now < e.refresh {
+	e, ok := c.lru.Get(k)
+	if ok && now >= e.refresh && e.next != nil && now < e.next.refresh {
+		// The next step's token, minted ahead: in force from now on.
+		e = *e.next
+		c.lru.Add(k, e)
+	}
+	if ok && now < e.refresh {
 		c.hits.Add(1)
+		if e.next == nil && now >= e.refresh-l.ahead() {
+			c.mintAhead(k, e, g, l, mint)
+		}
 		return e.token, time.Unix(e.exp, 0), nil
 	}
 	c.misses.Add(1)
-	// The flight is per signer pointer, like the entry: a reloaded key
-	// with the same kid never shares a flight (or a token) with the old
-	// one.
-	p := byte('f')
-	if g.Prefix {
-		p = 'p'
+	// The flight may be a refresh ahead under way, whose entry is for the
+	// next step: taken only once its step has begun (then it is this
+	// step's), else the flight is asked again.
+	_, want := l.Expiry(time.Unix(now, 0))
+	for range 2 {
+		v, err, _ := c.group.Do(flight(k), func() (any, error) { return c.fill(k, g, l, mint, now) })
+		if err != nil {
+			return Token{}, time.Time{}, err
+		}
+		if e = v.(cacheEntry); e.refresh == want.Unix() {
+			break
+		}
 	}
-	v, err, _ := c.group.Do(fmt.Sprintf("%p\x00%s\x00%c%s", id, ns, p, g.Path), func() (any, error) {
-		// Another flight may have filled the entry since our Get.
-		if e, ok := c.lru.Peek(k); ok && now < e.refresh {
+	return e.token, time.Unix(e.exp, 0), nil
+}
+
+// fill returns k's entry for the step of now: the one in the cache, the
+// next one minted ahead, or a fresh one. Called in k's flight.
+func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error), now int64) (cacheEntry, error) {
+	if e, ok := c.lru.Peek(k); ok {
+		if now < e.refresh {
+			return e, nil // filled by another flight since our Get
+		}
+		if e.next != nil && now < e.next.refresh {
+			e = *e.next
+			c.lru.Add(k, e)
 			return e, nil
 		}
-		exp, refresh := l.Expiry(time.Unix(now, 0))
+	}
+	exp, refresh := l.Expiry(time.Unix(now, 0))
+	tok, err := mint(g, exp)
+	if err != nil {
+		return cacheEntry{}, err
+	}
+	c.signatures.Add(1)
+	e := cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
+	c.lru.Add(k, e)
+	return e, nil
+}
+
+// flight names k's singleflight, shared by misses and refresh ahead. It
+// is per signer pointer, like the entry: a reloaded key with the same kid
+// never shares a flight (or a token) with the old one.
+func flight(k cacheKey) string {
+	p := byte('f')
+	if k.prefix {
+		p = 'p'
+	}
+	return fmt.Sprintf("%p\x00%s\x00%c%s", k.signer, k.ns, p, k.uri)
+}
+
+// mintAhead mints, in the background and once for all callers (k's
+// flight), the token of the step after entry e's, and keeps it on e's
+// entry as its next. A failure is dropped: the first request of the next
+// step then mints, as without refresh ahead.
+func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) {
+	c.group.DoChan(flight(k), func() (any, error) {
+		cur, ok := c.lru.Peek(k)
+		switch {
+		case !ok || cur.refresh != e.refresh:
+			// Replaced meanwhile (a miss, a purge): nothing to add to.
+			return cur, nil
+		case cur.next != nil:
+			return *cur.next, nil
+		}
+		exp, refresh := l.Expiry(time.Unix(e.refresh, 0))
 		tok, err := mint(g, exp)
 		if err != nil {
 			return nil, err
 		}
 		c.signatures.Add(1)
-		e := cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
-		c.lru.Add(k, e)
-		return e, nil
+		c.ahead.Add(1)
+		next := &cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
+		cur.next = next
+		c.lru.Add(k, cur)
+		return *next, nil
 	})
-	if err != nil {
-		return Token{}, time.Time{}, err
-	}
-	e := v.(cacheEntry)
-	return e.token, time.Unix(e.exp, 0), nil
 }
 
 // CacheStats are a Cache's counters since it was made.
 type CacheStats struct {
-	Hits, Misses, Signatures uint64
-	Entries                  int
+	// Signatures counts every token minted; Ahead those of them minted
+	// ahead of their step (refresh ahead), which no request waited for.
+	Hits, Misses, Signatures, Ahead uint64
+	Entries                         int
 }
 
 // Stats returns the cache's counters.
@@ -195,6 +274,7 @@ func (c *Cache) Stats() CacheStats {
 		Hits:       c.hits.Load(),
 		Misses:     c.misses.Load(),
 		Signatures: c.signatures.Load(),
+		Ahead:      c.ahead.Load(),
 		Entries:    c.lru.Len(),
 	}
 }
