@@ -158,7 +158,7 @@ func parseFaults(s string) ([]string, error) {
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		switch {
-		case f == "":
+		case f == "", f == "none":
 		case !slices.Contains(faultNames, f):
 			return nil, fmt.Errorf("unknown fault %q (want %s)", f, strings.Join(faultNames, ", "))
 		default:
