@@ -263,8 +263,10 @@ func runLoad(ctx context.Context, t *target, rec *recorder, mix []share, rate, w
 }
 
 // prefill fills the gateway's token cache with n distinct paths, four
-// requests at a time, before the load: from then on the cache is full,
-// and RSS that keeps growing is not the cache filling.
+// requests at a time, before the load, and the edge's verified-token
+// cache with their tokens (the files do not exist: 404 once verified):
+// from then on both caches are full, and RSS that keeps growing is not a
+// cache filling.
 func prefill(ctx context.Context, t *target, n int) error {
 	var next, failed sync.Mutex
 	var i int
@@ -282,7 +284,13 @@ func prefill(ctx context.Context, t *target, n int) error {
 				if k >= n {
 					return
 				}
-				if cause := t.redirect(ctx, "prefill", "/media/p/"+t.run+"/"+strconv.Itoa(k)+".ts", nil); cause != "" {
+				loc, cause := t.location(ctx, "prefill", "/media/p/"+t.run+"/"+strconv.Itoa(k)+".ts", nil)
+				if cause == "" {
+					// The edge verifies (and caches) the token, then finds
+					// no such file.
+					_, cause = t.get(ctx, "prefill cdn", loc, nil, http.StatusNotFound)
+				}
+				if cause != "" {
 					failed.Lock()
 					if firstErr == "" {
 						firstErr = cause

@@ -240,7 +240,7 @@ func (sk *soak) startEdge(ctx context.Context) error {
 		"SIGNGATE_EDGE_METRICS_LISTEN="+addr(sk.ports, "edge-metrics"), "SIGNGATE_EDGE_DB="+sk.pg.url(),
 		"SIGNGATE_EDGE_API_KEYS="+apiKey, "SIGNGATE_EDGE_SINGLE_BUCKET=true",
 		"SIGNGATE_EDGE_BUCKETS_0_NAME="+bucket, "SIGNGATE_EDGE_BUCKETS_0_ORIGIN="+filepath.Join(sk.tmp, "www"),
-		"SIGNGATE_EDGE_BUCKETS_0_POLICY=authenticated")
+		"SIGNGATE_EDGE_BUCKETS_0_POLICY=authenticated", "SIGNGATE_EDGE_CACHE_SIZE="+strconv.Itoa(sk.s.CacheSize))
 	env = append(env, strings.Fields(sk.s.EdgeEnv)...)
 	p, err := sk.ps.start("edge", []string{sk.bin, "edge"}, env, nil)
 	if err != nil {
