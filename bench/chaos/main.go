@@ -183,6 +183,9 @@ func (sk *soak) soak(ctx context.Context, environ map[string]string, pgBin strin
 		}
 	}()
 	runLoad(rctx, sk.t, sk.rec, s.mix, s.Rate, s.Workers, s.Duration)
+	if ctx.Err() != nil {
+		sk.rec.fail("interrupted")
+	}
 	stopRun()
 	<-faultsDone
 	stopSampler()
