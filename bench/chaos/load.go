@@ -221,10 +221,12 @@ type job struct {
 // runLoad sends rate requests a second for d, open loop: a request is
 // due at its time whatever the answers before it. Latency is counted from
 // that time, so a stall shows as latency, not as fewer requests. When
-// every worker is busy a due request is not sent and counted as
-// "client saturated", which is unexpected.
+// every worker is busy and 5 s of requests wait already, a due request
+// is not sent and counted as "client saturated", which is unexpected.
 func runLoad(ctx context.Context, t *target, rec *recorder, mix []share, rate, workers int, d time.Duration) {
-	jobs := make(chan job, workers)
+	// Up to 5 s of requests may wait for a worker (a machine stall delays
+	// the dispatcher as much as the workers); past that, saturated.
+	jobs := make(chan job, max(workers, 5*rate))
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
