@@ -123,18 +123,22 @@ func relativeURI(v string) (string, error) {
 // absoluteURL reads ingress-nginx's X-Original-URL, an absolute http(s)
 // URL, to its request URI, byte for byte as sent: the host is the
 // client's and names nothing here (routes match the path alone).
+//
+// ingress-nginx writes it as $scheme://$http_host$request_uri: the host is
+// the client's raw Host header, which nginx lets hold a "?" (or "#", "@"),
+// and $request_uri always starts with "/". So the authority must be
+// exactly the URL's host, followed by "/": "http://x?/premium/a.mp4"
+// (Host "x?") would otherwise read as "/" with a query, and the check
+// decide about the wrong path. Anything else is refused.
 func absoluteURL(v string) (string, error) {
 	u, err := url.Parse(v)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
 		return "", fmt.Errorf("not an absolute http(s) URL without user or fragment")
 	}
 	rest := v[strings.Index(v, "://")+3:]
-	i := strings.IndexAny(rest, "/?")
-	switch {
-	case i < 0:
-		return "/", nil
-	case rest[i] == '?':
-		return "/" + rest[i:], nil
+	i := strings.IndexByte(rest, '/')
+	if i < 0 || rest[:i] != u.Host || strings.ContainsAny(rest[:i], "?#@\\") {
+		return "", fmt.Errorf("not a host followed by a path")
 	}
 	return rest[i:], nil
 }

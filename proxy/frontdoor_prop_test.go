@@ -63,7 +63,14 @@ func genHeaders(r *rand.Rand, path, decoy string) (h http.Header, uri, method st
 			switch name {
 			case "X-Original-URL":
 				uris = append(uris, v)
-				v = "https://media.example.com" + v
+				// The host is the client's raw Host header: one that
+				// holds "?", "#" or "@" must be refused, never read as a
+				// path of "/".
+				host := [...]string{"media.example.com", "media.example.com:8443", "[::1]", "x?", "[::1]?", "m#", "a@b"}[r.IntN(7)]
+				if strings.ContainsAny(host, "?#@") {
+					agreed = false
+				}
+				v = "https://" + host + v
 			case "X-Original-Method", "X-Forwarded-Method":
 				v = [...]string{"GET", "HEAD", "POST"}[r.IntN(3)]
 				methods = append(methods, v)

@@ -164,8 +164,17 @@ func TestAuthIngressNginx(t *testing.T) {
 	}{
 		{"free path", "https://media.example.com/media/x.mp4?a=1", nil, 200},
 		{"premium path", "https://media.example.com/media/premium/x.mp4", nil, 403},
-		{"host only", "http://media.example.com", nil, 200},
-		{"query only", "http://media.example.com?x=/media/premium/x.mp4", nil, 200},
+		// $request_uri always starts with "/": anything else after the
+		// host is refused, for a client's Host may hold "?", "#" or "@"
+		// (nginx lets it), and the path must not hide behind it.
+		{"host only", "http://media.example.com", nil, 400},
+		{"query only", "http://media.example.com?x=/media/premium/x.mp4", nil, 400},
+		{"host holding ?", "https://media.example.com?/media/premium/x.mp4", nil, 400},
+		{"other host holding ?", "https://x?/media/premium/x.mp4", nil, 400},
+		{"IPv6 host holding ?", "https://[::1]?/media/premium/x.mp4", nil, 400},
+		{"host holding #", "https://x#/media/premium/x.mp4", nil, 400},
+		{"host holding backslash", "https://x\\/media/premium/x.mp4", nil, 400},
+		{"IPv6 host", "https://[::1]:8443/media/premium/x.mp4", nil, 403},
 		{"not absolute", "/media/premium/x.mp4", nil, 400},
 		{"user info", "https://u@media.example.com/media/x.mp4", nil, 400},
 		{"agrees with X-Forwarded-Uri", "https://m.example/media/premium/x.mp4", map[string]string{"X-Forwarded-Uri": "/media/premium/x.mp4"}, 403},
