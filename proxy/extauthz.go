@@ -135,12 +135,28 @@ func checkRequest(ctx context.Context, req *authv3.CheckRequest, remote string) 
 }
 
 // okResponse allows t for pr: the subject header set (overwriting), and
-// every client copy of an identity header removed.
+// every client copy of an identity header removed: the spellings the
+// Check shows, and the canonical names always, for Envoy sends only the
+// headers its configuration lists (headersToExtAuth), so a client's copy
+// may reach the upstream without ever being shown here. Spellings with
+// "_" or "." that Envoy does not show cannot be named: Envoy must refuse
+// them (headers_with_underscores_action: REJECT_REQUEST; see Front doors
+// in docs/gateway.md).
 func (g *Gateway) okResponse(t *http.Request, pr Principal) *authv3.CheckResponse {
 	ok := &authv3.OkHttpResponse{}
+	seen := map[string]bool{}
+	remove := func(name string) {
+		if n := strings.ToLower(name); !seen[n] {
+			seen[n] = true
+			ok.HeadersToRemove = append(ok.HeadersToRemove, n)
+		}
+	}
+	for _, k := range g.identity.keys {
+		remove(k)
+	}
 	for name := range t.Header {
 		if g.identity.is(name) {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name))
+			remove(name)
 		}
 	}
 	sort.Strings(ok.HeadersToRemove)

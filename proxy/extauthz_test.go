@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,8 +133,20 @@ func TestExtAuthzGRPC(t *testing.T) {
 			ok.GetHeaders()[0].GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
 			t.Errorf("headers %v", ok.GetHeaders())
 		}
-		if got := strings.Join(ok.GetHeadersToRemove(), ","); got != "x_forwarded.user" {
-			t.Errorf("headers_to_remove %q, want the client's copy of the identity header", got)
+		if got := strings.Join(ok.GetHeadersToRemove(), ","); got != "x-forwarded-user,x_forwarded.user" {
+			t.Errorf("headers_to_remove %q, want the identity header's canonical name and the client's copy", got)
+		}
+	})
+	t.Run("allow without a subject still removes the identity headers Envoy did not show", func(t *testing.T) {
+		// Envoy sends the Check only the headers it is told to; a client's
+		// X-Signgate-Subject it did not show must be removed all the same.
+		resp := call(t, c, checkOf("GET", "/app/page", bearer(tok)))
+		rm := resp.GetOkResponse().GetHeadersToRemove()
+		if !slices.Contains(rm, "x-forwarded-user") {
+			t.Errorf("headers_to_remove %v: the identity header is not removed", rm)
+		}
+		if slices.Contains(rm, "x-signgate-subject") {
+			t.Errorf("headers_to_remove %v holds the subject header the allow sets", rm)
 		}
 	})
 	t.Run("unauthenticated player: 401 JSON", func(t *testing.T) {

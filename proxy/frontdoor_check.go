@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
+	"github.com/signgate/signgate/internal/httpx"
 	"net/http"
 	"strings"
 )
@@ -128,6 +130,12 @@ func (g *Gateway) answerGateway(w http.ResponseWriter, t *http.Request) (pr Prin
 		g.writeError(w, t, err)
 		return Principal{}, false
 	case rt != nil && isPreflight(t):
+		// A door's 2xx is an allow (Traefik forwards the request on):
+		// a preflight the gateway would not allow is refused, not 204.
+		if !g.cors.c.Preflight(http.Header{}, t) {
+			g.writeError(w, t, httpx.Errorf(http.StatusForbidden, "cors_refused", "this cross-origin request is not allowed", errors.New("preflight from an origin or for a method not allowed")))
+			return Principal{}, false
+		}
 		g.cors.preflight(w, t)
 		return Principal{}, false
 	case rt != nil:

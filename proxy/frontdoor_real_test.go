@@ -167,7 +167,8 @@ func TestNginxAuthRequest(t *testing.T) {
 	base := startNginx(t, fmt.Sprintf(`
     location = /_auth { internal; proxy_pass %s/.signgate/auth;
                         proxy_pass_request_body off; proxy_set_header Content-Length "";
-                        proxy_set_header X-Original-URI $request_uri; }
+                        proxy_set_header X-Original-URI $request_uri;
+                        proxy_set_header X-Original-Method $request_method; }
     location / { auth_request /_auth; auth_request_set $user $upstream_http_x_signgate_subject;
                  proxy_set_header X-Signgate-Subject $user; proxy_pass %s; }`, f.srv.URL, f.app.URL))
 	runDoorCases(t, base, []doorCase{

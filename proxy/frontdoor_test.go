@@ -58,6 +58,11 @@ func TestForwardAuthTraefik(t *testing.T) {
 		{"browser, login redirect", "GET", "/media/v/x.mp4", map[string]string{"Accept": "text/html"}, 302},
 		{"dot segments refused", "GET", "/media/v/../premium/x.mp4", bearer(free), 400},
 		{"encoded slash refused", "GET", "/media/premium%2Fx.mp4", bearer(free), 400},
+		// Traefik forwards on any 2xx: a preflight the gateway would not
+		// allow must not be one.
+		{"preflight, foreign origin", "OPTIONS", "/media/v/x.mp4", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, 403},
+		{"preflight, configured origin", "OPTIONS", "/media/v/x.mp4", map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}, 204},
+		{"preflight, configured origin, POST", "OPTIONS", "/media/v/x.mp4", map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}, 403},
 		{"client adds another door's header", "GET", "/media/premium/x.mp4", map[string]string{"Authorization": "Bearer " + free, "X-Original-URI": "/media/x.mp4"}, 400},
 		{"bad method", "GET", "/media/x.mp4", map[string]string{"X-Original-Method": "get me"}, 400},
 	} {

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,9 +50,22 @@ type Listener struct {
 	// one closes (netutil.LimitListener).
 	MaxConns int
 	// H2C serves HTTP/2 without TLS (prior knowledge) instead of HTTP/1:
-	// for a gRPC handler such as Envoy's ext_authz check.
-	H2C bool
+	// for a gRPC handler such as Envoy's ext_authz check. Each stream's
+	// request must then arrive within ReadTimeout (H2CReadTimeout when
+	// 0), and a connection holds at most H2CMaxStreams streams at once: a
+	// peer that opens streams and never sends their message holds no
+	// goroutine past it.
+	H2C         bool
+	ReadTimeout time.Duration
 }
+
+// The bounds of an H2C listener's streams (see Listener.H2C). A check
+// that Envoy sends arrives at once: its own timeout is usually under a
+// second.
+const (
+	H2CReadTimeout = 10 * time.Second
+	H2CMaxStreams  = 100
+)
 
 // Drain says how Serve stops once its context is done.
 type Drain struct {
@@ -117,6 +131,8 @@ func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, a
 		if l.H2C {
 			srv.Protocols = new(http.Protocols)
 			srv.Protocols.SetUnencryptedHTTP2(true)
+			srv.ReadTimeout = cmp.Or(l.ReadTimeout, H2CReadTimeout)
+			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: H2CMaxStreams}
 		}
 		srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
