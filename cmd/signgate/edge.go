@@ -40,6 +40,14 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 		return err
 	}
 	defer ed.Close()
+	// SIGHUP reads the store again at once, as a change notification
+	// would (and no longer ends the edge, Go's default).
+	defer onHangup(e.ctx, func() {
+		log.Info("SIGHUP: refreshing keys and policies from the store")
+		if err := ed.Refresh(e.ctx); err != nil {
+			log.Error("refresh after SIGHUP failed; serving from the last snapshot", "err", err)
+		}
+	})()
 	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler(), MaxConns: cfg.MaxConns}}
 	if cfg.APIEnabled() {
 		api := ed.APIHandler()

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/signgate/signgate/config"
@@ -42,32 +37,11 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	}
 	defer g.Close()
 
-	// The SIGHUP handler lives exactly as long as this gateway's run: it
-	// ends when Serve returns, for whatever reason (a signal, or a listener
-	// that failed to bind), and is waited for before g.Close, so Reload is
-	// never called on a closed gateway. The defers run in reverse: stop and
-	// wait for the handler, stop the signal, then close the gateway.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	running, stop := context.WithCancel(e.ctx)
-	hupDone := make(chan struct{})
-	defer func() {
-		stop()
-		<-hupDone
-	}()
-	go func() {
-		defer close(hupDone)
-		for {
-			select {
-			case <-running.Done():
-				return
-			case <-hup:
-				log.Info("SIGHUP: reloading keys")
-				g.Reload() // logs each failure; old keys stay
-			}
-		}
-	}()
+	// SIGHUP reloads the keys while this gateway runs (onHangup).
+	defer onHangup(e.ctx, func() {
+		log.Info("SIGHUP: reloading keys")
+		g.Reload() // logs each failure; old keys stay
+	})()
 
 	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler(), MaxConns: cfg.MaxConns}}
 	if cfg.MetricsEnabled() {
