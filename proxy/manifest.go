@@ -243,8 +243,7 @@ func uriKindNames() [numURIKinds]string {
 	return [numURIKinds]string{"media", "template", "playlist", "foreign"}
 }
 
-// rewriter rewrites the URIs of one manifest of route rt. Not safe for
-// concurrent use; one per request.
+// rewriter rewrites one manifest of route rt: one per request, not shared.
 type rewriter struct {
 	ctx    context.Context // the request's, for the token cache's spans
 	g      *Gateway
