@@ -182,3 +182,27 @@ func TestTracingOff(t *testing.T) {
 		t.Errorf("traceparent %q sent with tracing off", tp)
 	}
 }
+
+// BenchmarkRedirectHitTraced is BenchmarkRedirectHit/jwt with tracing on:
+// every span sampled and recorded (no exporter), the cost of the
+// instrumentation itself.
+func BenchmarkRedirectHitTraced(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { tp.Shutdown(context.Background()) })
+	f := newFixtureWith(b, map[string]string{"SIGNGATE_ACCESS_LOG": "false"}, Options{TracerProvider: tp})
+	h := f.gw.Handler()
+	tok := f.session("alice", nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			r := httptest.NewRequest("GET", "/media/v/a.mp4", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w.reset()
+			h.ServeHTTP(w, r)
+			if w.code != http.StatusFound {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	})
+}
