@@ -40,7 +40,7 @@ const maxName = 128
 // Every other endpoint needs "Authorization: Bearer TOKEN". Successes are
 // JSON with "error": 0; errors are JSON {"error": STATUS, "code",
 // "message"} (errorResponse) with Cache-Control: no-store.
-// Middleware, outermost first: hideAPIKey (so that no log shows an API
+// Middleware, outermost first: hideAPIKey (so that no log or span shows an API
 // key), the access log, the body bounds (bodies.go), the metrics
 // (measureAPI, by route pattern), then the routes.
 func (e *Edge) APIHandler() http.Handler {
@@ -76,7 +76,7 @@ func (e *Edge) APIHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.log, ErrUnknownRoute)
 	})
-	return hideAPIKey(e.stack(httpx.LimitBodies(MaxBody, e.apiBodyTimeout())(e.measureAPI(mux))))
+	return hideAPIKey(e.tracer.Handler(e.stack(httpx.LimitBodies(MaxBody, e.apiBodyTimeout())(e.measureAPI(mux))), "api", apiSpanName))
 }
 
 // stack wraps h in the edge's common middleware: the access log.

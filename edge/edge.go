@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	otelprop "go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/signgate/signgate/config"
 	imetrics "github.com/signgate/signgate/internal/metrics"
+	"github.com/signgate/signgate/internal/tracing"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -35,6 +38,12 @@ type Options struct {
 	// Registry receives the edge's metrics (MetricsHandler serves it).
 	// Nil is a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// TracerProvider, when set, turns tracing on (tracing.go): a span per
+	// request, token check and store read. Nil: off, at no cost.
+	TracerProvider trace.TracerProvider
+	// Propagator extracts trace context from requests. Nil: W3C Trace
+	// Context with Baggage.
+	Propagator otelprop.TextMapPropagator
 }
 
 // Edge is the verifying origin. Build one with New, serve Handler (media)
@@ -62,6 +71,7 @@ type Edge struct {
 	refreshMu sync.Mutex // serialises snapshot rebuilds, so none goes back in time
 	tokens    *tokenCache
 	metrics   *edgeMetrics
+	tracer    *tracing.Tracer // nil: tracing off
 
 	// With a Fleet store (PostgreSQL): this edge's name there, and the
 	// store version its snapshot holds (applied), of which recorded, under
@@ -98,6 +108,7 @@ func New(cfg config.Edge, opts Options) (*Edge, error) {
 		log:    opts.Log,
 		now:    opts.Now,
 		store:  opts.Store,
+		tracer: tracing.New(opts.TracerProvider, opts.Propagator),
 		byName: map[string]*bucket{},
 		byHost: map[string]*bucket{},
 

@@ -23,14 +23,14 @@ import (
 
 // Handler returns the media handler: Host to bucket, policy, token check,
 // then the file from the bucket's origin. Its middleware, outermost first:
-// the access log (which never shows a query or a cookie), refusing any
+// tracing when on, the access log (which never shows a query or a cookie), refusing any
 // request body (bodies.go), the metrics (measure), CORS, then serveMedia.
 func (e *Edge) Handler() http.Handler {
 	h := httpx.RefuseBodies(e.measure(e.cors(http.HandlerFunc(e.serveMedia))))
-	if !e.cfg.AccessLog {
-		return h
+	if e.cfg.AccessLog {
+		h = e.stack(h)
 	}
-	return e.stack(h)
+	return e.tracer.Handler(h, "edge", nil) // tracing.go
 }
 
 func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
@@ -53,9 +53,13 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.fileType = contentType(p)
+	if e.tracer.On() {
+		nameMedia(r, b)
+	}
 	s := e.snap.Load()
 	private := b.stream || s.policy(b.name) == Authenticated
 	if private {
+		end := e.traceCheck(r.Context())
 		err := e.stale() // fail closed when revocations could be missing
 		var toks []string
 		if err == nil {
@@ -64,6 +68,7 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = e.checkAny(s, b, toks, p)
 		}
+		end(err)
 		b.metrics.checked(err)
 		if err != nil {
 			writeError(w, r, e.log, fmt.Errorf("%s: %w", b.describe(), err))

@@ -82,19 +82,23 @@ func (e *Edge) refreshed(ctx context.Context) (int64, error) {
 // store version first, so that the keys and policies read after hold at
 // least every change up to it, and returns it.
 func (e *Edge) refresh(ctx context.Context) (int64, error) {
+	ctx, end := e.traceSpan(ctx, SpanRefresh)
 	var version int64
+	var err error
+	defer func() { end(err) }()
 	if e.fleet != nil {
-		v, err := e.fleet.Version(ctx)
+		var v int64
+		v, err = traced(e, ctx, SpanStoreVersion, e.fleet.Version)
 		if err != nil {
 			return 0, err
 		}
 		version = v
 	}
-	keys, err := e.store.Keys(ctx)
+	keys, err := traced(e, ctx, SpanStoreKeys, e.store.Keys)
 	if err != nil {
 		return 0, err
 	}
-	stored, err := e.store.Policies(ctx)
+	stored, err := traced(e, ctx, SpanStorePolicies, e.store.Policies)
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/tracing"
 )
 
 // Authenticator finds the principal behind a request. It returns an error
@@ -28,6 +29,8 @@ type chain struct {
 	names    []string
 	auths    []Authenticator
 	verdicts [][5]prometheus.Counter // per authenticator: verdict counters
+	tracer   *tracing.Tracer         // nil: off
+	spans    []string                // per authenticator: its span's name
 }
 
 // verdict indexes chain.verdicts.
@@ -39,13 +42,18 @@ const (
 	verdictError
 )
 
-func newChain(names []string, auths []Authenticator, m *metrics) *chain {
-	c := &chain{names: names, auths: auths, verdicts: make([][5]prometheus.Counter, len(auths))}
-	verdictNames := [5]string{"ok", "no_credentials", "denied", "forbidden", "error"}
+// verdictNames are the verdicts' names, in metrics and spans.
+func verdictNames() [5]string {
+	return [5]string{"ok", "no_credentials", "denied", "forbidden", "error"}
+}
+
+func newChain(names []string, auths []Authenticator, m *metrics, tr *tracing.Tracer) *chain {
+	c := &chain{names: names, auths: auths, verdicts: make([][5]prometheus.Counter, len(auths)), tracer: tr}
 	for i, n := range names {
-		for v, vn := range verdictNames {
+		for v, vn := range verdictNames() {
 			c.verdicts[i][v] = m.authVerdicts.WithLabelValues(n, vn)
 		}
+		c.spans = append(c.spans, SpanAuthPrefix+n)
 	}
 	return c
 }
@@ -57,7 +65,15 @@ func newChain(names []string, auths []Authenticator, m *metrics) *chain {
 func (c *chain) Authenticate(r *http.Request) (Principal, error) {
 	var last error
 	for i, a := range c.auths {
-		p, err := a.Authenticate(r)
+		var p Principal
+		var err error
+		if c.tracer.On() {
+			tr, end := c.traced(r, i)
+			p, err = a.Authenticate(tr)
+			end(verdictOf(err))
+		} else {
+			p, err = a.Authenticate(r)
+		}
 		switch {
 		case err == nil:
 			c.verdicts[i][verdictOK].Inc()
@@ -86,6 +102,22 @@ func (c *chain) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, last
 	}
 	return Principal{}, &unauthenticatedError{cause: last}
+}
+
+// verdictOf is the verdict an authenticator's err stands for, as
+// Authenticate counts it.
+func verdictOf(err error) int {
+	switch {
+	case err == nil:
+		return verdictOK
+	case errors.Is(err, ErrAuthBackend):
+		return verdictError
+	case errors.Is(err, ErrForbidden):
+		return verdictForbidden
+	case errors.Is(err, ErrNoCredentials):
+		return verdictNone
+	}
+	return verdictDenied
 }
 
 // The chain declines on every pass-through request without credentials,

@@ -59,7 +59,7 @@ func TestAuthErrorsReadAsFmt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/media/a.ts", nil)
 			r.RemoteAddr = tt.peer
-			_, err := newChain(tt.names, tt.auths, m).Authenticate(r)
+			_, err := newChain(tt.names, tt.auths, m, nil).Authenticate(r)
 			if err == nil {
 				t.Fatal("the chain accepted the request")
 			}
@@ -86,7 +86,7 @@ func BenchmarkChainDeclines(b *testing.B) {
 		b.Fatal(err)
 	}
 	header := &HeaderAuth{Header: "X-Forwarded-User", Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	c := newChain([]string{"header"}, []Authenticator{header}, newMetrics(prometheus.NewRegistry(), cache))
+	c := newChain([]string{"header"}, []Authenticator{header}, newMetrics(prometheus.NewRegistry(), cache), nil)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		r := httptest.NewRequest("GET", "/app/page", nil)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ const CookieName = signer.QencodeCookie
 // principal pr. Nothing is added on error, nor when grant narrowed the
 // claim below the directory (it holds another route's space): a cookie
 // for one file serves no segment.
-func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string, pr *Principal) error {
+func (g *Gateway) setStreamCookie(ctx context.Context, w http.ResponseWriter, rt *route, bp string, pr *Principal) error {
 	s := rt.currentSigner()
 	if s == nil {
 		return fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
@@ -36,7 +37,7 @@ func (g *Gateway) setStreamCookie(w http.ResponseWriter, rt *route, bp string, p
 		g.log.Warn("no streaming cookie: the directory holds another route's space", "route", rt.name, "path", bp)
 		return nil
 	}
-	tok, exp, err := g.cache.Mint(rt.name, s, grantOf(reachDir, scope, bp), rt.life)
+	tok, exp, err := g.mint(ctx, rt, s, grantOf(reachDir, scope, bp))
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return fmt.Errorf("route %s: %w", rt.name, err)

@@ -55,7 +55,7 @@ func (g *Gateway) serveSign(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	loc, exp, err := g.sign(rt, bp, target.URL.RawQuery, pr)
+	loc, exp, err := g.sign(target.Context(), rt, bp, target.URL.RawQuery, pr)
 	if err != nil {
 		g.writeError(w, r, err)
 		return

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/signgate/signgate/config"
 	imetrics "github.com/signgate/signgate/internal/metrics"
+	"github.com/signgate/signgate/internal/tracing"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -36,6 +39,13 @@ type Options struct {
 	// makes, for a change of a key file or a retry of a bad one (not by
 	// Reload itself).
 	Reloaded func()
+	// TracerProvider, when set, turns tracing on (tracing.go): spans for
+	// each request and its steps, traceparent sent to the upstream, the
+	// forward-auth app and the CDN. Nil: off, at no cost.
+	TracerProvider trace.TracerProvider
+	// Propagator injects and extracts trace context. Nil: W3C Trace
+	// Context with Baggage.
+	Propagator propagation.TextMapPropagator
 }
 
 // Gateway is signgate's gateway. Safe for concurrent use.
@@ -57,6 +67,7 @@ type Gateway struct {
 	ownTransport  *http.Transport // the transport New made, closed by Close
 	passthrough   http.Handler
 	metrics       *metrics
+	tracer        *tracing.Tracer // nil: tracing off
 	handler       http.Handler
 	streams       streamState
 
@@ -104,6 +115,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		hdrNoStore:    []string{"private, no-store"},
 		hdrNoReferrer: []string{"no-referrer"},
 		keyClient:     newKeyClient(),
+		tracer:        tracing.New(opts.TracerProvider, opts.Propagator),
 		ctx:           ctx,
 		cancel:        cancel,
 	}
@@ -114,6 +126,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 		g.ownTransport = t
 	}
 	g.streams = newStreamState(cfg.ManifestConcurrency)
+	g.streams.cdn.Transport = g.tracer.Transport(g.streams.cdn.Transport, SpanManifestFetch, tracing.HidePath)
 	if err := g.build(ctx); err != nil {
 		g.Close()
 		return nil, err
@@ -178,7 +191,7 @@ func (g *Gateway) build(ctx context.Context) error {
 				TTL:           cfg.ForwardTTL,
 				Timeout:       cfg.ForwardTimeout,
 				CacheSize:     cfg.ForwardCacheSize,
-				Transport:     g.transport,
+				Transport:     g.tracer.Transport(g.transport, SpanForwardCheck, tracing.KeepPath),
 				Now:           g.opts.Now,
 				Target:        g.checkTarget,
 			})
@@ -193,9 +206,9 @@ func (g *Gateway) build(ctx context.Context) error {
 			idNames, idAuths = append(idNames, name), append(idAuths, a)
 		}
 	}
-	g.chain = newChain(names, auths, g.metrics)
+	g.chain = newChain(names, auths, g.metrics, g.tracer)
 	if cfg.UpstreamIdentity && len(idAuths) > 0 {
-		g.idChain = newChain(idNames, idAuths, g.metrics)
+		g.idChain = newChain(idNames, idAuths, g.metrics, g.tracer)
 	}
 	if cfg.Upstream != "" {
 		u, err := url.Parse(cfg.Upstream)

@@ -11,6 +11,8 @@ import (
 // middleware composes the gateway's stack around h. In order, outermost
 // first:
 //
+//  0. tracing (tracing.go), when on: the request's server span, named
+//     after the route once serve knows it;
 //  1. access log (httpx.AccessLog), unless SIGNGATE_ACCESS_LOG=false: one
 //     JSON line per request, with the path but never the query, a cookie
 //     or Authorization;
@@ -25,7 +27,7 @@ func (g *Gateway) middleware(h http.Handler) http.Handler {
 	if g.cfg.AccessLog {
 		h = httpx.AccessLog(g.log)(h)
 	}
-	return h
+	return g.tracer.Handler(h, "gateway", nil)
 }
 
 // measure records the metrics of each request.
@@ -47,6 +49,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		defer done()
 		// The doors that check another request: a preflight there is the
 		// original request's, for the door to decide about.
+		if g.tracer.On() {
+			g.nameEndpoint(r)
+		}
 		switch {
 		case path == PathForwardAuth:
 			g.serveForwardAuth(w, r)
@@ -78,6 +83,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	rt, p, err := g.routes.lookup(r)
 	if rt != nil || err != nil { // media reads no body (bodies.go)
 		httpx.RefuseBody(w, r)
+	}
+	if g.tracer.On() {
+		nameRoute(r, rt)
 	}
 	switch {
 	case err != nil:

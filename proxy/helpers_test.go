@@ -136,6 +136,13 @@ type fixture struct {
 // deletes a default.
 func newFixture(t testing.TB, environ map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, environ, Options{})
+}
+
+// newFixtureWith is newFixture with opts for New (its Log and Now are the
+// fixture's).
+func newFixtureWith(t testing.TB, environ map[string]string, opts Options) *fixture {
+	t.Helper()
 	f := &fixture{t: t, clock: newClock(), key: testKey(t, "key1.pem"), logs: &syncBuffer{}}
 	f.cdn = newCDN(t, f.clock.Now, f.key)
 	f.app = newApp(t, nil)
@@ -175,7 +182,8 @@ func newFixture(t testing.TB, environ map[string]string) *fixture {
 	} else {
 		log = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	f.gw, err = New(cfg, Options{Log: log, Now: f.clock.Now})
+	opts.Log, opts.Now = log, f.clock.Now
+	f.gw, err = New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, err
 	}
 	m := &rewriter{
-		g: g, rt: rt, signer: s, pr: copyPrincipal(pr),
+		ctx: r.Context(), g: g, rt: rt, signer: s, pr: copyPrincipal(pr),
 		scope:  grantOf(reachDir, scope, bp),
 		tokens: make(map[signer.Grant]signer.Token, 2),
 		budget: manifestGrowth * rt.stream.maxBytes,
@@ -243,9 +243,9 @@ func uriKindNames() [numURIKinds]string {
 	return [numURIKinds]string{"media", "template", "playlist", "foreign"}
 }
 
-// rewriter rewrites the URIs of one manifest of route rt. Not safe for
-// concurrent use; one per request.
+// rewriter rewrites one manifest of route rt: one per request, not shared.
 type rewriter struct {
+	ctx    context.Context // the request's, for the token cache's spans
 	g      *Gateway
 	rt     *route
 	signer signer.Signer
@@ -265,7 +265,7 @@ func (m *rewriter) token(scope signer.Grant) (signer.Token, error) {
 	if len(m.tokens) >= maxManifestScopes {
 		return signer.Token{}, fmt.Errorf("%w: URIs in more than %d directories", manifest.ErrTooLarge, maxManifestScopes)
 	}
-	tok, _, err := m.g.cache.Mint(m.rt.name, m.signer, scope, m.rt.life)
+	tok, _, err := m.g.mint(m.ctx, m.rt, m.signer, scope)
 	if err != nil {
 		m.g.metrics.signErrors.Inc()
 		return signer.Token{}, fmt.Errorf("route %s: %w", m.rt.name, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/internal/tracing"
 )
 
 // newTransport returns a transport tuned for keep-alive to one upstream:
@@ -101,7 +102,7 @@ func (g *Gateway) newPassthrough(upstream *url.URL) *httputil.ReverseProxy {
 				pr.Out.Header[g.subjectHeader] = []string{p.Subject}
 			}
 		},
-		Transport:  g.transport,
+		Transport:  g.tracer.Transport(g.transport, SpanUpstream, tracing.KeepPath),
 		BufferPool: newBufferPool(),
 		ErrorLog:   slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		// status classifies the failure with httpx.Classify: a client

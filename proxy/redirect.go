@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -43,9 +44,9 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 			return
 		}
 	}
-	loc, _, err := g.sign(rt, bp, r.URL.RawQuery, pr)
+	loc, _, err := g.sign(r.Context(), rt, bp, r.URL.RawQuery, pr)
 	if err == nil && rt.stream.mode == streamCookie { // HLS/DASH cookie mode (cookie.go)
-		err = g.setStreamCookie(w, rt, bp, pr)
+		err = g.setStreamCookie(r.Context(), w, rt, bp, pr)
 	}
 	if err != nil {
 		g.writeError(w, r, err)
@@ -63,7 +64,7 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 // principal pr, with the client's query (any auth parameter dropped), and
 // the token's expiry. The claim is the route's scope as grant allows it.
 // The URL's scheme and host come from configuration alone.
-func (g *Gateway) sign(rt *route, bp, rawQuery string, pr *Principal) (string, time.Time, error) {
+func (g *Gateway) sign(ctx context.Context, rt *route, bp, rawQuery string, pr *Principal) (string, time.Time, error) {
 	uri, err := g.grant(rt, bp, reachOf(rt.scope), pr)
 	if err != nil {
 		return "", time.Time{}, err
@@ -72,7 +73,7 @@ func (g *Gateway) sign(rt *route, bp, rawQuery string, pr *Principal) (string, t
 	if s == nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	tok, exp, err := g.cache.Mint(rt.name, s, grantOf(reachOf(rt.scope), uri, bp), rt.life)
+	tok, exp, err := g.mint(ctx, rt, s, grantOf(reachOf(rt.scope), uri, bp))
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)

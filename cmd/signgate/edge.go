@@ -35,7 +35,12 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 		return err
 	}
 	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
-	ed, err := edge.New(cfg, edge.Options{Log: log})
+	tp, stopTracing, err := startTracing(e, log, "signgate-edge")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	ed, err := edge.New(cfg, edge.Options{Log: log, TracerProvider: tp.TracerProvider()})
 	if err != nil {
 		return err
 	}

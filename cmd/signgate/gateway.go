@@ -31,7 +31,12 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 	}
 	applyGC(e.environ, cfg.GOGC, log)
 	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
-	g, err := proxy.New(cfg, proxy.Options{Log: log})
+	tp, stopTracing, err := startTracing(e, log, "signgate-gateway")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	g, err := proxy.New(cfg, proxy.Options{Log: log, TracerProvider: tp.TracerProvider()})
 	if err != nil {
 		return err
 	}
