@@ -152,13 +152,7 @@ func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (strin
 // the aligned exp (Lifetime.Expiry). Concurrent misses on one (ns, s, g)
 // mint once. s must be a pointer type (see Signer).
 func (c *Cache) Mint(ns string, s Signer, g Grant, l Lifetime) (Token, time.Time, error) {
-	if s == nil {
-		return Token{}, time.Time{}, fmt.Errorf("signer: mint with a nil signer")
-	}
-	if g.Path == "" {
-		g.Prefix = true
-	}
-	return c.get(ns, s, g, l, s.Mint)
+	return c.MintWatched(ns, s, g, l, nil)
 }
 
 func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) (Token, time.Time, error) {
