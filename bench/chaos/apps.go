@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -43,21 +42,8 @@ func runApp(ctx context.Context, args []string) error {
 	default:
 		return errors.New("app: -role must be upstream or forward")
 	}
-	l, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := httpx.NewServer(h, slog.New(slog.DiscardHandler))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return httpx.ServeDrain(ctx, slog.New(slog.DiscardHandler), nil, httpx.Drain{Timeout: 5 * time.Second},
+		httpx.Listener{Name: "app", Addr: *listen, Handler: h})
 }
 
 func upstreamApp() http.Handler {
