@@ -387,3 +387,13 @@ func (s *CloudFrontSigner) LogValue() slog.Value { return signerLog("cloudfront"
 
 // LogValue implements slog.LogValuer: the secret never reaches a log.
 func (s *S3Signer) LogValue() slog.Value { return signerLog("s3", s.keyID) }
+
+// GoString implements fmt.GoStringer, so %#v shows no key either (the
+// vendor schemes' signers do the same).
+func (s *QencodeSigner) GoString() string { return s.String() }
+
+// GoString implements fmt.GoStringer: no key in %#v.
+func (s *CloudFrontSigner) GoString() string { return s.String() }
+
+// GoString implements fmt.GoStringer: no secret in %#v.
+func (s *S3Signer) GoString() string { return s.String() }

@@ -3,6 +3,7 @@ package signer_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -119,6 +120,7 @@ func TestSignerLogsNoKey(t *testing.T) {
 		}
 		var buf strings.Builder
 		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "signer", s, "settings", tc.st)
+		fmt.Fprintf(&buf, "%v %+v %#v", s, s, s)
 		b64 := base64.StdEncoding.EncodeToString(tc.st.Key)[:12]
 		if strings.Contains(buf.String(), tc.key) || strings.Contains(buf.String(), b64) || !strings.Contains(buf.String(), "REDACTED") {
 			t.Errorf("%s: %s", tc.sch.Name(), buf.String())
