@@ -160,7 +160,7 @@ func TestBrowserSeedFlow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("notice"))); err != nil {
 		t.Fatalf("enable authenticated access: %v", err)
 	}
-	if pol, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("policy-media"))); err != nil || pol != "authenticated" {
+	if pol, err := testenv.TextOf(ctx, "policy-media"); err != nil || pol != "authenticated" {
 		t.Fatalf("the page shows policy %q, %v", pol, err)
 	}
 	if got := fetch(t, p.media+clip); got != http.StatusUnauthorized {
@@ -185,7 +185,7 @@ func TestBrowserSeedFlow(t *testing.T) {
 	); err != nil {
 		t.Fatalf("create a key: %v", err)
 	}
-	kid, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("kid")))
+	kid, err := testenv.TextOf(ctx, "kid")
 	if err != nil || kid == "" {
 		t.Fatalf("read the key id: %q, %v", kid, err)
 	}
@@ -207,7 +207,7 @@ func TestBrowserSeedFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copied, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("copy-status")))
+	copied, err := testenv.TextOf(ctx, "copy-status")
 	if err != nil || copied == "" {
 		t.Errorf("the copy button said %q, %v", copied, err)
 	}

@@ -234,7 +234,7 @@ func TestBrowserPlaysVideo(t *testing.T) {
 	}
 
 	signIn(t, ctx, gw)
-	user, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("user")))
+	user, err := testenv.TextOf(ctx, "user")
 	if err != nil {
 		t.Fatalf("read the user: %v", err)
 	}

@@ -25,7 +25,7 @@ func copiedCommands(t *testing.T, ctx context.Context, variants []string) map[st
 		); err != nil {
 			t.Fatalf("copy the ffplay command of %s: %v", v, err)
 		}
-		cmd, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("cmd-"+v)))
+		cmd, err := testenv.TextOf(ctx, "cmd-"+v)
 		if err != nil {
 			t.Fatal(err)
 		}

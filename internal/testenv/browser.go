@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,4 +39,31 @@ func Browser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Contex
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// TextOf returns the text of the element with the given id on the page
+// as it is now. It reads through the page's JavaScript rather than
+// through a DOM node id: a node id that chromedp resolved goes stale when
+// the page re-renders or settles after a navigation, and reading through
+// it then fails with "No node with given id found" (seen once in CI).
+// It retries for up to 10 s while the element is missing or the page is
+// between documents.
+func TextOf(ctx context.Context, id string) (string, error) {
+	expr := `(() => { const e = document.getElementById(` + strconv.Quote(id) + `); return e ? e.textContent : null; })()`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[*string](expr))
+		if err == nil && s != nil {
+			return *s, nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("no element with id %q on the page", id)
+			}
+			return "", err
+		}
+		if err := chromedp.Do(ctx, chromedp.Sleep(100*time.Millisecond)); err != nil {
+			return "", err
+		}
+	}
 }
