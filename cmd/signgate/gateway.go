@@ -30,7 +30,7 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		return err
 	}
 	applyGC(e.environ, cfg.GOGC, log)
-	defer applyMemoryLimit(e.environ, log, memlimit.FromCgroup, cacheBudget(cfg.CacheSize))()
+	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
 	tp, stopTracing, err := startTracing(e, log, "signgate-gateway")
 	if err != nil {
 		return err
