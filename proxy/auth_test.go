@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/proxy/auth"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -53,7 +54,7 @@ func TestHeaderAuthTrustsOnlyConfiguredProxies(t *testing.T) {
 }
 
 func TestHeaderAuthRefusesOddValues(t *testing.T) {
-	a := &HeaderAuth{Header: "X-Forwarded-User", Trusted: config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes()}
+	a := &auth.Header{Header: "X-Forwarded-User", Trusted: config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes()}
 	for _, tc := range []struct {
 		name, peer string
 		values     []string
@@ -317,6 +318,7 @@ func TestJWKSDown(t *testing.T) {
 		return s
 	}
 	js.Close()
+	const jwksWaitMax = time.Second // auth bounds a request's wait on an unknown kid so
 	for i, want := range []int{503, 503} { // the refresh fails, then is rate-limited
 		start := time.Now()
 		resp := f.do("GET", "/media/x.mp4", map[string]string{"Authorization": "Bearer " + tokenFor(k2, "key2"), "Accept": "text/html"})

@@ -72,7 +72,7 @@ func (g *Gateway) originalURI(r *http.Request) (original, error) {
 	if !seen {
 		return original{}, nil
 	}
-	if !g.trusted.contains(r.RemoteAddr) {
+	if !g.trusted.Contains(r.RemoteAddr) {
 		return original{}, httpx.Errorf(http.StatusBadRequest, "untrusted_proxy",
 			"X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original method are honoured only from SIGNGATE_TRUSTED_PROXIES",
 			fmt.Errorf("%w: original request from %s, not a trusted proxy", ErrBadRequest, r.RemoteAddr))
