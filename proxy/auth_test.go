@@ -318,7 +318,7 @@ func TestJWKSDown(t *testing.T) {
 		return s
 	}
 	js.Close()
-	const jwksWaitMax = time.Second // auth bounds a request's wait on an unknown kid so
+	const jwksWaitMax = time.Second        // auth bounds a request's wait on an unknown kid so
 	for i, want := range []int{503, 503} { // the refresh fails, then is rate-limited
 		start := time.Now()
 		resp := f.do("GET", "/media/x.mp4", map[string]string{"Authorization": "Bearer " + tokenFor(k2, "key2"), "Accept": "text/html"})

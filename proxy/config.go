@@ -14,7 +14,7 @@ import (
 
 // Config is what New builds a gateway from: the routes and the gateway's
 // own settings. It reads no environment; cmd/signgate's adapter fills it
-// from config.Gateway (SIGNGATE_* variables), and an embedding program
+// from config.Gateway (the environment), and an embedding program
 // fills it itself. Authenticators and in-memory keys come in Options and
 // Route.
 type Config struct {

@@ -48,7 +48,7 @@ var (
 	// or trailing dots dropped, escapes decoded (see routes.lookup).
 	ErrLookalike = errors.New("the path reads as another media path")
 	// ErrBusy: every turn to rewrite a manifest stayed taken for the
-	// manifest timeout (SIGNGATE_MANIFEST_CONCURRENCY).
+	// manifest timeout (Config.ManifestConcurrency).
 	ErrBusy = errors.New("too many manifests being rewritten")
 
 	// errClientGone: the client left before the answer was ready.

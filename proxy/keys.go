@@ -313,8 +313,8 @@ func keySettingOf(err error) string {
 }
 
 // keyVars names every setting of route rt that err is about, for the
-// log: "SIGNGATE_ROUTES_0_KEY_FILE, SIGNGATE_ROUTES_0_KEY_ID" from the
-// command.
+// log, as Options.Names names them (the command: the environment
+// variables).
 func (rt *route) keyVars(err error) string {
 	ke, ok := errors.AsType[*keyError](err)
 	if !ok || len(ke.settings) == 0 {

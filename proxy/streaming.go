@@ -15,7 +15,7 @@ import (
 	"github.com/signgate/signgate/signer"
 )
 
-// streamMode is how a route serves HLS and DASH (SIGNGATE_ROUTES_<n>_STREAMING).
+// streamMode is how a route serves HLS and DASH (the route's Streaming setting).
 type streamMode uint8
 
 const (
@@ -161,7 +161,7 @@ type streamState struct {
 }
 
 // newStreamState returns the state for at most concurrency manifest
-// rewrites at once (SIGNGATE_MANIFEST_CONCURRENCY).
+// rewrites at once (Config.ManifestConcurrency).
 func newStreamState(concurrency int) streamState {
 	c, t := newCDNClient()
 	return streamState{cdn: c, transport: t, turns: make(chan struct{}, max(concurrency, 0))}

@@ -88,4 +88,3 @@ func (g *Gateway) mint(ctx context.Context, rt *route, s signer.Signer, gr signe
 	}
 	return tok, exp, err
 }
-

@@ -15,6 +15,6 @@
 //
 // The package reads no environment and knows nothing of signgate's
 // configuration: the command's adapter (cmd/signgate) builds these from
-// SIGNGATE_* variables. Every type here is safe for concurrent use; those
+// its environment variables. Every type here is safe for concurrent use; those
 // with a Close hold a cache or a refresh goroutine until it is called.
 package auth
