@@ -132,9 +132,6 @@ func (*forwardLink) Authenticate(*http.Request) (auth.Principal, error) {
 	return auth.Principal{}, fmt.Errorf("%w: a proxy.Forward link outside a gateway", auth.ErrAuthBackend)
 }
 
-// errNoKey: a route's key source is empty.
-var errNoKey = errors.New("no key: set Key or a key file")
-
 // schemeErrors turns an error of a signer.Scheme about route i into
 // SettingErrors, one per setting (signer.SettingError), the scheme's
 // otherwise.
