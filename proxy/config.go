@@ -133,25 +133,13 @@ func (*forwardLink) Authenticate(*http.Request) (auth.Principal, error) {
 }
 
 // schemeErrors turns an error of a signer.Scheme about route i into
-// SettingErrors, one per setting (signer.SettingError), the scheme's
-// otherwise.
+// SettingErrors, one per setting (config.SchemeSetting).
 func schemeErrors(i int, err error) error {
 	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		if se, ok := errors.AsType[*signer.SettingError](e); ok {
-			out = append(out, routeErr(i, se.Setting, se.Err))
-			return
-		}
-		out = append(out, routeErr(i, "SCHEME", e))
+	for _, e := range config.Leaves(err) {
+		setting, cause := config.SchemeSetting(e)
+		out = append(out, routeErr(i, setting, cause))
 	}
-	walk(err)
 	return errors.Join(out...)
 }
 

@@ -115,15 +115,12 @@ func envName(route int, setting string) string {
 }
 
 func envErrors(err error) error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, envErrors(e))
+	var out []error
+	for _, e := range config.Leaves(err) {
+		if se, ok := e.(*SettingError); ok {
+			e = &config.VarError{Name: envName(se.Route, se.Setting), Err: se.Err}
 		}
-		return errors.Join(out...)
+		out = append(out, e)
 	}
-	if se, ok := err.(*SettingError); ok {
-		return &config.VarError{Name: envName(se.Route, se.Setting), Err: se.Err}
-	}
-	return err
+	return errors.Join(out...)
 }

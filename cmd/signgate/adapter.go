@@ -180,18 +180,12 @@ func varName(route int, setting string) string {
 // varErrors turns every *proxy.SettingError in err (joined or not) into
 // a *config.VarError naming its variable.
 func varErrors(err error) error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, varErrors(e))
+	var out []error
+	for _, e := range config.Leaves(err) {
+		if se, ok := e.(*proxy.SettingError); ok {
+			e = &config.VarError{Name: varName(se.Route, se.Setting), Err: se.Err}
 		}
-		return errors.Join(out...)
+		out = append(out, e)
 	}
-	if se, ok := err.(*proxy.SettingError); ok {
-		return &config.VarError{Name: varName(se.Route, se.Setting), Err: se.Err}
-	}
-	return err
+	return errors.Join(out...)
 }

@@ -47,22 +47,14 @@ func TestAdapterErrorsNameTheVariable(t *testing.T) {
 				t.Fatal("the gateway started")
 			}
 			got := map[string]bool{}
-			var walk func(error)
-			walk = func(e error) {
-				if j, ok := e.(interface{ Unwrap() []error }); ok {
-					for _, x := range j.Unwrap() {
-						walk(x)
-					}
-					return
-				}
+			for _, e := range config.Leaves(err) {
 				var ve *config.VarError
 				if !errors.As(e, &ve) {
 					t.Errorf("an error that names no variable: %v", e)
-					return
+					continue
 				}
 				got[ve.Name] = true
 			}
-			walk(err)
 			for _, w := range tc.want {
 				if !got[w] {
 					t.Errorf("no *config.VarError for %s in %v", w, err)
