@@ -26,7 +26,8 @@ import (
 type Options struct {
 	// Log receives access logs and errors. Default: discard.
 	Log *slog.Logger
-	// Now is the clock of the token cache, JWT checks and verdict TTLs.
+	// Now is the clock of the token cache and of forward-auth's verdict
+	// TTLs (an authenticator built outside, auth.NewJWT, takes its own).
 	// Default: time.Now.
 	Now func() time.Time
 	// Registry receives the gateway's metrics. Default: a new registry
