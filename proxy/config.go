@@ -107,12 +107,17 @@ func routeErrf(i int, setting, format string, a ...any) error {
 	return routeErr(i, setting, fmt.Errorf(format, a...))
 }
 
-// Names name settings in the messages of key reloads, which name several
-// in one sentence. Options.Names sets it; the default says
-// "route 0 KEY_FILE".
+// Names name settings in messages that are not a SettingError: key
+// reloads, which name several in one sentence, and the front doors' 400
+// for an untrusted proxy. route is -1 for a gateway setting.
+// Options.Names sets it; the default says "route 0 KEY_FILE" and
+// "TRUSTED_PROXIES".
 type Names func(route int, setting string) string
 
 func defaultNames(route int, setting string) string {
+	if route < 0 {
+		return setting
+	}
 	return fmt.Sprintf("route %d %s", route, setting)
 }
 

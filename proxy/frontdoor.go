@@ -74,7 +74,7 @@ func (g *Gateway) originalURI(r *http.Request) (original, error) {
 	}
 	if !g.trusted.Contains(r.RemoteAddr) {
 		return original{}, httpx.Errorf(http.StatusBadRequest, "untrusted_proxy",
-			"X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original method are honoured only from the trusted proxies",
+			"X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original method are honoured only from "+g.opts.Names(-1, "TRUSTED_PROXIES"),
 			fmt.Errorf("%w: original request from %s, not a trusted proxy", ErrBadRequest, r.RemoteAddr))
 	}
 	var err error

@@ -43,8 +43,8 @@ type Options struct {
 	// forward-auth. The gateway closes only the Forward links it built;
 	// the others are their owner's to close, after the gateway's Close.
 	Auth []auth.Link
-	// Names names settings in key reload messages. Default: "route 0
-	// KEY_FILE".
+	// Names names settings in key reload messages and the front doors'
+	// answers (Names). Default: "route 0 KEY_FILE", "TRUSTED_PROXIES".
 	Names Names
 	// Reloaded, when set, is called after each reload the key watcher
 	// makes, for a change of a key file or a retry of a bad one (not by
