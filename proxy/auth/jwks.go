@@ -38,8 +38,14 @@ func JWKSUnknownKIDRate(d time.Duration) JWKSOption {
 	return func(o *jwksOptions) { o.unknownKID = d }
 }
 
-// JWKSLog receives the failed refreshes. Default: discard.
-func JWKSLog(l *slog.Logger) JWKSOption { return func(o *jwksOptions) { o.log = l } }
+// JWKSLog receives the failed refreshes. Default (and nil): discard.
+func JWKSLog(l *slog.Logger) JWKSOption {
+	return func(o *jwksOptions) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
 
 // jwksWaitMax bounds what a request spends on a token with an unknown
 // kid: waiting for the refresh rate limit and fetching the JWKS.
