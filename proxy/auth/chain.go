@@ -82,14 +82,18 @@ func (c *Chain) Authenticate(r *http.Request) (Principal, error) {
 	for i, a := range c.auths {
 		var p Principal
 		var err error
+		var end func(Verdict)
 		if c.hooks.Around != nil {
-			tr, end := c.hooks.Around(r, i)
+			var tr *http.Request
+			tr, end = c.hooks.Around(r, i)
 			p, err = a.Authenticate(tr)
-			end(VerdictOf(err))
 		} else {
 			p, err = a.Authenticate(r)
 		}
 		v := VerdictOf(err)
+		if end != nil {
+			end(v)
+		}
 		if c.hooks.Verdict != nil {
 			c.hooks.Verdict(i, v)
 		}
