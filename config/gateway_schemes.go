@@ -128,24 +128,36 @@ func (r Route) validateScheme(i int) []error {
 // SchemeErrors turns an error of a signer.Scheme into errors naming the
 // variables (prefix + the setting, e.g. SIGNGATE_ROUTES_0_SCOPE).
 func SchemeErrors(prefix string, err error) []error {
+	var out []error
+	for _, e := range Leaves(err) {
+		setting, cause := SchemeSetting(e)
+		out = append(out, fmt.Errorf("%s%s: %w", prefix, setting, cause))
+	}
+	return out
+}
+
+// SchemeSetting names the route setting that e, one error of a
+// signer.Scheme, is about, and returns its cause: a
+// *signer.SettingError's, else SCHEME and e itself.
+func SchemeSetting(e error) (setting string, cause error) {
+	if se, ok := errors.AsType[*signer.SettingError](e); ok {
+		return se.Setting, se.Err
+	}
+	return "SCHEME", e
+}
+
+// Leaves returns the errors an errors.Join tree holds, joins unwrapped
+// at every level; nil for nil.
+func Leaves(err error) []error {
 	if err == nil {
 		return nil
 	}
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, Leaves(e)...)
 		}
-		if se, ok := errors.AsType[*signer.SettingError](e); ok {
-			out = append(out, fmt.Errorf("%s%s: %w", prefix, se.Setting, se.Err))
-			return
-		}
-		out = append(out, fmt.Errorf("%sSCHEME: %w", prefix, e))
+		return out
 	}
-	walk(err)
-	return out
+	return []error{err}
 }

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -47,33 +45,6 @@ func TestHeaderAuthTrustsOnlyConfiguredProxies(t *testing.T) {
 			resp := f.do("GET", "/media/x.mp4", tc.hdr)
 			if resp.StatusCode != tc.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
-			}
-		})
-	}
-}
-
-func TestHeaderAuthRefusesOddValues(t *testing.T) {
-	a := &HeaderAuth{Header: "X-Forwarded-User", Trusted: config.Gateway{TrustedProxies: []string{"192.0.2.1"}}.TrustedPrefixes()}
-	for _, tc := range []struct {
-		name, peer string
-		values     []string
-		want       error
-	}{
-		{"ok", "192.0.2.1:1234", []string{"bob"}, nil},
-		{"ipv4-mapped peer", "[::ffff:192.0.2.1]:1234", []string{"bob"}, nil},
-		{"other peer", "192.0.2.2:1234", []string{"bob"}, ErrNoCredentials},
-		{"twice", "192.0.2.1:1234", []string{"bob", "eve"}, ErrUnauthenticated},
-		{"control character", "192.0.2.1:1234", []string{"bob\x01"}, ErrUnauthenticated},
-		{"too long", "192.0.2.1:1234", []string{strings.Repeat("b", 300)}, ErrUnauthenticated},
-		{"empty", "192.0.2.1:1234", []string{""}, ErrNoCredentials},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/media/x", nil)
-			r.RemoteAddr = tc.peer
-			r.Header["X-Forwarded-User"] = tc.values
-			p, err := a.Authenticate(r)
-			if !errors.Is(err, tc.want) || (tc.want == nil && p.Subject != "bob") {
-				t.Errorf("Authenticate = %+v, %v; want %v", p, err, tc.want)
 			}
 		})
 	}
@@ -317,6 +288,7 @@ func TestJWKSDown(t *testing.T) {
 		return s
 	}
 	js.Close()
+	const jwksWaitMax = time.Second        // auth bounds a request's wait on an unknown kid so
 	for i, want := range []int{503, 503} { // the refresh fails, then is rate-limited
 		start := time.Now()
 		resp := f.do("GET", "/media/x.mp4", map[string]string{"Authorization": "Bearer " + tokenFor(k2, "key2"), "Accept": "text/html"})

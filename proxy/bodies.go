@@ -13,9 +13,9 @@ import (
 //     one announced is not waited for, and the connection is closed after
 //     the answer (httpx.RefuseBody);
 //   - /.signgate/ endpoints read at most httpx.APIBodyBytes within
-//     SIGNGATE_BODY_TIMEOUT (httpx.LimitBody);
+//     Config.BodyTimeout (httpx.LimitBody);
 //   - pass-through streams the body to the upstream, cut when it idles
-//     past SIGNGATE_BODY_IDLE_TIMEOUT or falls below SIGNGATE_BODY_MIN_RATE
+//     past Config.BodyIdleTimeout or falls below Config.BodyMinRate
 //     (bodyPace).
 
 // bodyTimeout is the deadline of a /.signgate/ request body.

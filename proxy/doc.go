@@ -3,8 +3,9 @@
 // URL, and passes every other path to the upstream app.
 //
 // For a request under a configured media prefix it authenticates the user
-// (a chain of Authenticators: a trusted header, a JWT session, or the app's
-// forward-auth check), checks the route's required claims, takes a token
+// (an auth.Chain of Authenticators, package proxy/auth: a trusted header,
+// a JWT session, the app's forward-auth check, or the embedder's own),
+// checks the route's required claims, takes a token
 // for the path's scope from the signer.Cache (minting on a miss) and
 // answers 302 or 307 with Location built from the configured CDN base, never
 // from the request. Unauthenticated browsers go to the login URL with a
@@ -26,6 +27,11 @@
 // single-page apps), /.signgate/auth (a forward-auth endpoint for nginx,
 // Traefik or Caddy), /healthz and /readyz, and exposes Prometheus metrics.
 //
-// Build one with New. A Gateway and its Handler are safe for concurrent
-// use; Reload may run while requests are served.
+// Build one with New from a Config (proxy's own: it reads no environment;
+// cmd/signgate's adapter fills it from the environment) and Options,
+// which hold the authenticators. A route's key is held in memory
+// (Route.Key) or read from files, reloaded by Reload and the watcher
+// (keys.go, keywatch.go, keystate.go). New's errors are *SettingError.
+// A Gateway and its Handler are safe for concurrent use; Reload may run
+// while requests are served.
 package proxy

@@ -7,23 +7,19 @@ import (
 
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/internal/manifest"
+	"github.com/signgate/signgate/proxy/auth"
 	"github.com/signgate/signgate/signer"
 )
 
 // Sentinel errors. Authenticators and handlers wrap them with %w; status
 // maps them to HTTP answers in one place.
 var (
-	// ErrNoCredentials: the request carries nothing this authenticator
-	// reads. The chain tries the next one.
-	ErrNoCredentials = errors.New("no credentials")
-	// ErrUnauthenticated: credentials were presented and are not valid,
-	// or no authenticator accepted the request.
-	ErrUnauthenticated = errors.New("not authenticated")
-	// ErrForbidden: the principal is known and may not see this path.
-	ErrForbidden = errors.New("forbidden")
-	// ErrAuthBackend: an authentication backend failed or timed out.
-	// Requests fail closed with 503.
-	ErrAuthBackend = errors.New("authentication backend unavailable")
+	// ErrNoCredentials, ErrUnauthenticated, ErrForbidden and
+	// ErrAuthBackend are auth's (the same values): see package auth.
+	ErrNoCredentials   = auth.ErrNoCredentials
+	ErrUnauthenticated = auth.ErrUnauthenticated
+	ErrForbidden       = auth.ErrForbidden
+	ErrAuthBackend     = auth.ErrAuthBackend
 	// ErrBadRequest: the request cannot be served as asked.
 	ErrBadRequest = errors.New("bad request")
 	// ErrNotFound: no route and no upstream for the path.
@@ -52,7 +48,7 @@ var (
 	// or trailing dots dropped, escapes decoded (see routes.lookup).
 	ErrLookalike = errors.New("the path reads as another media path")
 	// ErrBusy: every turn to rewrite a manifest stayed taken for the
-	// manifest timeout (SIGNGATE_MANIFEST_CONCURRENCY).
+	// manifest timeout (Config.ManifestConcurrency).
 	ErrBusy = errors.New("too many manifests being rewritten")
 
 	// errClientGone: the client left before the answer was ready.

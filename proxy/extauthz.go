@@ -75,7 +75,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 
 // logCheck records a Check as the middleware records a request: the
 // metrics of the check endpoints, and an access-log line (path without
-// its query, never a header) unless SIGNGATE_ACCESS_LOG=false.
+// its query, never a header) when Config.AccessLog is on.
 func (g *Gateway) logCheck(ctx context.Context, t *http.Request, status int, d time.Duration) {
 	g.metrics.observe(kindAuth, status, d)
 	if g.cfg.AccessLog && g.log.Enabled(ctx, slog.LevelInfo) {

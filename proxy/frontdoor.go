@@ -42,7 +42,7 @@ type originRule struct {
 // Threat model: those proxies copy every client header into the auth
 // request and set only their own, so a client can add another door's
 // header, or a second copy, naming a path with weaker requirements. The
-// headers are therefore believed only from SIGNGATE_TRUSTED_PROXIES, each
+// headers are therefore believed only from the trusted proxies, each
 // at most once, and when several name the URI (or the method) they must
 // agree. From any other peer they are refused rather than ignored:
 // ignoring them would answer 200 for a path whose requirements were never
@@ -72,9 +72,9 @@ func (g *Gateway) originalURI(r *http.Request) (original, error) {
 	if !seen {
 		return original{}, nil
 	}
-	if !g.trusted.contains(r.RemoteAddr) {
+	if !g.trusted.Contains(r.RemoteAddr) {
 		return original{}, httpx.Errorf(http.StatusBadRequest, "untrusted_proxy",
-			"X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original method are honoured only from SIGNGATE_TRUSTED_PROXIES",
+			"X-Original-URI, X-Original-URL, X-Forwarded-Uri and the original method are honoured only from "+g.opts.Names(-1, "TRUSTED_PROXIES"),
 			fmt.Errorf("%w: original request from %s, not a trusted proxy", ErrBadRequest, r.RemoteAddr))
 	}
 	var err error

@@ -114,7 +114,7 @@ func checkDoors(t testing.TB, seed uint64, quick bool) int {
 		return 0
 	}
 	clock := newClock()
-	gw, err := New(cfg, Options{Log: slog.New(slog.DiscardHandler), Now: clock.Now})
+	gw, err := newFromEnv(cfg, Options{Log: slog.New(slog.DiscardHandler), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("seed %d: New: %v", seed, err)
 	}

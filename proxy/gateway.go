@@ -16,9 +16,9 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/signgate/signgate/config"
 	imetrics "github.com/signgate/signgate/internal/metrics"
 	"github.com/signgate/signgate/internal/tracing"
+	"github.com/signgate/signgate/proxy/auth"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -26,15 +26,26 @@ import (
 type Options struct {
 	// Log receives access logs and errors. Default: discard.
 	Log *slog.Logger
-	// Now is the clock of the token cache, JWT checks and verdict TTLs.
+	// Now is the clock of the token cache and of forward-auth's verdict
+	// TTLs (an authenticator built outside, auth.NewJWT, takes its own).
 	// Default: time.Now.
 	Now func() time.Time
 	// Registry receives the gateway's metrics. Default: a new registry
 	// with the Go and process collectors.
 	Registry *prometheus.Registry
-	// Transport reaches the upstream, the forward-auth check URL and
-	// nothing else. Default: a transport tuned for one upstream.
+	// Transport reaches the upstream and, unless its link sets its own,
+	// the forward-auth check URL (Forward). Default: a transport tuned
+	// for one upstream.
 	Transport http.RoundTripper
+	// Auth are the authenticators of media routes, tried in order as an
+	// auth.Chain; a Forward link becomes the app's forward-auth check.
+	// Pass-through identity (Config.UpstreamIdentity) asks all but
+	// forward-auth. The gateway closes only the Forward links it built;
+	// the others are their owner's to close, after the gateway's Close.
+	Auth []auth.Link
+	// Names names settings in key reload messages and the front doors'
+	// answers (Names). Default: "route 0 KEY_FILE", "TRUSTED_PROXIES".
+	Names Names
 	// Reloaded, when set, is called after each reload the key watcher
 	// makes, for a change of a key file or a retry of a bad one (not by
 	// Reload itself).
@@ -50,15 +61,16 @@ type Options struct {
 
 // Gateway is signgate's gateway. Safe for concurrent use.
 type Gateway struct {
-	cfg           config.Gateway
+	cfg           Config
 	opts          Options
 	log           *slog.Logger
 	routes        routes
 	cache         *signer.Cache
-	chain         *chain      // every configured authenticator
-	idChain       *chain      // pass-through identity: all but forward-auth
+	chain         *auth.Chain // every authenticator of Options.Auth
+	idChain       *auth.Chain // pass-through identity: all but forward-auth
+	forwardVia    []string    // the names of the forward-auth links
 	closers       []io.Closer // authenticators Close closes (forward-auth)
-	trusted       trustedProxies
+	trusted       auth.Trusted
 	identity      identityHeaders
 	subjectHeader string
 	loginURL      *url.URL
@@ -84,10 +96,24 @@ type Gateway struct {
 	watchDone chan struct{}
 }
 
-// New builds a gateway from cfg (already validated by config.LoadGateway)
-// and loads every route's key: a key that cannot be loaded is an error,
-// never a warning. A JWKS URL is fetched once. Call Close when done.
-func New(cfg config.Gateway, opts Options) (*Gateway, error) {
+// New builds a gateway from cfg and opts and loads every route's key: a
+// key that cannot be loaded is an error, never a warning. ctx bounds the
+// start-up (the routes' JWKS checks) and carries its values to the
+// gateway's background work, which lasts until Close. A setting New
+// refuses is a *SettingError. Call Close when done.
+func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
+	if opts.Names == nil {
+		opts.Names = defaultNames
+	}
+	if cfg.SubjectHeader == "" {
+		cfg.SubjectHeader = "X-Signgate-Subject"
+	}
+	if cfg.LoginReturnParam == "" {
+		cfg.LoginReturnParam = "return_to"
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 100_000
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -99,15 +125,16 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 	}
 	cache, err := signer.NewCache(cfg.CacheSize, opts.Now)
 	if err != nil {
-		return nil, fmt.Errorf("%sCACHE_SIZE: %w", config.Prefix, err)
+		return nil, settingErr("CACHE_SIZE", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	start := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g := &Gateway{
 		cfg:           cfg,
 		opts:          opts,
 		log:           opts.Log,
 		cache:         cache,
-		trusted:       trustedProxies(cfg.TrustedPrefixes()),
+		trusted:       auth.Trusted(cfg.TrustedProxies),
 		identity:      newIdentityHeaders(cfg.SubjectHeader, cfg.AuthHeader),
 		subjectHeader: http.CanonicalHeaderKey(cfg.SubjectHeader),
 		cors:          newCORS(cfg.CORSOrigins, cfg.CORSHeaders, cfg.CORSMaxAge),
@@ -127,7 +154,7 @@ func New(cfg config.Gateway, opts Options) (*Gateway, error) {
 	}
 	g.streams = newStreamState(cfg.ManifestConcurrency)
 	g.streams.cdn.Transport = g.tracer.Transport(g.streams.cdn.Transport, SpanManifestFetch, tracing.HidePath)
-	if err := g.build(ctx); err != nil {
+	if err := g.build(start); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -140,7 +167,7 @@ func (g *Gateway) build(ctx context.Context) error {
 	rs := make([]*route, 0, len(cfg.Routes))
 	var errs []error
 	for i, rc := range cfg.Routes {
-		rt, err := newRoute(i, rc)
+		rt, err := newRoute(i, rc, g.opts.Names)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -149,7 +176,7 @@ func (g *Gateway) build(ctx context.Context) error {
 		case err == nil || startsUnverified(err):
 			g.setKeyState(rt, stateOf(err), err)
 		default:
-			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
+			errs = append(errs, routeErr(i, keySettingOf(err), err))
 		}
 		rt.redirect = g.metrics.redirects.WithLabelValues(rt.name)
 		if err := g.streams.add(rt, g.metrics); err != nil {
@@ -160,60 +187,28 @@ func (g *Gateway) build(ctx context.Context) error {
 	g.routes = newRoutes(rs)
 	// A table whose access rules would not hold, even handed to New
 	// without Validate (an embedding program).
-	if err := cfg.CheckRouteSpaces(); err != nil {
+	if err := routeSpaces(cfg.Routes); err != nil {
 		errs = append(errs, err)
 	}
 	if cfg.LoginURL != "" {
 		u, err := url.Parse(cfg.LoginURL)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%sLOGIN_URL: %w", config.Prefix, err))
+			errs = append(errs, settingErr("LOGIN_URL", err))
 		}
 		g.loginURL = u
 	}
-	var names, idNames []string
-	var auths, idAuths []Authenticator
-	for _, name := range cfg.Auth {
-		var a Authenticator
-		switch name {
-		case config.AuthHeader:
-			a = &HeaderAuth{Header: cfg.AuthHeader, Trusted: g.trusted}
-		case config.AuthJWT:
-			j, err := newJWTAuth(ctx, cfg, g.log, g.opts.Now)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			a = j
-		case config.AuthForward:
-			fa := NewForwardAuth(ForwardOptions{
-				URL:           cfg.ForwardURL,
-				SubjectHeader: cfg.ForwardSubjectHeader,
-				TTL:           cfg.ForwardTTL,
-				Timeout:       cfg.ForwardTimeout,
-				CacheSize:     cfg.ForwardCacheSize,
-				Transport:     g.tracer.Transport(g.transport, SpanForwardCheck, tracing.KeepPath),
-				Now:           g.opts.Now,
-				Target:        g.checkTarget,
-			})
-			g.closers = append(g.closers, fa)
-			a = fa
-		default:
-			errs = append(errs, fmt.Errorf("%sAUTH: unknown authenticator %q", config.Prefix, name))
-			continue
-		}
-		names, auths = append(names, name), append(auths, a)
-		if name != config.AuthForward {
-			idNames, idAuths = append(idNames, name), append(idAuths, a)
-		}
+	links, idLinks, err := g.links(g.opts.Auth)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	g.chain = newChain(names, auths, g.metrics, g.tracer)
-	if cfg.UpstreamIdentity && len(idAuths) > 0 {
-		g.idChain = newChain(idNames, idAuths, g.metrics, g.tracer)
+	g.chain = g.newChain(links)
+	if cfg.UpstreamIdentity && len(idLinks) > 0 {
+		g.idChain = g.newChain(idLinks)
 	}
 	if cfg.Upstream != "" {
 		u, err := url.Parse(cfg.Upstream)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%sUPSTREAM: %w", config.Prefix, err))
+			errs = append(errs, settingErr("UPSTREAM", err))
 		} else {
 			g.passthrough = g.newPassthrough(u)
 		}
@@ -221,7 +216,7 @@ func (g *Gateway) build(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if cfg.WatchKeys {
+	if cfg.WatchKeys && g.hasKeyFiles() {
 		w, err := g.newKeyWatcher()
 		if err != nil {
 			return err
@@ -232,6 +227,46 @@ func (g *Gateway) build(ctx context.Context) error {
 	}
 	g.handler = g.middleware(http.HandlerFunc(g.serve))
 	return nil
+}
+
+// links returns the chain's links, with each Forward link built, and
+// those of pass-through identity (all but forward-auth).
+func (g *Gateway) links(in []auth.Link) (links, id []auth.Link, err error) {
+	for _, l := range in {
+		if l.Authenticator == nil {
+			return nil, nil, fmt.Errorf("authenticator %q is nil", l.Name)
+		}
+		fl, ok := l.Authenticator.(*forwardLink)
+		if !ok {
+			links, id = append(links, l), append(id, l)
+			continue
+		}
+		o := fl.o
+		if o.Transport == nil {
+			o.Transport = g.transport
+		}
+		o.Transport = g.tracer.Transport(o.Transport, SpanForwardCheck, tracing.KeepPath)
+		if o.Now == nil {
+			o.Now = g.opts.Now
+		}
+		o.Target = g.checkTarget
+		fa := auth.NewForward(o)
+		g.closers = append(g.closers, fa)
+		g.forwardVia = append(g.forwardVia, l.Name)
+		links = append(links, auth.Link{Name: l.Name, Authenticator: fa})
+	}
+	return links, id, nil
+}
+
+// viaForward reports whether a principal accepted by the link named via
+// came from forward-auth: authorized by the app for its grant alone.
+func (g *Gateway) viaForward(via string) bool {
+	for _, n := range g.forwardVia {
+		if n == via {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler returns the gateway's HTTP handler.

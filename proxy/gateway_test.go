@@ -382,7 +382,7 @@ func TestIdenticalURLsAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(cfg, Options{Now: a.clock.Now}) // a second replica, same clock
+	b, err := newFromEnv(cfg, Options{Now: a.clock.Now}) // a second replica, same clock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestIdenticalURLsAcrossInstances(t *testing.T) {
 		t.Errorf("URL changed within a step")
 	}
 	// ...and a restart (a fresh cache) mints the same bytes.
-	c, err := New(cfg, Options{Now: a.clock.Now})
+	c, err := newFromEnv(cfg, Options{Now: a.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,7 +604,7 @@ func TestKeyErrorsNameTheirVariable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := New(cfg, Options{})
+			g, err := newFromEnv(cfg, Options{})
 			if err == nil {
 				g.Close()
 				t.Fatal("New succeeded")
@@ -635,7 +635,7 @@ func TestKeyFileWatch(t *testing.T) {
 		c.WatchKeys = true
 		return c
 	}()
-	g, err := New(cfg, Options{Reloaded: func() { reloaded <- struct{}{} }})
+	g, err := newFromEnv(cfg, Options{Reloaded: func() { reloaded <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,7 +678,7 @@ func TestKeyWatchIsCalm(t *testing.T) {
 	cfg.WatchKeys = true
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	g, err := New(cfg, Options{
+	g, err := newFromEnv(cfg, Options{
 		Log:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Registry: reg,
 		Reloaded: func() { reloaded <- struct{}{} },
@@ -768,7 +768,7 @@ func TestNewRefusesWhatWouldBreakServing(t *testing.T) {
 			}},
 		}
 	}
-	if g, err := New(base(), Options{}); err != nil {
+	if g, err := newFromEnv(base(), Options{}); err != nil {
 		t.Fatalf("valid hand-built configuration: %v", err)
 	} else {
 		g.Close()
@@ -786,7 +786,7 @@ func TestNewRefusesWhatWouldBreakServing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := base()
 			change(&c)
-			if g, err := New(c, Options{}); err == nil {
+			if g, err := newFromEnv(c, Options{}); err == nil {
 				g.Close()
 				t.Error("New accepted it")
 			} else if !strings.Contains(err.Error(), "SIGNGATE_") {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -137,7 +136,7 @@ func (g *Gateway) grant(rt *route, bp string, want reach, pr *Principal) (string
 			return uri, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, gp, pr.describe())
+	return "", fmt.Errorf("%w: %s holds a route that %s may not see", ErrGrant, gp, describe(pr))
 }
 
 // grantOf returns the signer.Grant that claim uri, which grant gave for
@@ -158,7 +157,7 @@ func grantOf(want reach, uri, bp string) signer.Grant {
 // any other principal was authorized for the route, and gets grant's
 // claim.
 func (g *Gateway) grantBeside(rt *route, bp string, want reach, pr *Principal, approved string) (string, error) {
-	if pr != nil && pr.Via == config.AuthForward && !signer.Covers(approved, bp) {
+	if pr != nil && g.viaForward(pr.Via) && !signer.Covers(approved, bp) {
 		return "", fmt.Errorf("%w: %s is outside the grant %s that forward-auth approved", ErrGrant, rt.gatewayPath(bp), rt.grantPath(approved, ""))
 	}
 	return g.grant(rt, bp, want, pr)
@@ -186,7 +185,7 @@ func (rt *route) admits(pr *Principal) bool {
 }
 
 // describe names a principal in an error, for the log.
-func (pr *Principal) describe() string {
+func describe(pr *Principal) string {
 	if pr == nil {
 		return "an anonymous user"
 	}

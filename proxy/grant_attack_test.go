@@ -176,7 +176,7 @@ func TestAttackNewSkipsRouteSpaceCheck(t *testing.T) {
 	if err := cfg.Validate(); err == nil {
 		t.Fatal("Validate accepts the table; the test is wrong")
 	}
-	g, err := New(cfg, Options{Now: newClock().Now})
+	g, err := newFromEnv(cfg, Options{Now: newClock().Now})
 	if err == nil {
 		g.Close()
 		t.Fatal("proxy.New accepted a table that config.Validate refuses (/s STRIP_PREFIX PUBLIC beside /paid REQUIRE plan=paid on one CDN base)")

@@ -38,7 +38,7 @@ func checkGrants(t testing.TB, seed uint64, quick bool) (accepted bool, grants, 
 		return false, 0, 0 // refused at start: the table is not one the gateway accepts
 	}
 	clock := newClock()
-	gw, err := New(cfg, Options{Log: slog.New(slog.DiscardHandler), Now: clock.Now})
+	gw, err := newFromEnv(cfg, Options{Log: slog.New(slog.DiscardHandler), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("seed %d: New: %v", seed, err)
 	}

@@ -13,7 +13,7 @@ import (
 //
 //  0. tracing (tracing.go), when on: the request's server span, named
 //     after the route once serve knows it;
-//  1. access log (httpx.AccessLog), unless SIGNGATE_ACCESS_LOG=false: one
+//  1. access log (httpx.AccessLog), when Config.AccessLog is on: one
 //     JSON line per request, with the path but never the query, a cookie
 //     or Authorization;
 //  2. metrics: duration and count by handler kind and status;

@@ -183,7 +183,7 @@ func newFixtureWith(t testing.TB, environ map[string]string, opts Options) *fixt
 		log = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	opts.Log, opts.Now = log, f.clock.Now
-	f.gw, err = New(cfg, opts)
+	f.gw, err = newFromEnv(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

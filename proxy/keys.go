@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -34,6 +33,9 @@ import (
 // used, for there is no other, and returned with its error
 // (state unverified); it is checked again at the next load.
 func (rt *route) loadKey(ctx context.Context, c *http.Client) (changed bool, err error) {
+	if rt.memory {
+		return false, nil
+	}
 	if !rt.qencode() {
 		return rt.loadSchemeKey()
 	}
@@ -135,8 +137,8 @@ func (rt *route) readKey() (*signer.SigningKey, [32]byte, error) {
 			return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: %w", rt.name, rt.keyFile, err), "KEY_JSON_FILE")
 		}
 		if jk.Bucket != "" && rt.bucket != "" && jk.Bucket != rt.bucket {
-			return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: the key %q is for bucket %q, the route's %s%d_BUCKET is %q",
-				rt.name, rt.keyFile, jk.ID, jk.Bucket, config.RoutesPrefix, rt.index, rt.bucket), "KEY_JSON_FILE")
+			return nil, sum, rt.keyErr(fmt.Errorf("route %s: key file %s: the key %q is for bucket %q, the route's %s is %q",
+				rt.name, rt.keyFile, jk.ID, jk.Bucket, rt.variable("BUCKET"), rt.bucket), "KEY_JSON_FILE")
 		}
 		k.ID, k.Key = jk.ID, jk.Key
 		h.Sum(sum[:0])
@@ -177,11 +179,9 @@ func (rt *route) kidSetting() string {
 	return "KEY_ID"
 }
 
-// variable is the full name of the route's setting name:
-// SIGNGATE_ROUTES_<index>_<name>.
-func (rt *route) variable(name string) string {
-	return fmt.Sprintf("%s%d_%s", config.RoutesPrefix, rt.index, name)
-}
+// variable names the route's setting name in a message, as
+// Options.Names does (the command: its environment variable).
+func (rt *route) variable(name string) string { return rt.names(rt.index, name) }
 
 // keyErr returns a *keyError about settings: their first is the one at
 // fault, the others are involved.
@@ -221,32 +221,55 @@ func sameKey(old, s signer.Signer) bool {
 
 // CheckKeys loads the key files of every route of cfg as New does (and,
 // where a route has a JWKS_URL, checks the pair against it), and returns
-// every problem, each naming its variable (KEY_FILE, KEY_ID_FILE or
-// KEY_JSON_FILE). It starts nothing: signgate config -check uses it, so
-// that a check that says ok means the gateway will start. A route
-// without a key file is left to the configuration's own checks.
-func CheckKeys(cfg config.Gateway) error {
+// every problem, each a *SettingError naming its setting (KEY_FILE,
+// KEY_ID_FILE or KEY_JSON_FILE). It starts nothing: signgate config
+// -check uses it, so that a check that says ok means the gateway will
+// start. A route without a key file is left to the configuration's own
+// checks.
+func CheckKeys(ctx context.Context, cfg Config, names Names) error {
+	if names == nil {
+		names = defaultNames
+	}
 	c := newKeyClient()
 	defer c.CloseIdleConnections()
 	var errs []error
 	for i, rc := range cfg.Routes {
-		if rc.KeyFile == "" && rc.KeyJSONFile == "" {
+		if rc.Key != nil || rc.KeyFile == "" && rc.KeyJSONFile == "" {
 			continue
 		}
-		rt, err := newRoute(i, rc)
+		rt, err := newRoute(i, rc, names)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if _, err := rt.loadKey(context.Background(), c); err != nil && !startsUnverified(err) {
-			errs = append(errs, fmt.Errorf("%s: %w", keyVar(i, err), err))
+		if _, err := rt.loadKey(ctx, c); err != nil && !startsUnverified(err) {
+			errs = append(errs, routeErr(i, keySettingOf(err), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// setKeySource sets the route's key settings from rc.
-func (rt *route) setKeySource(rc config.Route) {
+// setKeySource sets the route's key source from rc: its Key, held in
+// memory, or its key files.
+func (rt *route) setKeySource(rc Route) error {
+	if rc.Key != nil {
+		switch {
+		case rc.KeyFile != "" || rc.KeyIDFile != "" || rc.KeyJSONFile != "":
+			return routeErrf(rt.index, "KEY_FILE", "a key in memory and a key file both given")
+		case !rt.qencode():
+			return routeErrf(rt.index, "SCHEME", "a key in memory is for the %s scheme only", signer.DefaultScheme)
+		case rc.Key.Key == nil || !signer.ValidKeyID(rc.Key.ID):
+			return routeErrf(rt.index, "KEY_ID", "the key in memory has no key or no valid kid")
+		}
+		k := *rc.Key
+		if k.Bucket == "" {
+			k.Bucket = rc.Bucket
+		}
+		rt.memory = true
+		rt.kid, rt.bucket = k.ID, k.Bucket
+		rt.storeKey(&k)
+		return nil
+	}
 	rt.keyFile, rt.kid, rt.kidFile, rt.bucket = rc.KeyFile, rc.KeyID, rc.KeyIDFile, rc.Bucket
 	rt.jwksURL, rt.jwksTimeout = rc.JWKSURL, rc.JWKSTimeout
 	if rt.jwksTimeout <= 0 { // a configuration LoadGateway never saw
@@ -255,6 +278,7 @@ func (rt *route) setKeySource(rc config.Route) {
 	if rc.KeyJSONFile != "" {
 		rt.keyFile, rt.keyJSON = rc.KeyJSONFile, true
 	}
+	return nil
 }
 
 // startsUnverified reports whether err, from a first loadKey, leaves the
@@ -279,26 +303,26 @@ type keyError struct {
 func (e *keyError) Error() string { return e.err.Error() }
 func (e *keyError) Unwrap() error { return e.err }
 
-// keyVar names the variable of route i that err, from loadKey, is about:
-// SIGNGATE_ROUTES_<i>_KEY_FILE, or the setting at fault.
-func keyVar(i int, err error) string {
-	setting := "KEY_FILE"
+// keySettingOf names the setting that err, from loadKey, is about:
+// KEY_FILE, or the setting at fault.
+func keySettingOf(err error) string {
 	if ke, ok := errors.AsType[*keyError](err); ok && len(ke.settings) > 0 {
-		setting = ke.settings[0]
+		return ke.settings[0]
 	}
-	return fmt.Sprintf("%s%d_%s", config.RoutesPrefix, i, setting)
+	return "KEY_FILE"
 }
 
-// keyVars names every variable of route i that err is about, for the
-// log: "SIGNGATE_ROUTES_0_KEY_FILE, SIGNGATE_ROUTES_0_KEY_ID".
-func keyVars(i int, err error) string {
+// keyVars names every setting of route rt that err is about, for the
+// log, as Options.Names names them (the command: the environment
+// variables).
+func (rt *route) keyVars(err error) string {
 	ke, ok := errors.AsType[*keyError](err)
 	if !ok || len(ke.settings) == 0 {
-		return keyVar(i, err)
+		return rt.variable(keySettingOf(err))
 	}
 	names := make([]string, 0, len(ke.settings))
 	for _, s := range ke.settings {
-		names = append(names, fmt.Sprintf("%s%d_%s", config.RoutesPrefix, i, s))
+		names = append(names, rt.variable(s))
 	}
 	return strings.Join(names, ", ")
 }

@@ -83,7 +83,7 @@ func TestKeyStartWithJWKS(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.Routes[0].JWKSURL = jwks.URL + "/jwks.json"
-		g, err := New(cfg, Options{})
+		g, err := newFromEnv(cfg, Options{})
 		if err == nil {
 			defer g.Close()
 			if s := keyState(g.routes[0].keyState.Load()); s != keyOK {
@@ -99,7 +99,7 @@ func TestKeyStartWithJWKS(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_KEY_FILE: ") || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_JWKS_URL") {
 			t.Fatalf("New: %v, want an error naming KEY_FILE and JWKS_URL", err)
 		}
-		if err := CheckKeys(cfg); err == nil || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_JWKS_URL lists kid") {
+		if err := checkKeysEnv(cfg); err == nil || !strings.Contains(err.Error(), "SIGNGATE_ROUTES_0_JWKS_URL lists kid") {
 			t.Errorf("CheckKeys: %v", err)
 		}
 	})
@@ -115,10 +115,10 @@ func TestKeyStartWithJWKS(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Routes[0].JWKSURL = jwks.URL
-			if err := CheckKeys(cfg); err != nil {
+			if err := checkKeysEnv(cfg); err != nil {
 				t.Errorf("CheckKeys: %v, want nil: the gateway starts", err)
 			}
-			g, err := New(cfg, Options{})
+			g, err := newFromEnv(cfg, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -84,7 +84,7 @@ func (g *Gateway) setKeyState(rt *route, s keyState, err error) {
 		g.log.Debug("key reload failed again; keeping the previous key", "route", rt.name, "file", file, "state", s.String())
 	case err != nil:
 		g.log.Error("key reload failed; keeping the previous key until the files are good", "route", rt.name,
-			"variables", keyVars(rt.index, err), "file", file, "state", s.String(), "signer", rt.currentSigner(), "err", err.Error())
+			"variables", rt.keyVars(err), "file", file, "state", s.String(), "signer", rt.currentSigner(), "err", err.Error())
 	case old != keyOK:
 		g.log.Info("key file good again", "route", rt.name, "file", rt.keyFile, "signer", rt.currentSigner())
 	}

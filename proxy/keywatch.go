@@ -160,3 +160,14 @@ func (g *Gateway) newKeyWatcher() (*fsnotify.Watcher, error) {
 	}
 	return w, nil
 }
+
+// hasKeyFiles reports whether a route reads its key from files: without
+// one there is nothing to watch.
+func (g *Gateway) hasKeyFiles() bool {
+	for _, rt := range g.routes {
+		if !rt.memory {
+			return true
+		}
+	}
+	return false
+}

@@ -156,7 +156,7 @@ func liveGateway(t *testing.T, edgeURL, keyFile, kid string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := New(cfg, Options{Log: slog.New(slog.DiscardHandler)})
+	gw, err := newFromEnv(cfg, Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt *rout
 
 // rewriteManifest fetches the manifest at bucket path bp from the route's
 // CDN and returns it rewritten, with the count of URIs by kind. It waits
-// for a turn first (SIGNGATE_MANIFEST_CONCURRENCY): the wait and the
+// for a turn first (Config.ManifestConcurrency): the wait and the
 // fetch share the route's manifest timeout. Every claim comes from grant,
 // for principal pr.
 func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manifestFormat, pr *Principal) ([]byte, uriCounts, error) {

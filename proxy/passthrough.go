@@ -126,7 +126,7 @@ func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
 	if err != nil {
 		ip = in.RemoteAddr
 	}
-	trusted := g.trusted.contains(in.RemoteAddr)
+	trusted := g.trusted.Contains(in.RemoteAddr)
 	xff := ip
 	if prior := in.Header.Values("X-Forwarded-For"); trusted && len(prior) > 0 {
 		xff = strings.Join(prior, ", ") + ", " + ip

@@ -45,7 +45,7 @@ func TestPassthroughClassifiesFailures(t *testing.T) {
 			}
 			defer tr.CloseIdleConnections()
 			logs := &syncBuffer{}
-			g, err := New(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, nil)), Transport: tr})
+			g, err := newFromEnv(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, nil)), Transport: tr})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -61,7 +61,7 @@ func rotationGateway(t *testing.T, media string, env map[string]string) (*Gatewa
 	}
 	cfg.WatchKeys = true
 	logs := &syncBuffer{}
-	g, err := New(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, nil)), Now: f.clock.Now})
+	g, err := newFromEnv(cfg, Options{Log: slog.New(slog.NewJSONHandler(logs, nil)), Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

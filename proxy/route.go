@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -19,7 +18,8 @@ import (
 
 // route is one media prefix, ready to serve.
 type route struct {
-	index       int // in the configuration: SIGNGATE_ROUTES_<index>_*
+	index       int   // in Config.Routes
+	names       Names // names the route's settings in messages
 	name        string
 	prefix      string // no trailing "/", except the root "/"
 	strip       bool
@@ -31,6 +31,7 @@ type route struct {
 	status      int
 	keyFile     string // the PEM, or with keyJSON the JSON holding kid and key
 	keyJSON     bool
+	memory      bool   // the key is held in memory (Route.Key): never reloaded
 	kid         string // "" when kidFile or the JSON gives it
 	kidFile     string
 	jwksURL     string // the CDN's JWKS, which confirms a new pair; "" for none
@@ -55,33 +56,36 @@ type route struct {
 	shadows    []shadow // longer routes nested in this one (grant.go)
 }
 
-func newRoute(i int, rc config.Route) (*route, error) {
+func newRoute(i int, rc Route, names Names) (*route, error) {
 	base, err := rc.Base()
 	if err != nil {
-		return nil, fmt.Errorf("%s%d_CDN_BASE: %w", config.RoutesPrefix, i, err)
+		return nil, routeErr(i, "CDN_BASE", err)
 	}
 	// New may be handed a configuration that LoadGateway never saw (an
 	// embedding program): refuse what would break the hot path.
 	if err := rc.Lifetime().Validate(); err != nil {
-		return nil, fmt.Errorf("%s%d_TTL: %w", config.RoutesPrefix, i, err)
+		return nil, routeErr(i, "TTL", err)
 	}
 	if rc.RedirectStatus != http.StatusFound && rc.RedirectStatus != http.StatusTemporaryRedirect {
-		return nil, fmt.Errorf("%s%d_REDIRECT_STATUS: %d, want 302 or 307", config.RoutesPrefix, i, rc.RedirectStatus)
+		return nil, routeErrf(i, "REDIRECT_STATUS", "%d, want 302 or 307", rc.RedirectStatus)
 	}
-	st, err := newStream(i, rc, base)
+	st, err := newStream(i, rc.Route, base)
 	if err != nil {
 		return nil, err
 	}
+	if rc.Scheme == "" {
+		rc.Scheme = signer.DefaultScheme
+	}
 	sch, err := signer.LookupScheme(rc.Scheme)
 	if err != nil {
-		return nil, fmt.Errorf("%s%d_SCHEME: %w", config.RoutesPrefix, i, err)
+		return nil, routeErr(i, "SCHEME", err)
 	}
 	settings, err := rc.SchemeSettings()
 	if err == nil {
 		err = sch.Check(settings)
 	}
 	if err != nil {
-		return nil, errors.Join(config.SchemeErrors(fmt.Sprintf("%s%d_", config.RoutesPrefix, i), err)...)
+		return nil, schemeErrors(i, err)
 	}
 	name := rc.Name
 	if name == "" {
@@ -89,6 +93,7 @@ func newRoute(i int, rc config.Route) (*route, error) {
 	}
 	rt := &route{
 		index:    i,
+		names:    names,
 		stream:   st,
 		name:     name,
 		prefix:   config.NormalizePrefix(rc.Prefix),
@@ -103,7 +108,9 @@ func newRoute(i int, rc config.Route) (*route, error) {
 		scheme:   sch,
 		settings: settings,
 	}
-	rt.setKeySource(rc)
+	if err := rt.setKeySource(rc); err != nil {
+		return nil, err
+	}
 	return rt, nil
 }
 

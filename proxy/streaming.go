@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +15,7 @@ import (
 	"github.com/signgate/signgate/signer"
 )
 
-// streamMode is how a route serves HLS and DASH (SIGNGATE_ROUTES_<n>_STREAMING).
+// streamMode is how a route serves HLS and DASH (the route's Streaming setting).
 type streamMode uint8
 
 const (
@@ -52,24 +53,24 @@ func newStream(i int, rc config.Route, base signer.Base) (stream, error) {
 	case config.StreamingManifest:
 		st.mode = streamManifest
 	default:
-		return st, fmt.Errorf("%s%d_STREAMING: %q, want off, cookie or manifest", config.RoutesPrefix, i, rc.Streaming)
+		return st, routeErrf(i, "STREAMING", "%q, want off, cookie or manifest", rc.Streaming)
 	}
 	u, err := url.Parse(base.String())
 	if err != nil {
-		return st, fmt.Errorf("%s%d_CDN_BASE: %w", config.RoutesPrefix, i, err)
+		return st, routeErr(i, "CDN_BASE", err)
 	}
 	st.cdn = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
 	st.secure = u.Scheme == "https"
 	if rc.CookieDomain != "" {
 		if st.cookieDomain, err = config.CookieDomain(rc.CookieDomain); err != nil {
-			return st, fmt.Errorf("%s%d_COOKIE_DOMAIN: %w", config.RoutesPrefix, i, err)
+			return st, routeErr(i, "COOKIE_DOMAIN", err)
 		}
 	}
 	if st.mode == streamManifest && st.maxBytes <= 0 {
-		return st, fmt.Errorf("%s%d_MANIFEST_MAX_BYTES: %d, must be positive", config.RoutesPrefix, i, st.maxBytes)
+		return st, routeErrf(i, "MANIFEST_MAX_BYTES", "%d, must be positive", st.maxBytes)
 	}
 	if st.mode == streamManifest && st.timeout <= 0 {
-		return st, fmt.Errorf("%s%d_MANIFEST_TIMEOUT: %s, must be positive", config.RoutesPrefix, i, st.timeout)
+		return st, routeErrf(i, "MANIFEST_TIMEOUT", "%s, must be positive", st.timeout)
 	}
 	return st, nil
 }
@@ -160,7 +161,7 @@ type streamState struct {
 }
 
 // newStreamState returns the state for at most concurrency manifest
-// rewrites at once (SIGNGATE_MANIFEST_CONCURRENCY).
+// rewrites at once (Config.ManifestConcurrency).
 func newStreamState(concurrency int) streamState {
 	c, t := newCDNClient()
 	return streamState{cdn: c, transport: t, turns: make(chan struct{}, max(concurrency, 0))}
@@ -174,7 +175,7 @@ func (s *streamState) add(rt *route, m *metrics) error {
 	s.dropCookie = s.dropCookie || rt.stream.mode == streamCookie
 	if rt.stream.mode == streamManifest && cap(s.turns) == 0 && !s.badTurns {
 		s.badTurns = true
-		return fmt.Errorf("%sMANIFEST_CONCURRENCY: must be positive with a route in manifest mode", config.Prefix)
+		return settingErr("MANIFEST_CONCURRENCY", errors.New("must be positive with a route in manifest mode"))
 	}
 	return nil
 }

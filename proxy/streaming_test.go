@@ -22,14 +22,14 @@ func TestNewRefusesBadStreamingSettings(t *testing.T) {
 			Manifests: config.Manifests{ManifestConcurrency: 4},
 		}
 	}
-	if g, err := New(base(), Options{}); err != nil {
+	if g, err := newFromEnv(base(), Options{}); err != nil {
 		t.Fatalf("valid hand-built configuration: %v", err)
 	} else {
 		g.Close()
 	}
 	c := base()
 	c.ManifestConcurrency = 0
-	if g, err := New(c, Options{}); err == nil {
+	if g, err := newFromEnv(c, Options{}); err == nil {
 		g.Close()
 		t.Error("New accepted a manifest route without SIGNGATE_MANIFEST_CONCURRENCY")
 	} else if !strings.Contains(err.Error(), "SIGNGATE_MANIFEST_CONCURRENCY") {
@@ -49,7 +49,7 @@ func TestNewRefusesBadStreamingSettings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
 			tc.change(&c.Routes[0])
-			if g, err := New(c, Options{}); err == nil {
+			if g, err := newFromEnv(c, Options{}); err == nil {
 				g.Close()
 				t.Error("New accepted it")
 			} else if !strings.Contains(err.Error(), tc.want) {

@@ -88,17 +88,3 @@ func (g *Gateway) mint(ctx context.Context, rt *route, s signer.Signer, gr signe
 	}
 	return tok, exp, err
 }
-
-// traced starts the span of authenticator i for r: it returns r with the
-// span in its context (so that forward-auth's check is its child) and the
-// function that ends it with verdict v.
-func (c *chain) traced(r *http.Request, i int) (*http.Request, func(v int)) {
-	ctx, span := c.tracer.Start(r.Context(), c.spans[i])
-	return r.WithContext(ctx), func(v int) {
-		span.SetAttributes(AttrVerdict.String(verdictNames()[v]))
-		if v == verdictError {
-			tracing.Fail(span, "auth backend failed")
-		}
-		span.End()
-	}
-}

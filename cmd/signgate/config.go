@@ -7,7 +7,6 @@ import (
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/internal/configref"
-	"github.com/signgate/signgate/proxy"
 )
 
 func runConfig(e *env, args []string) error {
@@ -56,7 +55,7 @@ func checkConfig(e *env, command string) error {
 		// The key files too, as start-up reads them, in the same round
 		// as every other problem.
 		cfg, lerr := config.LoadGateway(e.environ)
-		err = errors.Join(lerr, proxy.CheckKeys(cfg))
+		err = errors.Join(lerr, checkKeys(e.ctx, cfg))
 	case "edge":
 		_, err = config.LoadEdge(e.environ)
 	default:

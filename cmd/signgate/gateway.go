@@ -36,11 +36,11 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		return err
 	}
 	defer stopTracing()
-	g, err := proxy.New(cfg, proxy.Options{Log: log, TracerProvider: tp.TracerProvider()})
+	g, closeGateway, err := newGateway(e.ctx, cfg, proxy.Options{Log: log, TracerProvider: tp.TracerProvider()})
 	if err != nil {
 		return err
 	}
-	defer g.Close()
+	defer closeGateway()
 
 	// SIGHUP reloads the keys while this gateway runs (onHangup).
 	defer onHangup(e.ctx, func() {

@@ -142,5 +142,6 @@ func fieldDocs() Docs {
 		"Stream.Hosts":                        "Hosts are playback domains of the stream alone, as Qencode's play-{id} hosts: there the stream's files are at /, not under /live/{id}/. Comma-separated.",
 		"Stream.ID":                           "ID is the stream's id, the stream_id its signing keys are made for: 1 to 128 letters, digits, dots, hyphens and underscores.",
 		"Stream.Origin":                       "Origin is where the stream's files are: a local directory that an encoder writes HLS or DASH into, or an http(s) URL (a packager, an object store) that request paths are appended to.",
+		"VarError":                            "VarError is an error about one environment variable: Name is its full name (SIGNGATE_ROUTES_0_KEY_FILE). The command's adapter wraps the errors of proxy.New in it, so that they name the variable to fix; match it with errors.As.",
 	}
 }

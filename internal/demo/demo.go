@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,8 @@ import (
 	"github.com/signgate/signgate/edge/console"
 	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/proxy"
+	"github.com/signgate/signgate/proxy/auth"
+	"github.com/signgate/signgate/signer"
 )
 
 // Options configures Run. The zero value listens on the usual local ports.
@@ -146,8 +149,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			httpx.Listener{Name: "api", Handler: console.Mount(ed.APIHandler(), portal), Bound: ls["api"]})
 	})
 
-	keyFile := filepath.Join(dir, "gateway-key.pem")
-	kid, err := provision(ctx, "http://"+ls["api"].Addr().String(), config.Secret(apiKey), keyFile)
+	key, err := provision(ctx, "http://"+ls["api"].Addr().String(), config.Secret(apiKey))
 	if err != nil {
 		cancel()
 		return errors.Join(fmt.Errorf("set up the bucket through the edge's API: %w", err), g.Wait())
@@ -157,12 +159,15 @@ func Run(ctx context.Context, o Options) (err error) {
 	links.TTL, links.Renew = o.TTL, renewEvery(o.TTL, o.MinValidity)
 	app := NewApp(o.Log.With("server", "app"), nil, links)
 	appURL := "http://" + ls["app"].Addr().String()
-	gcfg, err := config.LoadGateway(gatewayEnviron(gwAddr, appURL, edgeURL, keyFile, kid, o.TTL, o.MinValidity))
-	if err != nil {
-		cancel()
-		return errors.Join(fmt.Errorf("gateway: %w", err), g.Wait())
-	}
-	gw, err := proxy.New(gcfg, proxy.Options{Log: o.Log.With("server", "gateway")})
+	gw, err := proxy.New(ctx, gatewayConfig(appURL, edgeURL, key, o.TTL, o.MinValidity), proxy.Options{
+		Log: o.Log.With("server", "gateway"),
+		Auth: []auth.Link{proxy.Forward("forward", auth.ForwardOptions{
+			URL:           appURL + "/auth/check",
+			SubjectHeader: UserHeader,
+			TTL:           30 * time.Second,
+			Timeout:       5 * time.Second,
+		})},
+	})
 	if err != nil {
 		cancel()
 		return errors.Join(fmt.Errorf("gateway: %w", err), g.Wait())
@@ -195,68 +200,72 @@ func Run(ctx context.Context, o Options) (err error) {
     DASH         %s%s   (signed cookie)
 
 Press Ctrl-C to stop.
-`, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, kid,
+`, gwURL, DemoUser, DemoPassword, gwURL, edgeURL, Bucket, key.ID,
 		apiURL, console.Prefix, apiKey, apiURL,
 		gwURL, links.Progressive, gwURL, links.HLS, gwURL, links.DASH, gwURL, links.HLSCookie, gwURL, links.DASHCookie)
 	return g.Wait()
 }
 
-// gatewayEnviron is the gateway's configuration, as environment variables
-// so that it goes through the same loading and validation as a real one.
-func gatewayEnviron(listen, appURL, edgeURL, keyFile, kid string, ttl, minValidity time.Duration) map[string]string {
-	env := map[string]string{
-		"SIGNGATE_LISTEN":                 listen,
-		"SIGNGATE_METRICS_LISTEN":         "127.0.0.1:0",
-		"SIGNGATE_UPSTREAM":               appURL,
-		"SIGNGATE_AUTH":                   "forward",
-		"SIGNGATE_FORWARD_URL":            appURL + "/auth/check",
-		"SIGNGATE_FORWARD_SUBJECT_HEADER": UserHeader,
-		"SIGNGATE_LOGIN_URL":              "/login",
-		"SIGNGATE_WATCH_KEYS":             "false",
+// gatewayConfig is the demo gateway's: the app upstream, its login page,
+// and five routes to the edge, all signing with key, held in memory.
+func gatewayConfig(appURL, edgeURL string, key *signer.SigningKey, ttl, minValidity time.Duration) proxy.Config {
+	cfg := proxy.Config{
+		Upstream:         appURL,
+		UpstreamIdentity: true,
+		LoginURL:         "/login",
+		AuthHeader:       "X-Forwarded-User", // stripped from clients' requests
+		AccessLog:        true,
+		// Manifests rewritten at once: the command's default.
+		ManifestConcurrency: 16,
 	}
-	routes := []struct{ prefix, scope, streaming string }{
-		{"/media/", "file", "off"},
-		{"/media/hls/", "dir", "manifest"},
-		{"/media/dash/", "dir", "manifest"},
-		{"/cookie/hls/", "dir", "cookie"},
-		{"/cookie/dash/", "dir", "cookie"},
+	routes := []struct {
+		prefix    string
+		scope     signer.Scope
+		streaming string
+	}{
+		{"/media/", signer.ScopeFile, config.StreamingOff},
+		{"/media/hls/", signer.ScopeDir, config.StreamingManifest},
+		{"/media/dash/", signer.ScopeDir, config.StreamingManifest},
+		{"/cookie/hls/", signer.ScopeDir, config.StreamingCookie},
+		{"/cookie/dash/", signer.ScopeDir, config.StreamingCookie},
 	}
-	for i, r := range routes {
-		p := fmt.Sprintf("SIGNGATE_ROUTES_%d_", i)
-		env[p+"PREFIX"] = r.prefix
-		env[p+"STREAMING"] = r.streaming
-		env[p+"CDN_BASE"] = edgeURL
-		env[p+"KEY_FILE"] = keyFile
-		env[p+"KEY_ID"] = kid
-		env[p+"SCOPE"] = r.scope
-		env[p+"TTL"] = ttl.String()
-		if minValidity > 0 {
-			env[p+"MIN_VALIDITY"] = minValidity.String()
-		}
+	for _, r := range routes {
+		cfg.Routes = append(cfg.Routes, proxy.Route{Key: key, Route: config.Route{
+			Prefix:           r.prefix,
+			Streaming:        r.streaming,
+			CDNBase:          edgeURL,
+			Scope:            r.scope,
+			TTL:              ttl,
+			RedirectStatus:   http.StatusFound,
+			MinValidity:      minValidity,
+			ManifestMaxBytes: 1 << 20,
+			ManifestTimeout:  10 * time.Second,
+		}})
 	}
-	return env
+	return cfg
 }
 
 // provision sets the demo bucket to authenticated and creates its signing
-// key through the edge's own API, writing the private key to keyFile.
-func provision(ctx context.Context, apiURL string, apiKey config.Secret, keyFile string) (kid string, err error) {
+// key through the edge's own API; the gateway holds it in memory.
+func provision(ctx context.Context, apiURL string, apiKey config.Secret) (*signer.SigningKey, error) {
 	c := &edge.Client{BaseURL: apiURL}
 	tok, _, err := c.AccessToken(ctx, apiKey)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	c.Token = tok
 	if err := c.SetPolicy(ctx, Bucket, edge.Authenticated); err != nil {
-		return "", err
+		return nil, err
 	}
 	k, err := c.CreateKey(ctx, edge.CreateKeyRequest{Bucket: Bucket, Name: "demo gateway"})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := os.WriteFile(keyFile, []byte(k.PrivateKey.Reveal()), 0o600); err != nil {
-		return "", err
+	pk, err := signer.ParsePrivateKey([]byte(k.PrivateKey.Reveal()))
+	if err != nil {
+		return nil, fmt.Errorf("the key the edge created: %w", err)
 	}
-	return k.ID, nil
+	return &signer.SigningKey{ID: k.ID, Key: pk, Bucket: Bucket}, nil
 }
 
 func randomHex(n int) string {

@@ -1,4 +1,4 @@
-package proxy
+package auth
 
 import (
 	"errors"
@@ -6,12 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/signgate/signgate/signer"
 )
 
 // stubAuth is an authenticator that always answers err.
@@ -25,12 +21,7 @@ func (s *stubAuth) Authenticate(*http.Request) (Principal, error) { return Princ
 // fmt, for speed: they must read and unwrap exactly as the fmt.Errorf
 // forms they replace (the oracle).
 func TestAuthErrorsReadAsFmt(t *testing.T) {
-	cache, err := signer.NewCache(8, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newMetrics(prometheus.NewRegistry(), cache)
-	header := &HeaderAuth{Header: "X-Forwarded-User", Trusted: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}
+	header := &Header{Header: "X-Forwarded-User", Trusted: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}
 	denied := fmt.Errorf("%w: bad signature", ErrUnauthenticated)
 	invalid := errors.New("token is malformed")
 	sentinels := []error{ErrNoCredentials, ErrUnauthenticated, ErrForbidden, ErrAuthBackend, denied, invalid}
@@ -59,7 +50,11 @@ func TestAuthErrorsReadAsFmt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/media/a.ts", nil)
 			r.RemoteAddr = tt.peer
-			_, err := newChain(tt.names, tt.auths, m, nil).Authenticate(r)
+			var links []Link
+			for i, n := range tt.names {
+				links = append(links, Link{Name: n, Authenticator: tt.auths[i]})
+			}
+			_, err := NewChain(links, Hooks{}).Authenticate(r)
 			if err == nil {
 				t.Fatal("the chain accepted the request")
 			}
@@ -71,8 +66,8 @@ func TestAuthErrorsReadAsFmt(t *testing.T) {
 					t.Errorf("errors.Is(err, %q) = %v, want %v", s, got, want)
 				}
 			}
-			if got, want := status(err).Status, status(tt.oracle).Status; got != want {
-				t.Errorf("status %d, want %d", got, want)
+			if got, want := VerdictOf(err), VerdictOf(tt.oracle); got != want {
+				t.Errorf("verdict %s, want %s", got, want)
 			}
 		})
 	}
@@ -81,12 +76,9 @@ func TestAuthErrorsReadAsFmt(t *testing.T) {
 // BenchmarkChainDeclines is what pass-through pays on every request from a
 // trusted proxy without an identity header: the identity chain declining.
 func BenchmarkChainDeclines(b *testing.B) {
-	cache, err := signer.NewCache(8, time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	header := &HeaderAuth{Header: "X-Forwarded-User", Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	c := newChain([]string{"header"}, []Authenticator{header}, newMetrics(prometheus.NewRegistry(), cache), nil)
+	header := &Header{Header: "X-Forwarded-User", Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	var verdicts [Verdicts]atomic.Int64 // as the gateway counts them
+	c := NewChain([]Link{{Name: "header", Authenticator: header}}, Hooks{Verdict: func(_ int, v Verdict) { verdicts[v].Add(1) }})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		r := httptest.NewRequest("GET", "/app/page", nil)

@@ -1,7 +1,8 @@
-package proxy
+package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -10,39 +11,56 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"golang.org/x/time/rate"
-
-	"github.com/signgate/signgate/config"
 )
 
-// JWTAuth accepts a session JWT from Authorization: Bearer or a named
-// cookie. The algorithms are pinned by configuration and the key, never by
+// JWT accepts a session JWT from Authorization: Bearer or a named
+// cookie. The algorithms are pinned by the options and the key, never by
 // the token: "none" and HS/RS confusion are refused. exp is required; iss
-// and aud are checked when configured.
+// and aud are checked when set.
 //
 // Verified tokens are remembered (bounded LRU, keyed by the token) until
 // the earliest of their exp and one minute after the check, so a session
 // costs one signature check per minute, not one per request; the minute
 // bounds how long a key removed from a JWKS stays honoured.
-type JWTAuth struct {
+type JWT struct {
 	cookie       string
 	subjectClaim string
 	parser       *jwt.Parser
 	keyfunc      func(ctx context.Context) jwt.Keyfunc
 	now          func() time.Time
 	verified     *lru.Cache[string, verifiedSession]
-	jwks         *jwksHealth // nil without a JWKS URL
+	jwks         *JWKS // nil without a JWKS
 }
+
+// JWTOptions configure NewJWT. The zero value checks exp, iat and nbf
+// without leeway, takes the subject from "sub" and reads Authorization:
+// Bearer only.
+type JWTOptions struct {
+	// Algorithms pins the accepted algorithms; each must fit the key.
+	// Default: HS256 for a secret, the key's own (RS256, ES256/384/512 by
+	// curve, EdDSA) for a public key, RS256 for a JWKS.
+	Algorithms []string
+	// Issuer and Audience are checked when set.
+	Issuer, Audience string
+	// SubjectClaim names the claim holding the subject. Default: "sub".
+	SubjectClaim string
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway time.Duration
+	// Cookie names the cookie holding the token, looked at after
+	// Authorization: Bearer; empty reads no cookie.
+	Cookie string
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// minSecretBytes is the shortest HMAC secret NewJWT takes.
+const minSecretBytes = 32
 
 // verifiedSession is a remembered verification.
 type verifiedSession struct {
@@ -56,101 +74,95 @@ const (
 	sessionMemorySize = 10_000
 )
 
-// jwksWaitMax bounds what a request spends on a token with an unknown
-// kid: waiting for the refresh rate limit and fetching the JWKS.
-const jwksWaitMax = time.Second
+var _ Authenticator = (*JWT)(nil)
 
-var _ Authenticator = (*JWTAuth)(nil)
-
-// newJWTAuth builds the JWT authenticator from cfg. A JWKS URL is fetched
-// once now (an unreachable JWKS fails start-up), then refreshed every
-// cfg.JWKSRefresh and, at most once per cfg.JWKSUnknownKIDRate, when a
-// token names an unknown kid. ctx ends the refresh goroutine.
-func newJWTAuth(ctx context.Context, cfg config.Gateway, log *slog.Logger, now func() time.Time) (*JWTAuth, error) {
+// NewJWT returns a JWT authenticator that checks tokens with key: an
+// HMAC secret ([]byte, at least 32 bytes), a public key (*rsa.PublicKey
+// of 2048 bits or more, *ecdsa.PublicKey on P-256, P-384 or P-521,
+// ed25519.PublicKey; ParsePublicKey reads one from PEM), or a *JWKS
+// (NewJWKS), which stays its caller's to close. It starts nothing.
+func NewJWT(key any, o JWTOptions) (*JWT, error) {
 	verified, err := lru.New[string, verifiedSession](sessionMemorySize)
 	if err != nil {
 		return nil, err
 	}
-	a := &JWTAuth{cookie: cfg.JWTCookie, subjectClaim: cfg.JWTSubjectClaim, now: now, verified: verified}
-	algs := cfg.JWTAlgorithms
-	switch {
-	case cfg.JWTSecret.Reveal() != "":
-		key := []byte(cfg.JWTSecret.Reveal())
-		kf := func(*jwt.Token) (any, error) { return key, nil }
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SubjectClaim == "" {
+		o.SubjectClaim = "sub"
+	}
+	a := &JWT{cookie: o.Cookie, subjectClaim: o.SubjectClaim, now: o.Now, verified: verified}
+	algs := o.Algorithms
+	switch k := key.(type) {
+	case []byte:
+		if len(k) < minSecretBytes {
+			return nil, fmt.Errorf("an HMAC secret of %d bytes, at least %d required", len(k), minSecretBytes)
+		}
+		secret := append([]byte(nil), k...)
+		kf := func(*jwt.Token) (any, error) { return secret, nil }
 		a.keyfunc = func(context.Context) jwt.Keyfunc { return kf }
 		if len(algs) == 0 {
 			algs = []string{"HS256"}
 		}
-	case cfg.JWTPublicKeyFile != "":
-		pemBytes, err := os.ReadFile(cfg.JWTPublicKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%sJWT_PUBLIC_KEY_FILE: %w", config.Prefix, err)
+		for _, alg := range algs {
+			if !strings.HasPrefix(alg, "HS") {
+				return nil, fmt.Errorf("algorithm %s does not fit an HMAC secret", alg)
+			}
 		}
-		key, defAlg, err := parseVerifyKey(pemBytes)
+	case *JWKS:
+		if k == nil {
+			return nil, errors.New("the jwt authenticator has no key")
+		}
+		a.jwks = k
+		a.keyfunc = k.keyfunc.KeyfuncCtx
+		if len(algs) == 0 {
+			algs = []string{"RS256"}
+		}
+	case nil:
+		return nil, errors.New("the jwt authenticator has no key")
+	default:
+		defAlg, err := keyAlg(key)
 		if err != nil {
-			return nil, fmt.Errorf("%sJWT_PUBLIC_KEY_FILE %s: %w", config.Prefix, cfg.JWTPublicKeyFile, err)
+			return nil, err
 		}
 		if len(algs) == 0 {
 			algs = []string{defAlg}
 		}
 		for _, alg := range algs {
 			if !algFits(alg, key) {
-				return nil, fmt.Errorf("%sJWT_ALGORITHMS: %s does not fit the key in %sJWT_PUBLIC_KEY_FILE", config.Prefix, alg, config.Prefix)
+				return nil, fmt.Errorf("algorithm %s does not fit the key", alg)
 			}
 		}
 		kf := func(*jwt.Token) (any, error) { return key, nil }
 		a.keyfunc = func(context.Context) jwt.Keyfunc { return kf }
-	case cfg.JWTJWKSURL != "":
-		noErrorFirst := false
-		a.jwks = &jwksHealth{next: http.DefaultTransport}
-		k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWTJWKSURL}, keyfunc.Override{
-			Client:                    &http.Client{Timeout: 10 * time.Second, Transport: a.jwks},
-			HTTPTimeout:               10 * time.Second,
-			NoErrorReturnFirstHTTPReq: &noErrorFirst,
-			RefreshInterval:           cfg.JWKSRefresh,
-			RefreshUnknownKID:         rate.NewLimiter(rate.Every(cfg.JWKSUnknownKIDRate), 1),
-			// On an unknown kid, jwkset waits for the rate limiter and then
-			// fetches, both under one deadline of RateLimitWaitMax (0 would
-			// mean its default, a minute). The limiter refuses at once when
-			// the next refresh is allowed later than the deadline, so a
-			// request waits at most jwksWaitMax in all; past it, the kid is
-			// unknown.
-			RateLimitWaitMax: jwksWaitMax,
-			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-				return func(ctx context.Context, err error) {
-					log.WarnContext(ctx, "JWKS refresh failed; keeping the keys already fetched", "url", u, "err", err.Error())
-				}
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%sJWT_JWKS_URL: %w", config.Prefix, err)
-		}
-		a.keyfunc = k.KeyfuncCtx
-		if len(algs) == 0 {
-			algs = []string{"RS256"}
-		}
-	default:
-		return nil, fmt.Errorf("%sJWT_SECRET: the jwt authenticator has no key", config.Prefix)
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(cfg.JWTLeeway),
+		jwt.WithLeeway(o.Leeway),
 		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(now),
+		jwt.WithTimeFunc(o.Now),
 	}
-	if cfg.JWTIssuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.JWTIssuer))
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
 	}
-	if cfg.JWTAudience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.JWTAudience))
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
 	}
 	a.parser = jwt.NewParser(opts...)
 	return a, nil
 }
 
+// Close forgets the verified sessions. A JWKS the authenticator was given
+// stays open: it is its owner's. Authenticate still works after Close.
+func (a *JWT) Close() error {
+	a.verified.Purge()
+	return nil
+}
+
 // Authenticate implements Authenticator.
-func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
+func (a *JWT) Authenticate(r *http.Request) (Principal, error) {
 	tok, err := a.token(r)
 	if err != nil {
 		return Principal{}, err
@@ -165,7 +177,7 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 		// session may be good, so fail closed with 503 rather than send
 		// a browser to log in again, which would give it another token
 		// that cannot be checked either.
-		if errors.Is(err, jwt.ErrTokenUnverifiable) && a.jwks != nil && a.jwks.down.Load() {
+		if errors.Is(err, jwt.ErrTokenUnverifiable) && a.jwks != nil && a.jwks.health.down.Load() {
 			return Principal{}, fmt.Errorf("%w: the JWKS cannot be fetched and holds no key for the session token", ErrAuthBackend)
 		}
 		return Principal{}, fmt.Errorf("%w: session token: %w", ErrUnauthenticated, jwtReason(err))
@@ -183,22 +195,9 @@ func (a *JWTAuth) Authenticate(r *http.Request) (Principal, error) {
 	return p, nil
 }
 
-// jwksHealth watches the JWKS fetches, periodic and on an unknown kid:
-// down from a fetch that fails until one succeeds.
-type jwksHealth struct {
-	next http.RoundTripper
-	down atomic.Bool
-}
-
-func (h *jwksHealth) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := h.next.RoundTrip(r)
-	h.down.Store(err != nil || resp.StatusCode != http.StatusOK)
-	return resp, err
-}
-
 // token finds the session token: Authorization: Bearer first, then the
 // cookie. It is never logged or put in an error.
-func (a *JWTAuth) token(r *http.Request) (string, error) {
+func (a *JWT) token(r *http.Request) (string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, _ := strings.Cut(h, " ")
 		if strings.EqualFold(scheme, "Bearer") {
@@ -241,56 +240,65 @@ func jwtReason(err error) error {
 	return jwt.ErrTokenInvalidClaims
 }
 
-// parseVerifyKey reads a PEM public key (PKIX, PKCS#1 RSA or a
-// certificate) and returns it with its default algorithm.
-func parseVerifyKey(pemBytes []byte) (any, string, error) {
+// ParsePublicKey reads a PEM public key (PKIX, PKCS#1 RSA or a
+// certificate's) of a kind NewJWT takes.
+func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
-		return nil, "", errors.New("no PEM block found")
+		return nil, errors.New("no PEM block found")
 	}
 	var key any
 	switch block.Type {
 	case "PUBLIC KEY":
 		k, err := x509.ParsePKIXPublicKey(block.Bytes)
 		if err != nil {
-			return nil, "", fmt.Errorf("PKIX public key: %w", err)
+			return nil, fmt.Errorf("PKIX public key: %w", err)
 		}
 		key = k
 	case "RSA PUBLIC KEY":
 		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
 		if err != nil {
-			return nil, "", fmt.Errorf("PKCS#1 public key: %w", err)
+			return nil, fmt.Errorf("PKCS#1 public key: %w", err)
 		}
 		key = k
 	case "CERTIFICATE":
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, "", fmt.Errorf("certificate: %w", err)
+			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		key = c.PublicKey
 	default:
-		return nil, "", fmt.Errorf("PEM block %q: want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE", block.Type)
+		return nil, fmt.Errorf("PEM block %q: want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE", block.Type)
 	}
+	if _, err := keyAlg(key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// keyAlg checks that NewJWT takes public key key, and returns its
+// default algorithm.
+func keyAlg(key any) (string, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
-			return nil, "", fmt.Errorf("RSA key of %d bits, at least 2048 required", k.N.BitLen())
+			return "", fmt.Errorf("RSA key of %d bits, at least 2048 required", k.N.BitLen())
 		}
-		return k, "RS256", nil
+		return "RS256", nil
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return k, "ES256", nil
+			return "ES256", nil
 		case elliptic.P384():
-			return k, "ES384", nil
+			return "ES384", nil
 		case elliptic.P521():
-			return k, "ES512", nil
+			return "ES512", nil
 		}
-		return nil, "", errors.New("unsupported ECDSA curve")
+		return "", errors.New("unsupported ECDSA curve")
 	case ed25519.PublicKey:
-		return k, "EdDSA", nil
+		return "EdDSA", nil
 	}
-	return nil, "", fmt.Errorf("unsupported public key type %T", key)
+	return "", fmt.Errorf("unsupported public key type %T", key)
 }
 
 // algFits reports whether alg can be checked with key.

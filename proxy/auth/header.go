@@ -1,4 +1,4 @@
-package proxy
+package auth
 
 import (
 	"fmt"
@@ -6,21 +6,22 @@ import (
 	"net/netip"
 )
 
-// HeaderAuth believes an identity header set by a proxy in front of the
+// Header believes an identity header set by a proxy in front of the
 // gateway, but only when the TCP peer is one of the trusted proxies. From
-// anyone else the header is ignored (and stripped before the upstream).
-type HeaderAuth struct {
+// anyone else the header is ignored (and the gateway strips it before the
+// upstream). It holds no resources: there is nothing to close.
+type Header struct {
 	// Header is the identity header, e.g. X-Forwarded-User.
 	Header string
 	// Trusted are the proxies' networks; empty trusts nobody.
 	Trusted []netip.Prefix
 }
 
-var _ Authenticator = (*HeaderAuth)(nil)
+var _ Authenticator = (*Header)(nil)
 
 // Authenticate implements Authenticator.
-func (a *HeaderAuth) Authenticate(r *http.Request) (Principal, error) {
-	if !trustedProxies(a.Trusted).contains(r.RemoteAddr) {
+func (a *Header) Authenticate(r *http.Request) (Principal, error) {
+	if !Trusted(a.Trusted).Contains(r.RemoteAddr) {
 		return Principal{}, errUntrustedPeer
 	}
 	vs := r.Header.Values(a.Header)
@@ -53,12 +54,12 @@ func (e *noHeaderError) Error() string {
 }
 func (e *noHeaderError) Unwrap() error { return ErrNoCredentials }
 
-// trustedProxies is a set of CIDRs.
-type trustedProxies []netip.Prefix
+// Trusted is a set of CIDRs: the proxies whose headers are believed.
+type Trusted []netip.Prefix
 
-// contains reports whether remoteAddr ("ip:port", as in
+// Contains reports whether remoteAddr ("ip:port", as in
 // http.Request.RemoteAddr) is in the set.
-func (t trustedProxies) contains(remoteAddr string) bool {
+func (t Trusted) Contains(remoteAddr string) bool {
 	if len(t) == 0 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package proxy
+package auth
 
 import (
 	"context"
@@ -24,16 +24,16 @@ func NewContextWithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// PrincipalFrom returns the principal stored in ctx by the gateway, and
+// PrincipalFrom returns the principal stored in ctx (by the gateway), and
 // whether there is one.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
 }
 
-// hasClaim reports whether claim holds value: equal to it as a string, or
+// HasClaim reports whether claim holds value: equal to it as a string, or
 // as one element of a list.
-func (p Principal) hasClaim(claim, value string) bool {
+func (p Principal) HasClaim(claim, value string) bool {
 	switch v := p.Claims[claim].(type) {
 	case string:
 		return v == value

@@ -1,4 +1,4 @@
-package proxy
+package auth
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// ForwardAuth asks the app, like nginx auth_request: it GETs the check URL
+// Forward asks the app, like nginx auth_request: it GETs the check URL
 // with the user's Cookie and Authorization headers, X-Original-Method,
 // X-Original-URI and X-Forwarded-Uri (the path asked about, without its
 // query), and X-Signgate-Grant when the answer will let the gateway hand
@@ -29,7 +29,7 @@ import (
 // (verdict.until), so the cache starts no goroutine: golang-lru's
 // expirable LRU starts a cleanup goroutine that nothing can stop. Close
 // drops the verdicts.
-type ForwardAuth struct {
+type Forward struct {
 	url           string
 	subjectHeader string
 	client        *http.Client
@@ -40,7 +40,7 @@ type ForwardAuth struct {
 	group         singleflight.Group
 }
 
-var _ Authenticator = (*ForwardAuth)(nil)
+var _ Authenticator = (*Forward)(nil)
 
 // GrantHeader names, in a forward-auth check, the gateway path that the
 // token handed out on a yes will open (ForwardOptions.Target).
@@ -53,7 +53,7 @@ type verdict struct {
 	until   time.Time
 }
 
-// ForwardOptions configure NewForwardAuth.
+// ForwardOptions configure NewForward.
 type ForwardOptions struct {
 	URL           string        // the check URL
 	SubjectHeader string        // response header naming the subject
@@ -70,7 +70,7 @@ type ForwardOptions struct {
 	// authorizes the whole grant. Requests with one grant, method and
 	// credentials share a verdict, so that an HLS player's segments cost
 	// one check per directory, not one per segment. The gateway gives the
-	// canonical path, re-escaped, and grant's claim (checkTarget). nil, or
+	// canonical path, re-escaped, and grant's claim (proxy's checkTarget). nil, or
 	// "" for a path, asks about r's escaped path; "" for the grant sends
 	// no X-Signgate-Grant and keys the verdict by the path.
 	Target func(r *http.Request) (path, grant string)
@@ -80,9 +80,9 @@ type ForwardOptions struct {
 // ForwardOptions.CacheSize is not positive.
 const defaultForwardCacheSize = 10_000
 
-// NewForwardAuth returns a forward-auth authenticator. It starts no
+// NewForward returns a forward-auth authenticator. It starts no
 // goroutine; Close releases its cache.
-func NewForwardAuth(o ForwardOptions) *ForwardAuth {
+func NewForward(o ForwardOptions) *Forward {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -93,7 +93,7 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 	if err != nil {
 		panic(err) // unreachable: the size is positive
 	}
-	return &ForwardAuth{
+	return &Forward{
 		url:           o.URL,
 		subjectHeader: o.SubjectHeader,
 		client: &http.Client{
@@ -112,13 +112,13 @@ func NewForwardAuth(o ForwardOptions) *ForwardAuth {
 // Close drops every cached verdict. The Transport is its owner's to
 // close. Close is safe to call more than once, and Authenticate still
 // works after it (it checks again).
-func (a *ForwardAuth) Close() error {
+func (a *Forward) Close() error {
 	a.cache.Purge()
 	return nil
 }
 
 // Authenticate implements Authenticator.
-func (a *ForwardAuth) Authenticate(r *http.Request) (Principal, error) {
+func (a *Forward) Authenticate(r *http.Request) (Principal, error) {
 	in := a.inputs(r)
 	for _, v := range in[3:] {
 		if len(v) > maxCredentialBytes*4 {
@@ -155,7 +155,7 @@ func (v verdict) principal() (Principal, error) {
 // grant, cookies, authorization.
 type inputs [5]string
 
-func (a *ForwardAuth) inputs(r *http.Request) inputs {
+func (a *Forward) inputs(r *http.Request) inputs {
 	var in inputs
 	in[0] = r.Method
 	if a.target != nil {
@@ -199,7 +199,7 @@ func (in inputs) key() [sha256.Size]byte {
 // check asks the app. ctx is detached from the caller's cancellation (a
 // shared check must not fail because one caller left), the timeout bounds
 // it.
-func (a *ForwardAuth) check(ctx context.Context, in inputs) (verdict, error) {
+func (a *Forward) check(ctx context.Context, in inputs) (verdict, error) {
 	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, a.url, nil)
 	if err != nil {
 		return verdict{}, fmt.Errorf("%w: %w", ErrAuthBackend, err)
