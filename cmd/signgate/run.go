@@ -10,6 +10,8 @@ import (
 	"net"
 	"sort"
 	"strings"
+
+	"github.com/signgate/signgate/internal/logbuf"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -26,10 +28,16 @@ type env struct {
 	// ready, when set, is told each address a server bound; tests use it to
 	// find ports picked with :0.
 	ready func(name string, addr net.Addr)
+	// logs are the log writers that logger made, flushed and closed
+	// when the command returns.
+	logs []*logbuf.Writer
 }
 
 // logger returns the JSON logger on stderr, at SIGNGATE_LOG_LEVEL
-// (debug, info, warn, error; default info).
+// (debug, info, warn, error; default info). Its lines are batched
+// (logbuf: out within 100 ms, a warning or an error at once), so that
+// the access log costs a write per batch rather than per request; they
+// are all out when the command returns.
 func (e *env) logger() (*slog.Logger, error) {
 	var level slog.Level
 	if s := e.environ["SIGNGATE_LOG_LEVEL"]; s != "" {
@@ -37,7 +45,9 @@ func (e *env) logger() (*slog.Logger, error) {
 			return nil, usagef("SIGNGATE_LOG_LEVEL: %q is not one of debug, info, warn, error", s)
 		}
 	}
-	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+	w := logbuf.New(e.stderr)
+	e.logs = append(e.logs, w)
+	return slog.New(logbuf.Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), w)), nil
 }
 
 // command is one subcommand.
@@ -69,6 +79,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 }
 
 func (e *env) run(args []string) error {
+	defer func() {
+		for _, w := range e.logs {
+			w.Close()
+		}
+	}()
 	stderr, stdout := e.stderr, e.stdout
 	cmds := commands()
 	if len(args) == 0 {

@@ -1,0 +1,131 @@
+package logbuf
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Defaults of New.
+const (
+	// Interval is the longest a line waits in the buffer.
+	Interval = 100 * time.Millisecond
+	// Size is the buffer's size: a batch this large is written at once.
+	Size = 32 << 10
+)
+
+// Writer buffers what is written to it and writes it to the underlying
+// writer in batches: when Size bytes are waiting, every Interval, on
+// Flush and on Close. Each Write is kept whole (a slog handler writes one
+// record per Write), and writes keep their order. Safe for concurrent
+// use. After Close, writes go straight through.
+type Writer struct {
+	mu     sync.Mutex
+	out    io.Writer
+	buf    []byte
+	closed bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// New returns a Writer to out, flushing every Interval.
+func New(out io.Writer) *Writer {
+	w := &Writer{out: out, buf: make([]byte, 0, Size), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.tick(Interval)
+	return w
+}
+
+func (w *Writer) tick(d time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.Flush()
+		}
+	}
+}
+
+// Write buffers p, writing the batch out first when p would not fit.
+// Its error is the underlying writer's, from the batch written now.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.out.Write(p)
+	}
+	var err error
+	if len(w.buf)+len(p) > cap(w.buf) {
+		err = w.flushLocked()
+	}
+	if len(p) >= cap(w.buf) {
+		if _, werr := w.out.Write(p); werr != nil {
+			return 0, werr
+		}
+		return len(p), err
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), err
+}
+
+// Flush writes out what is waiting.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.out.Write(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}
+
+// Close stops the ticker and flushes; later writes go straight through.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	err := w.flushLocked()
+	w.mu.Unlock()
+	close(w.stop)
+	<-w.done
+	return err
+}
+
+// Handler wraps h, which writes to w, so that a record at slog.LevelWarn
+// or above is written out at once, with what waited before it.
+func Handler(h slog.Handler, w *Writer) slog.Handler { return &handler{h, w} }
+
+type handler struct {
+	slog.Handler
+	w *Writer
+}
+
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		h.w.Flush()
+	}
+	return err
+}
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &handler{h.Handler.WithAttrs(as), h.w}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{h.Handler.WithGroup(name), h.w}
+}
