@@ -28,6 +28,10 @@ type TLS struct {
 	ACMECacheDir string `env:"ACME_CACHE_DIR"`
 	// ACMEDirectory is the ACME server's directory URL.
 	ACMEDirectory string `env:"ACME_DIRECTORY" envDefault:"https://acme-v02.api.letsencrypt.org/directory"`
+	// ACMECAFile, when set, holds the PEM roots trusted for the ACME
+	// server's HTTPS (a private CA such as step-ca, or pebble in tests);
+	// the system's roots otherwise.
+	ACMECAFile string `env:"ACME_CA_FILE"`
 	// ACMEEmail is the account's contact address, optional.
 	ACMEEmail string `env:"ACME_EMAIL"`
 }
