@@ -42,8 +42,8 @@ func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || len(
 // ACME reports whether certificates come from ACME.
 func (t TLS) ACME() bool { return len(t.ACMEHosts) > 0 }
 
-// Version returns MinVersion as a crypto/tls constant. Validate has
-// checked it.
+// Version returns MinVersion as a crypto/tls constant (1.2 when empty).
+// Validate has checked it.
 func (t TLS) Version() uint16 {
 	if t.MinVersion == "1.3" {
 		return tls.VersionTLS13
@@ -58,7 +58,7 @@ func (t TLS) check(prefix string) []error {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s%s%s: %s", Prefix, prefix, name, fmt.Sprintf(format, args...)))
 	}
-	if t.MinVersion != "1.2" && t.MinVersion != "1.3" {
+	if t.MinVersion != "" && t.MinVersion != "1.2" && t.MinVersion != "1.3" { // "": a struct built in code, 1.2
 		bad("MIN_VERSION", "%q: want 1.2 or 1.3", t.MinVersion)
 	}
 	if t.HSTSMaxAge < 0 {
