@@ -17,6 +17,8 @@ import (
 type Edge struct {
 	// Listen is the address media is served on.
 	Listen string `env:"EDGE_LISTEN" envDefault:":8081"`
+	// TLS serves the edge and API listeners over TLS, SIGNGATE_EDGE_TLS_*.
+	TLS TLS `envPrefix:"EDGE_TLS_"`
 	// APIListen is the address of the control API (/v1). "off" turns the
 	// API off; keys and policies can then only change through the store.
 	APIListen string `env:"EDGE_API_LISTEN" envDefault:"127.0.0.1:8082"`
@@ -220,6 +222,7 @@ func (c *Edge) Validate() error {
 	if err := checkAddr(c.Listen); err != nil {
 		bad("EDGE_LISTEN", "%v", err)
 	}
+	errs = append(errs, c.TLS.check("EDGE_TLS_")...)
 	if c.APIEnabled() {
 		if err := checkAddr(c.APIListen); err != nil {
 			bad("EDGE_API_LISTEN", "%v", err)
@@ -329,11 +332,30 @@ func nameVars(t reflect.Type, err error) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			if f, ok := t.FieldByName(pe.Name); ok && f.Tag.Get("env") != "" {
-				e = fmt.Errorf("%s%s: %w", Prefix, f.Tag.Get("env"), pe.Err)
+			if name := varOf(t, pe.Name); name != "" {
+				e = fmt.Errorf("%s%s: %w", Prefix, name, pe.Err)
 			}
 		}
 		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
+}
+
+// varOf names the variable of t's field called field, or of a field of a
+// nested struct (such as TLS) under its envPrefix; "" when none.
+func varOf(t reflect.Type, field string) string {
+	if f, ok := t.FieldByName(field); ok && f.Tag.Get("env") != "" {
+		tag, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		return tag
+	}
+	for i := range t.NumField() {
+		n := t.Field(i)
+		if p := n.Tag.Get("envPrefix"); p != "" && n.Type.Kind() == reflect.Struct {
+			if f, ok := n.Type.FieldByName(field); ok && f.Tag.Get("env") != "" {
+				tag, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				return p + tag
+			}
+		}
+	}
+	return ""
 }

@@ -37,6 +37,8 @@ type Gateway struct {
 	// listener (envoy.service.auth.v3.Authorization/Check, plaintext
 	// HTTP/2); empty turns it off.
 	ExtAuthzGRPCListen string `env:"EXTAUTHZ_GRPC_LISTEN"`
+	// TLS serves the gateway listener over TLS, SIGNGATE_TLS_*.
+	TLS TLS `envPrefix:"TLS_"`
 	// Upstream is the app every non-media path is passed to; empty answers
 	// 404 for them.
 	Upstream string `env:"UPSTREAM"`
@@ -290,9 +292,8 @@ func namedParseErrors(err error, t reflect.Type, prefix string) []error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			if f, ok := t.FieldByName(pe.Name); ok {
-				tag, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-				out = append(out, fmt.Errorf("%s%s: %w", prefix, tag, pe.Err))
+			if name := varOf(t, pe.Name); name != "" {
+				out = append(out, fmt.Errorf("%s%s: %w", prefix, name, pe.Err))
 				continue
 			}
 		}

@@ -22,6 +22,7 @@ func (g Gateway) Validate() error {
 	if g.Listen == "" {
 		add("LISTEN", "must not be empty")
 	}
+	errs = append(errs, g.TLS.check("TLS_")...)
 	if g.ExtAuthzGRPCEnabled() {
 		if err := checkAddr(g.ExtAuthzGRPCListen); err != nil {
 			add("EXTAUTHZ_GRPC_LISTEN", "%v", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -19,7 +20,7 @@ const CookieName = signer.QencodeCookie
 // Qencode-Auth-Token, CloudFront's three) for the
 // directory of bucket path bp (cookie mode): the directory's token from
 // the cache, Path = that directory on the CDN, on the configured domain
-// (host-only when none), Secure when the CDN is https, HttpOnly,
+// (host-only when none), Secure when the CDN or the gateway is https, HttpOnly,
 // SameSite=Lax, expiring with the token. The claim comes from grant, for
 // principal pr. Nothing is added on error, nor when grant narrowed the
 // claim below the directory (it holds another route's space): a cookie
@@ -52,7 +53,7 @@ func (g *Gateway) setStreamCookie(ctx context.Context, w http.ResponseWriter, rt
 		c.Domain = rt.stream.cookieDomain
 		c.Expires = exp.UTC()
 		c.MaxAge = maxAge(exp, g.opts.Now())
-		c.Secure = rt.stream.secure
+		c.Secure = rt.stream.secure || httpx.SecureContext(ctx) // the CDN, or this gateway, is https
 		c.HttpOnly = true
 		c.SameSite = http.SameSiteLaxMode
 		v := c.String()

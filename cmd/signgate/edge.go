@@ -45,15 +45,22 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 		return err
 	}
 	defer ed.Close()
+	st, err := newServerTLS(cfg.TLS, "EDGE_TLS_", log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
 	// SIGHUP reads the store again at once, as a change notification
-	// would (and no longer ends the edge, Go's default).
+	// would (and no longer ends the edge, Go's default), and the TLS
+	// certificate files.
 	defer onHangup(e.ctx, func() {
+		st.hangup()
 		log.Info("SIGHUP: refreshing keys and policies from the store")
 		if err := ed.Refresh(e.ctx); err != nil {
 			log.Error("refresh after SIGHUP failed; serving from the last snapshot", "err", err)
 		}
 	})()
-	ls := []httpx.Listener{{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler(), MaxConns: cfg.MaxConns}}
+	ls := []httpx.Listener{st.serve(httpx.Listener{Name: "edge", Addr: cfg.Listen, Handler: ed.Handler(), MaxConns: cfg.MaxConns})}
 	if cfg.APIEnabled() {
 		api := ed.APIHandler()
 		if cfg.ConsoleEnabled() {
@@ -63,7 +70,7 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 			}
 			api = console.Mount(api, c)
 		}
-		ls = append(ls, httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: api, MaxConns: cfg.MaxConns})
+		ls = append(ls, st.serve(httpx.Listener{Name: "api", Addr: cfg.APIListen, Handler: api, MaxConns: cfg.MaxConns}))
 	}
 	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: ed.MetricsHandler(), MaxConns: cfg.MaxConns})

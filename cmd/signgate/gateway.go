@@ -13,7 +13,7 @@ func runGateway(e *env, args []string) error {
 Run the gateway: authenticate requests for media, redirect them to freshly
 signed CDN URLs, and pass every other path to SIGNGATE_UPSTREAM. All
 settings come from SIGNGATE_* variables; see docs/gateway.md. SIGHUP, or a
-change of a key file, reloads the keys; SIGTERM drains and stops.`)
+change of a key file, reloads the keys (and a TLS certificate); SIGTERM drains and stops.`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,14 +41,21 @@ change of a key file, reloads the keys; SIGTERM drains and stops.`)
 		return err
 	}
 	defer closeGateway()
+	st, err := newServerTLS(cfg.TLS, "TLS_", log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
 
-	// SIGHUP reloads the keys while this gateway runs (onHangup).
+	// SIGHUP reloads the keys and the TLS certificate while this gateway
+	// runs (onHangup).
 	defer onHangup(e.ctx, func() {
 		log.Info("SIGHUP: reloading keys")
 		g.Reload() // logs each failure; old keys stay
+		st.hangup()
 	})()
 
-	ls := []httpx.Listener{{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler(), MaxConns: cfg.MaxConns}}
+	ls := []httpx.Listener{st.serve(httpx.Listener{Name: "gateway", Addr: cfg.Listen, Handler: g.Handler(), MaxConns: cfg.MaxConns})}
 	if cfg.MetricsEnabled() {
 		ls = append(ls, httpx.Listener{Name: "metrics", Addr: cfg.MetricsListen, Handler: g.MetricsHandler(), MaxConns: cfg.MaxConns})
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signgate/signgate/config"
 	"github.com/signgate/signgate/edge"
+	"github.com/signgate/signgate/internal/httpx"
 )
 
 // Cookie names. Both are scoped to Prefix, HttpOnly and SameSite=Strict.
@@ -175,24 +176,21 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"sign-in", http.StatusSeeOther)
 }
 
-// secure reports whether the browser reached the portal over TLS: here,
-// or at a proxy in front that says so. A client that claims HTTPS falsely
-// only gets a cookie it will not send back.
-func secure(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-}
-
+// setCookie's cookie is Secure when the browser reached the portal over
+// TLS (httpx.SecureCookie): here, or at a proxy in front that says so. A
+// client that claims HTTPS falsely only gets a cookie it will not send
+// back.
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, life time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: Prefix, MaxAge: int(life.Seconds()),
-		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: httpx.SecureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
 func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: Prefix, MaxAge: -1,
-		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: httpx.SecureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 

@@ -3,6 +3,7 @@ package httpx
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,10 @@ type Listener struct {
 	// goroutine past it.
 	H2C         bool
 	ReadTimeout time.Duration
+	// TLS, when set, serves TLS with it (HTTP/2 and HTTP/1.1 through
+	// ALPN, see TLSConfig); its requests' contexts are marked secure
+	// (SecureContext).
+	TLS *tls.Config
 }
 
 // The bounds of an H2C listener's streams (see Listener.H2C). A check
@@ -134,7 +139,12 @@ func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, a
 			srv.ReadTimeout = cmp.Or(l.ReadTimeout, H2CReadTimeout)
 			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: H2CMaxStreams}
 		}
-		srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+		base := context.WithoutCancel(ctx)
+		if l.TLS != nil {
+			srv.TLSConfig = l.TLS
+			base = withSecure(base)
+		}
+		srv.BaseContext = func(net.Listener) context.Context { return base }
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
 			switch s {
 			case http.StateNew:
@@ -144,14 +154,18 @@ func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, a
 			}
 		}
 		servers[i] = srv
-		log.Info("listening", "listener", l.Name, "addr", nls[i].Addr().String(), "max_conns", l.MaxConns)
+		log.Info("listening", "listener", l.Name, "tls", l.TLS != nil, "addr", nls[i].Addr().String(), "max_conns", l.MaxConns)
 		if ready != nil {
 			ready(l.Name, nls[i].Addr())
 		}
 		wg.Add(1)
 		go func(nl net.Listener) {
 			defer wg.Done()
-			if err := srv.Serve(nl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serve := srv.Serve
+			if srv.TLSConfig != nil {
+				serve = func(nl net.Listener) error { return srv.ServeTLS(nl, "", "") }
+			}
+			if err := serve(nl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s: %w", l.Name, err)
 			}
 		}(nls[i])
