@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
+
+	"github.com/signgate/signgate/internal/httpx"
 )
 
 // ExtAuthzHandler returns Envoy's ext_authz gRPC service,
@@ -79,7 +81,7 @@ func (x extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.
 func (g *Gateway) logCheck(ctx context.Context, t *http.Request, status int, d time.Duration) {
 	g.metrics.observe(kindAuth, status, d)
 	if g.cfg.AccessLog && g.log.Enabled(ctx, slog.LevelInfo) {
-		g.log.LogAttrs(ctx, slog.LevelInfo, "ext_authz check",
+		g.log.LogAttrs(ctx, slog.LevelInfo, httpx.CheckLogMessage,
 			slog.String("method", t.Method), slog.String("host", t.Host), slog.String("path", t.URL.Path),
 			slog.Int("status", status), slog.Duration("duration", d), slog.String("remote", t.RemoteAddr))
 	}

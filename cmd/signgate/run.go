@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/signgate/signgate/internal/httpx"
 	"github.com/signgate/signgate/internal/logbuf"
 )
 
@@ -34,10 +35,10 @@ type env struct {
 }
 
 // logger returns the JSON logger on stderr, at SIGNGATE_LOG_LEVEL
-// (debug, info, warn, error; default info). Its lines are batched
-// (logbuf: out within 100 ms, a warning or an error at once), so that
-// the access log costs a write per batch rather than per request; they
-// are all out when the command returns.
+// (debug, info, warn, error; default info). Its access-log lines are
+// batched (logbuf: out within 100 ms, or with the next other line), so
+// that the access log costs a write per batch rather than per request;
+// they are all out when the command returns.
 func (e *env) logger() (*slog.Logger, error) {
 	var level slog.Level
 	if s := e.environ["SIGNGATE_LOG_LEVEL"]; s != "" {
@@ -47,7 +48,8 @@ func (e *env) logger() (*slog.Logger, error) {
 	}
 	w := logbuf.New(e.stderr)
 	e.logs = append(e.logs, w)
-	return slog.New(logbuf.Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), w)), nil
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	return slog.New(logbuf.Handler(h, w, httpx.AccessLogMessage, httpx.CheckLogMessage)), nil
 }
 
 // command is one subcommand.

@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+// The messages of access-log lines: the middleware's (AccessLog), and
+// the gateway's for an Envoy ext_authz Check. A log writer may batch
+// these lines (logbuf) and write every other line at once.
+const (
+	AccessLogMessage = "request"
+	CheckLogMessage  = "ext_authz check"
+)
+
 // AccessLog logs one line per request: method, path (never the query, which
 // may hold a token), status, bytes, duration and peer. Cookies and
 // Authorization are never logged.
@@ -30,7 +38,7 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			end := time.Now()
-			line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			line := slog.NewRecord(end, slog.LevelInfo, AccessLogMessage, 0)
 			line.AddAttrs(
 				slog.String("method", r.Method),
 				slog.String("host", r.Host),

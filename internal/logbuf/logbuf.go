@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -105,27 +106,33 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// Handler wraps h, which writes to w, so that a record at slog.LevelWarn
-// or above is written out at once, with what waited before it.
-func Handler(h slog.Handler, w *Writer) slog.Handler { return &handler{h, w} }
+// Handler wraps h, which writes to w, so that only INFO and DEBUG
+// records with one of the batched messages (access-log lines) wait in
+// w's buffer: every other record is written out when Handle returns, with
+// what waited before it. So start-up, reload and error lines show at
+// once, as without a buffer.
+func Handler(h slog.Handler, w *Writer, batched ...string) slog.Handler {
+	return &handler{h, w, batched}
+}
 
 type handler struct {
 	slog.Handler
-	w *Writer
+	w       *Writer
+	batched []string
 }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn {
+	if r.Level >= slog.LevelWarn || !slices.Contains(h.batched, r.Message) {
 		h.w.Flush()
 	}
 	return err
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &handler{h.Handler.WithAttrs(as), h.w}
+	return &handler{h.Handler.WithAttrs(as), h.w, h.batched}
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{h.Handler.WithGroup(name), h.w}
+	return &handler{h.Handler.WithGroup(name), h.w, h.batched}
 }

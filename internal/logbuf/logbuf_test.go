@@ -93,19 +93,32 @@ func TestWriterFlushesWithinTheInterval(t *testing.T) {
 	t.Logf("out after %s (interval %s)", time.Since(start).Round(time.Millisecond), Interval)
 }
 
-// TestHandlerFlushesWarnings: an INFO record waits, a WARN or an ERROR is
-// out (with what waited before it) when Handle returns; after Close,
-// records go straight through.
-func TestHandlerFlushesWarnings(t *testing.T) {
+// TestHandlerBatchesOnlyAccessLines: an INFO access line waits; any
+// other INFO line, and a WARN or an ERROR even with an access line's
+// message, is out (with what waited before it) when Handle returns;
+// after Close, records go straight through.
+func TestHandlerBatchesOnlyAccessLines(t *testing.T) {
 	out := &testenv.Buffer{}
 	w := New(out)
-	log := slog.New(Handler(slog.NewJSONHandler(w, nil), w)).With("server", "gateway")
+	log := slog.New(Handler(slog.NewJSONHandler(w, nil), w, "request")).With("server", "gateway")
 	log.Info("request", "path", "/a")
 	if out.String() != "" {
-		t.Fatalf("an INFO record went out at once: %s", out)
+		t.Fatalf("an access line went out at once: %s", out)
 	}
+	log.Info("listening")
+	if s := out.String(); !strings.Contains(s, `"path":"/a"`) || !strings.Contains(s, `"msg":"listening"`) {
+		t.Fatalf("after an INFO line that is not an access line, the output is %s", s)
+	}
+	out.Reset()
+	log.Info("request", "path", "/b")
+	log.Warn("request", "path", "/c")
+	if s := out.String(); !strings.Contains(s, `"path":"/b"`) || !strings.Contains(s, `"path":"/c"`) {
+		t.Fatalf("after a WARN, the output is %s", s)
+	}
+	out.Reset()
+	log.Info("request", "path", "/d")
 	log.Warn("drain timeout")
-	if s := out.String(); !strings.Contains(s, `"path":"/a"`) || !strings.Contains(s, `"msg":"drain timeout","server":"gateway"`) {
+	if s := out.String(); !strings.Contains(s, `"path":"/d"`) || !strings.Contains(s, `"msg":"drain timeout","server":"gateway"`) {
 		t.Fatalf("after a WARN, the output is %s", s)
 	}
 	w.Close()
