@@ -209,9 +209,9 @@ func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time
 	if err != nil {
 		return cacheEntry{}, err
 	}
-	c.signatures.Add(1)
 	e := cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
 	c.lru.Add(k, e)
+	c.signatures.Add(1) // counted once in the cache, so Stats never runs ahead of it
 	return e, nil
 }
 
@@ -245,11 +245,13 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint fu
 		if err != nil {
 			return nil, err
 		}
-		c.signatures.Add(1)
-		c.ahead.Add(1)
 		next := &cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
 		cur.next = next
 		c.lru.Add(k, cur)
+		// Counted once on the entry: a caller that sees Ahead grow finds
+		// the token there (the test waits on this).
+		c.signatures.Add(1)
+		c.ahead.Add(1)
 		return *next, nil
 	})
 }
@@ -262,7 +264,8 @@ type CacheStats struct {
 	Entries                         int
 }
 
-// Stats returns the cache's counters.
+// Stats returns the cache's counters. A signature is counted once its
+// token is in the cache, so a caller that sees a count grow finds it there.
 func (c *Cache) Stats() CacheStats {
 	return CacheStats{
 		Hits:       c.hits.Load(),
