@@ -3,13 +3,16 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/proxy/auth"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -81,6 +84,67 @@ func TestSettingErrors(t *testing.T) {
 			var se *SettingError
 			if !errors.As(err, &se) || se.Route != tc.route || se.Setting != tc.setting {
 				t.Fatalf("error %v: want a *SettingError of route %d, %s", err, tc.route, tc.setting)
+			}
+		})
+	}
+}
+
+// TestForwardOnlyThroughGateway: forward-auth reaches Options.Auth only
+// as proxy.Forward at the top of the chain, so that the app is always
+// asked about the gateway's grant and its yes counts for that grant alone
+// (gateway.go links). An auth.Forward built outside, or any forward-auth
+// link inside a chain at any depth, is refused by New (found by review:
+// a raw auth.Forward asked about the request's path and its principal was
+// admitted like a JWT's).
+func TestForwardOnlyThroughGateway(t *testing.T) {
+	raw := func() auth.Authenticator {
+		return auth.NewForward(auth.ForwardOptions{URL: "http://127.0.0.1:1/check"})
+	}
+	bound := func() auth.Authenticator {
+		return Forward("fwd", auth.ForwardOptions{URL: "http://127.0.0.1:1/check"}).Authenticator
+	}
+	jwt, err := auth.NewJWT([]byte("0123456789abcdef0123456789abcdef"), auth.JWTOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := func(as ...auth.Authenticator) auth.Authenticator {
+		var ls []auth.Link
+		for i, a := range as {
+			ls = append(ls, auth.Link{Name: fmt.Sprintf("inner%d", i), Authenticator: a})
+		}
+		return auth.NewChain(ls, auth.Hooks{})
+	}
+	for name, tc := range map[string]struct {
+		links []auth.Link
+		ok    bool
+	}{
+		"proxy.Forward":               {[]auth.Link{Forward("fwd", auth.ForwardOptions{URL: "http://127.0.0.1:1/check"})}, true},
+		"jwt, then proxy.Forward":     {[]auth.Link{{Name: "jwt", Authenticator: jwt}, Forward("fwd", auth.ForwardOptions{URL: "http://127.0.0.1:1/check"})}, true},
+		"a chain of jwt":              {[]auth.Link{{Name: "c", Authenticator: chain(jwt)}}, true},
+		"raw auth.Forward":            {[]auth.Link{{Name: "fwd", Authenticator: raw()}}, false},
+		"jwt, then raw auth.Forward":  {[]auth.Link{{Name: "jwt", Authenticator: jwt}, {Name: "fwd", Authenticator: raw()}}, false},
+		"raw auth.Forward in a chain": {[]auth.Link{{Name: "c", Authenticator: chain(jwt, raw())}}, false},
+		"proxy.Forward in a chain":    {[]auth.Link{{Name: "c", Authenticator: chain(bound())}}, false},
+		"raw auth.Forward two deep":   {[]auth.Link{{Name: "c", Authenticator: chain(jwt, chain(raw()))}}, false},
+		"proxy.Forward two deep":      {[]auth.Link{{Name: "c", Authenticator: chain(chain(jwt), chain(jwt, bound()))}}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := memoryRoute(t, "https://cdn.example.com")
+			rt.Public = false
+			g, err := New(context.Background(), Config{Routes: []Route{rt}}, Options{Auth: tc.links})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("New refused it: %v", err)
+				}
+				g.Close()
+				return
+			}
+			if err == nil {
+				g.Close()
+				t.Fatal("New accepted it")
+			}
+			if !strings.Contains(err.Error(), "proxy.Forward") {
+				t.Errorf("error %q does not point to proxy.Forward", err)
 			}
 		})
 	}

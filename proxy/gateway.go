@@ -231,10 +231,26 @@ func (g *Gateway) build(ctx context.Context) error {
 
 // links returns the chain's links, with each Forward link built, and
 // those of pass-through identity (all but forward-auth).
+//
+// A forward-auth check is sound only as the gateway builds it: asking the
+// app about the grant (checkTarget), with its principal marked as
+// authorized for that grant alone (forwardVia). So a link is refused
+// that is, or holds in a chain at any depth, an auth.Forward built
+// outside (it would ask about the request's path, and its yes would count
+// like a JWT's claims), or a proxy.Forward below the top level (never
+// built, so it could only fail).
 func (g *Gateway) links(in []auth.Link) (links, id []auth.Link, err error) {
 	for _, l := range in {
 		if l.Authenticator == nil {
 			return nil, nil, fmt.Errorf("authenticator %q is nil", l.Name)
+		}
+		if c, ok := l.Authenticator.(*auth.Chain); ok {
+			if err := unboundForward(l.Name, c.Links()); err != nil {
+				return nil, nil, err
+			}
+		}
+		if _, ok := l.Authenticator.(*auth.Forward); ok {
+			return nil, nil, fmt.Errorf("authenticator %q is an auth.Forward: pass proxy.Forward(name, options), which the gateway builds to ask about its grant", l.Name)
 		}
 		fl, ok := l.Authenticator.(*forwardLink)
 		if !ok {
@@ -256,6 +272,22 @@ func (g *Gateway) links(in []auth.Link) (links, id []auth.Link, err error) {
 		links = append(links, auth.Link{Name: l.Name, Authenticator: fa})
 	}
 	return links, id, nil
+}
+
+// unboundForward refuses a forward-auth check inside the chain named
+// name (see links).
+func unboundForward(name string, in []auth.Link) error {
+	for _, l := range in {
+		switch a := l.Authenticator.(type) {
+		case *auth.Forward, *forwardLink:
+			return fmt.Errorf("authenticator %q holds forward-auth check %q in a chain: pass proxy.Forward(name, options) in Options.Auth itself", name, l.Name)
+		case *auth.Chain:
+			if err := unboundForward(name, a.Links()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // viaForward reports whether a principal accepted by the link named via

@@ -73,6 +73,15 @@ func NewChain(links []Link, h Hooks) *Chain {
 // Names returns the links' names, in order.
 func (c *Chain) Names() []string { return append([]string(nil), c.names...) }
 
+// Links returns the chain's links, in order (a copy).
+func (c *Chain) Links() []Link {
+	out := make([]Link, len(c.auths))
+	for i, a := range c.auths {
+		out[i] = Link{Name: c.names[i], Authenticator: a}
+	}
+	return out
+}
+
 // Authenticate runs the chain: the first authenticator that accepts the
 // request wins. One that cannot decide (ErrAuthBackend) or that forbids
 // stops the chain at once: failures fail closed, never open. When none

@@ -81,7 +81,9 @@ type ForwardOptions struct {
 const defaultForwardCacheSize = 10_000
 
 // NewForward returns a forward-auth authenticator. It starts no
-// goroutine; Close releases its cache.
+// goroutine; Close releases its cache. A gateway takes forward-auth only
+// as proxy.Forward, which builds it with the gateway's Target; proxy.New
+// refuses a Forward built here.
 func NewForward(o ForwardOptions) *Forward {
 	if o.Now == nil {
 		o.Now = time.Now
