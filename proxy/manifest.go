@@ -103,10 +103,7 @@ func (g *Gateway) rewriteManifest(r *http.Request, rt *route, bp string, f manif
 		return nil, counts, fmt.Errorf("route %s: manifest %s: %w", rt.name, bp, err)
 	}
 	defer resp.Body.Close()
-	// URIs resolve against where the manifest was found, after any
-	// redirect (on the CDN's own host: the client checked), token aside.
-	base := *resp.Request.URL
-	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
+	base := rt.stream.manifestBase(resp, bp)
 	var out []byte
 	body := readErrors{resp.Body}
 	switch f {

@@ -129,6 +129,22 @@ func (rt *route) gatewayPath(bp string) string {
 	return rt.prefix + bp
 }
 
+// manifestBase is the URL that the URIs of the manifest at bucket path bp,
+// fetched as resp, resolve against: where it was found, token aside. A
+// token rides in the query, dropped here, or in the path (Bunny's path
+// form), where it is no directory of the bucket: so without a redirect
+// the base is the manifest's unsigned URL on the CDN, and after one it is
+// where the CDN sent the fetch (on its own host: the client checked).
+func (st *stream) manifestBase(resp *http.Response, bp string) url.URL {
+	base := *resp.Request.URL
+	if u, err := url.Parse(st.cdnPath() + signer.EscapePath(bp)); err == nil && resp.Request.Response == nil {
+		base = *st.cdn
+		base.Path, base.RawPath = u.Path, u.RawPath
+	}
+	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
+	return base
+}
+
 // sameOrigin reports whether u is on the scheme and host of the CDN base
 // (host case and default ports aside).
 func sameOrigin(u, cdn *url.URL) bool {
