@@ -27,7 +27,8 @@ type Route struct {
 	// stream_id, which opens this stream and nothing else.
 	StreamID string `env:"STREAM_ID"`
 	// Scheme is the signing scheme, the CDN's URL-signing format:
-	// qencode, ed25519, cloudfront or s3 (see docs/cdn.md).
+	// qencode, ed25519, cloudfront, s3, google, mediacdn, akamai or bunny
+	// (see docs/cdn.md).
 	Scheme string `env:"SCHEME" envDefault:"qencode"`
 	// SchemeOptions are the scheme's own settings (gateway_schemes.go).
 	SchemeOptions

@@ -1,21 +1,12 @@
 package signer
 
-// NOTES for the lead (what the scheme API lacked, see the report):
-//   - Schemes() in scheme.go must list Google{}, MediaCDN{}, Akamai{} and
-//     Bunny{} (this branch may not edit scheme.go).
-//   - Signer.Cookies gets the token only; schemes whose cookie carries a
-//     signature of its own (Cloud CDN signs "a:b:c", the query "a&b&c")
-//     therefore mint the cookie value too and keep it in the Token under
-//     the cookie's name, which URL leaves out. A Mint flag "the route
-//     needs cookies" would save that HMAC for routes without cookie mode.
-//   - Request has no scheme (http or https): Cloud CDN and Media CDN sign
-//     the whole URL, so their Checkers take the scheme from Settings.Base
-//     (https when unset).
-//   - config.SchemeOptions (cdn-core's) needs string fields for the options
-//     these schemes read, each with a row in docs/gateway.md:
-//     MEDIACDN_ALGORITHM; AKAMAI_ALGORITHM, AKAMAI_TOKEN_NAME,
-//     AKAMAI_ESCAPE_EARLY, AKAMAI_SESSION_ID; BUNNY_MODE, BUNNY_FORM,
-//     BUNNY_COUNTRIES, BUNNY_COUNTRIES_BLOCKED, BUNNY_LIMIT.
+// Two choices the Google schemes share:
+//   - Signer.Cookies gets the token only, and a Cloud CDN or Media CDN
+//     cookie carries a signature of its own (Cloud CDN signs "a:b:c", the
+//     query "a&b&c"): so Mint mints the cookie value too and keeps it in
+//     the Token under the cookie's name, which URL leaves out.
+//   - Request has no URL scheme (http or https), and both sign the whole
+//     URL: their Checkers take it from Settings.Base (https when unset).
 
 import (
 	"encoding/base64"

@@ -114,7 +114,7 @@ func fieldDocs() Docs {
 		"Route.RedirectStatus":                "RedirectStatus is 302 or 307.",
 		"Route.Region":                        "Bucket and Region give a Qencode media-storage CDN base; CDNBase gives any other. Exactly one of the two forms.",
 		"Route.Require":                       "Require lists claim=value pairs the principal must hold, all of them (a list claim holding the value counts).",
-		"Route.Scheme":                        "Scheme is the signing scheme, the CDN's URL-signing format: qencode, ed25519, cloudfront or s3 (see docs/cdn.md).",
+		"Route.Scheme":                        "Scheme is the signing scheme, the CDN's URL-signing format: qencode, ed25519, cloudfront, s3, google, mediacdn, akamai or bunny (see docs/cdn.md).",
 		"Route.Scope":                         "Scope is what a token grants: file, dir or bucket.",
 		"Route.StreamID":                      "StreamID makes the route a live stream's: CDN_BASE is then the stream's base on an edge (https://edge.example.com/live/{id}, or a host of the stream alone), and KEY_FILE a key made for this stream_id, which opens this stream and nothing else.",
 		"Route.Streaming":                     "Streaming is how HLS and DASH work on this route: off, cookie (each redirect also sets the Qencode-Auth-Token cookie for the directory) or manifest (the gateway fetches .m3u8 and .mpd files from the CDN and rewrites every URI in them to a signed URL).",
