@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -34,16 +33,13 @@ func (c *schemeCDN) serve(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	ck, files := c.check, c.files
 	c.mu.Unlock()
-	file := r.URL.Path
-	if esc := r.URL.EscapedPath(); c.scheme == "bunny" && strings.HasPrefix(esc, "/bcdn_token=") {
-		// Bunny's path form: the token is the first path segment (its
-		// token_path escaped).
-		if i := strings.Index(esc[1:], "/"); i >= 0 {
-			file, _ = url.PathUnescape(esc[1+i:])
-		}
+	esc := r.URL.EscapedPath()
+	if c.scheme == "bunny" {
+		esc = signer.BunnyFilePath(esc) // the path form's token comes first
 	}
-	p, err := signer.CanonicalPath(r.URL.EscapedPath())
-	if err != nil && c.scheme != "bunny" {
+	file, _ := url.PathUnescape(esc)
+	p, err := signer.CanonicalPath(esc)
+	if err != nil {
 		http.Error(w, "path", http.StatusBadRequest)
 		return
 	}

@@ -191,6 +191,19 @@ func BunnyURL(origin, path string, params []Param, pathForm bool) string {
 	return b.String()
 }
 
+// BunnyFilePath returns the path of the file that an escaped path names:
+// the path after a leading path-form token (BunnyURL's "/bcdn_…"
+// component, whose token_path holds escaped slashes), or the path itself.
+func BunnyFilePath(escaped string) string {
+	if !strings.HasPrefix(escaped, "/bcdn_") {
+		return escaped
+	}
+	if i := strings.IndexByte(escaped[1:], '/'); i >= 0 {
+		return escaped[1+i:]
+	}
+	return "/"
+}
+
 // escapeAll percent-encodes every byte but the RFC 3986 unreserved ones
 // (Python's quote(v, safe=""), as Bunny's libraries write values).
 func escapeAll(s string) string {

@@ -224,3 +224,17 @@ func FuzzBunny(f *testing.F) {
 		}
 	})
 }
+
+func TestBunnyFilePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v/abc/a.ts": "/v/abc/a.ts",
+		"/bcdn_token=HS256-x&token_path=%2Fv%2Fabc%2F&expires=1/v/abc/a.ts": "/v/abc/a.ts",
+		"/bcdn_token=x": "/",
+		"/bcdn/v/a.ts":  "/v/a.ts",
+		"/v/bcdn_/a.ts": "/v/bcdn_/a.ts",
+	} {
+		if got := BunnyFilePath(in); got != want {
+			t.Errorf("BunnyFilePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

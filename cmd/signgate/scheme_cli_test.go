@@ -37,6 +37,56 @@ func TestSchemeSignVerify(t *testing.T) {
 			t.Errorf("%s verify of another path: exit %d: %s", tc.scheme, code, out)
 		}
 	}
+	// The shared-secret schemes, with options that change the token.
+	dir := t.TempDir()
+	keyOf := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		scheme, key, kid string
+		opts             []string
+	}{
+		{"google", keyOf("google", "nZtRohdNF9m3cKM24IcK4w=="), "my-key", nil},
+		{"mediacdn", keyOf("mediacdn", "DJUcnLguVFKmVCFnWGubG1MZg7fWAnxacMjKDhVZMGI="), "my-keyset-key", nil},
+		{"mediacdn", keyOf("mediacdn-hmac", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="), "hmac-key", []string{"--opt", "MEDIACDN_ALGORITHM=sha256"}},
+		{"akamai", keyOf("akamai", "52a152a152a152a152a152a152a1"), "", []string{"--opt", "AKAMAI_TOKEN_NAME=hdnts", "--opt", "AKAMAI_ALGORITHM=sha1"}},
+		{"bunny", keyOf("bunny", "229248f0-f007-4bf9-ba1f-bbf1b4ad9d40"), "", nil},
+		{"bunny", keyOf("bunny-adv", "229248f0-f007-4bf9-ba1f-bbf1b4ad9d40"), "", []string{"--opt", "BUNNY_MODE=advanced", "--opt", "BUNNY_FORM=query"}},
+	} {
+		for _, scope := range []string{"file", "dir"} {
+			name := tc.scheme + "/" + scope + strings.Join(tc.opts, "")
+			args := append([]string{"sign", "--scheme", tc.scheme, "--key", tc.key, "--kid", tc.kid, "--scope", scope}, tc.opts...)
+			code, out, stderr := runCLI(t, append(args, "https://media.example.com/v/abc/a.ts")...)
+			if code != 0 {
+				t.Fatalf("%s sign: exit %d: %s", name, code, stderr)
+			}
+			signed := strings.TrimSpace(out)
+			verify := append([]string{"verify", "--scheme", tc.scheme, "--key", tc.key, "--kid", tc.kid}, tc.opts...)
+			if code, out, stderr = runCLI(t, append(verify, signed)...); code != 0 || !strings.HasPrefix(out, "valid") {
+				t.Errorf("%s verify: exit %d: %s %s (%s)", name, code, out, stderr, signed)
+			}
+			moved := strings.Replace(signed, "/v/abc/", "/v/abd/", 1)
+			if code, out, _ = runCLI(t, append(verify, moved)...); code != 1 || !strings.HasPrefix(out, "invalid: ") {
+				t.Errorf("%s verify of another path: exit %d: %s", name, code, out)
+			}
+			if len(tc.opts) > 0 {
+				// Without the options, the token is not the scheme's default one.
+				if code, out, _ = runCLI(t, "verify", "--scheme", tc.scheme, "--key", tc.key, "--kid", tc.kid, signed); code != 1 {
+					t.Errorf("%s verify without its options: exit %d: %s", name, code, out)
+				}
+			}
+		}
+	}
+	if code, _, stderr := runCLI(t, "sign", "--scheme", "google", "--key", keyOf("g2", "nZtRohdNF9m3cKM24IcK4w=="), "https://media.example.com/a.ts"); code != 2 || !strings.Contains(stderr, "KEY_ID") {
+		t.Errorf("sign --scheme google without --kid: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "verify", "--key", testKeyFile, "--opt", "X=1", "https://cdn.example.com/a?auth=x"); code != 2 || !strings.Contains(stderr, "--opt") {
+		t.Errorf("verify qencode --opt: exit %d: %s", code, stderr)
+	}
 	secret := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secret, []byte("wJalrXUtnFEMI/K7MDENG\n"), 0o600); err != nil {
 		t.Fatal(err)

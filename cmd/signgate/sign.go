@@ -29,15 +29,7 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 	base := fs.String("base", "", "CDN base `URL`, e.g. https://BUCKET.media-storage.REGION.qencode.com")
 	tokenOnly := fs.Bool("token-only", false, "print the token alone")
 	scheme := fs.String("scheme", signer.DefaultScheme, "signing `scheme`: "+strings.Join(signer.SchemeNames(), ", ")+" (see docs/cdn.md)")
-	opts := map[string]string{}
-	fs.Func("opt", "scheme option `NAME=value`, repeatable, named as the route variable's suffix (CLOUDFRONT_POLICY=custom, S3_BUCKET=media)", func(s string) error {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("want NAME=value")
-		}
-		opts[k] = v
-		return nil
-	})
+	opts := schemeOptsFlag(fs)
 	extra := map[string]any{}
 	fs.Func("claim", "custom claim `name=value`, repeatable; a value that is valid JSON is read as JSON", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -63,7 +55,8 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 	if len(pos) != 1 {
 		return usagef("sign: want exactly one URL or path, got %d", len(pos))
 	}
-	if *keyFile == "" || *kid == "" {
+	// A vendor scheme that needs a key id says so itself (its KEY_ID).
+	if *keyFile == "" || *kid == "" && (*scheme == signer.DefaultScheme || *scheme == "ed25519") {
 		return usagef("sign: --key and --kid are required")
 	}
 	set := map[string]bool{}

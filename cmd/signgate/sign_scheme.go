@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -66,4 +67,19 @@ func signScheme(e *env, name, keyFile, kid, cdn, p, rawQuery, scopeFlag string, 
 	}
 	fmt.Fprintln(e.stdout, out)
 	return nil
+}
+
+// schemeOptsFlag defines --opt on fs, the scheme's options of sign and
+// verify, and returns the map it fills.
+func schemeOptsFlag(fs *flag.FlagSet) map[string]string {
+	opts := map[string]string{}
+	fs.Func("opt", "scheme option `NAME=value`, repeatable, named as the route variable's suffix (CLOUDFRONT_POLICY=custom, S3_BUCKET=media, BUNNY_MODE=advanced)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want NAME=value")
+		}
+		opts[k] = v
+		return nil
+	})
+	return opts
 }

@@ -27,6 +27,7 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	leeway := fs.Duration("leeway", signer.DefaultLeeway, "clock skew tolerated on exp and nbf")
 	scheme := fs.String("scheme", signer.DefaultScheme, "signing `scheme` of the URL: "+strings.Join(verifyingSchemes(), ", "))
 	clientIP := fs.String("ip", "", "with --scheme cloudfront: the client `address` a policy's IpAddress is checked against")
+	opts := schemeOptsFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,7 +39,10 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 		if *keyFile == "" || *jwks != "" {
 			return usagef("verify: --scheme %s takes --key", *scheme)
 		}
-		return verifyScheme(e, *scheme, *keyFile, *kid, *clientIP, pos[0])
+		return verifyScheme(e, *scheme, *keyFile, *kid, *clientIP, opts, pos[0])
+	}
+	if len(opts) > 0 {
+		return usagef("verify: scheme %s takes no --opt", *scheme)
 	}
 	if (*keyFile == "") == (*jwks == "") {
 		return usagef("verify: give one of --key or --jwks")

@@ -24,8 +24,8 @@ func verifyingSchemes() []string {
 
 // verifyScheme is signgate verify for a VerifyingScheme other than the
 // JWT ones: the scheme's Checker, with the public key in keyFile, for
-// the URL's canonical path, now.
-func verifyScheme(e *env, name, keyFile, kid, clientIP, raw string) error {
+// the URL's canonical path, now; opts are the scheme's options, as sign's.
+func verifyScheme(e *env, name, keyFile, kid, clientIP string, opts map[string]string, raw string) error {
 	sch, err := signer.LookupScheme(name)
 	if err != nil {
 		return usagef("verify: --scheme: %v", err)
@@ -46,7 +46,7 @@ func verifyScheme(e *env, name, keyFile, kid, clientIP, raw string) error {
 	if err != nil {
 		return usagef("verify: %v", err)
 	}
-	ck, err := vs.NewChecker(signer.Settings{Base: base, KeyID: kid, Key: key})
+	ck, err := vs.NewChecker(signer.Settings{Base: base, KeyID: kid, Key: key, Options: opts})
 	if err != nil {
 		var se *signer.SettingError
 		if errors.As(err, &se) {
@@ -54,7 +54,11 @@ func verifyScheme(e *env, name, keyFile, kid, clientIP, raw string) error {
 		}
 		return fmt.Errorf("verify: %w", err)
 	}
-	p, err := signer.CanonicalPath(u.EscapedPath())
+	file := u.EscapedPath()
+	if name == "bunny" {
+		file = signer.BunnyFilePath(file) // the path form's token comes first
+	}
+	p, err := signer.CanonicalPath(file)
 	if err == nil {
 		var v signer.Verified
 		if v, err = ck.Check(signer.Request{Path: p, EscapedPath: u.EscapedPath(), Host: u.Host, RawQuery: u.RawQuery, ClientIP: clientIP}); err == nil {
