@@ -230,7 +230,7 @@ func TestBunnyFilePath(t *testing.T) {
 		"/v/abc/a.ts": "/v/abc/a.ts",
 		"/bcdn_token=HS256-x&token_path=%2Fv%2Fabc%2F&expires=1/v/abc/a.ts": "/v/abc/a.ts",
 		"/bcdn_token=x": "/",
-		"/bcdn/v/a.ts":  "/v/a.ts",
+		"/bcdn/v/a.ts":  "/bcdn/v/a.ts",
 		"/v/bcdn_/a.ts": "/v/bcdn_/a.ts",
 	} {
 		if got := BunnyFilePath(in); got != want {
