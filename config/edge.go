@@ -71,8 +71,9 @@ type Edge struct {
 	// bound off (serve from the last snapshot for as long as it takes).
 	MaxStaleness time.Duration `env:"EDGE_MAX_STALENESS" envDefault:"15m"`
 	// OriginTimeout bounds the wait for an HTTP origin's response
-	// headers; past it the client gets 504. A response that has begun (a
-	// download) is not cut by it. 0 turns it off.
+	// headers (past it the client gets 504), and then each wait for the
+	// body's next bytes: a download that stalls that long is cut, one
+	// that keeps coming, however slowly, is not. 0 turns it off.
 	OriginTimeout time.Duration `env:"EDGE_ORIGIN_TIMEOUT" envDefault:"30s"`
 	// AccessLog writes one JSON line per media request (host, path,
 	// status, bytes, duration, peer; never a query, cookie or token).

@@ -277,8 +277,10 @@ type proxiedKey struct{}
 
 // newProxyOrigin proxies to the origin at raw. With ownCORS, the edge sets
 // the CORS headers, and the origin's are dropped so that none is doubled.
-// timeout bounds the wait for the origin's response headers
-// (SIGNGATE_EDGE_ORIGIN_TIMEOUT; 0: none).
+// timeout bounds the wait for the origin's response headers, and then
+// each wait for its body's next bytes (httpx.IdleBody): a download that
+// stalls is cut, one that trickles is not (SIGNGATE_EDGE_ORIGIN_TIMEOUT;
+// 0: none).
 func newProxyOrigin(raw string, ownCORS bool, timeout time.Duration, log *slog.Logger) (*proxyOrigin, error) {
 	base, err := url.Parse(raw)
 	if err != nil {
@@ -306,6 +308,7 @@ func newProxyOrigin(raw string, ownCORS bool, timeout time.Duration, log *slog.L
 		},
 		Transport: t,
 		ModifyResponse: func(resp *http.Response) error {
+			resp.Body = httpx.IdleBody(resp.Body, timeout)
 			pq := resp.Request.Context().Value(proxiedKey{}).(proxied)
 			if t, ok := mediaType(strings.ToLower(path.Ext(pq.path))); ok && resp.StatusCode < 300 {
 				resp.Header.Set("Content-Type", t)

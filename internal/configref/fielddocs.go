@@ -26,7 +26,7 @@ func fieldDocs() Docs {
 		"Edge.Listen":                         "Listen is the address media is served on.",
 		"Edge.MaxStaleness":                   "MaxStaleness bounds how old the snapshot of keys and policies may grow while the store cannot be read: past it, authenticated buckets and live streams fail closed (503 store_stale), since a revocation made through another edge could not arrive; public buckets serve on. 0 turns the bound off (serve from the last snapshot for as long as it takes).",
 		"Edge.MetricsListen":                  "MetricsListen is the address of the Prometheus /metrics listener (with /healthz and /readyz); \"off\" turns it off.",
-		"Edge.OriginTimeout":                  "OriginTimeout bounds the wait for an HTTP origin's response headers; past it the client gets 504. A response that has begun (a download) is not cut by it. 0 turns it off.",
+		"Edge.OriginTimeout":                  "OriginTimeout bounds the wait for an HTTP origin's response headers (past it the client gets 504), and then each wait for the body's next bytes: a download that stalls that long is cut, one that keeps coming, however slowly, is not. 0 turns it off.",
 		"Edge.Refresh":                        "Refresh is how often keys and policies are re-read from the store, so that a revocation made through another edge arrives here.",
 		"Edge.SingleBucket":                   "SingleBucket serves every request from the one configured bucket, whatever its Host.",
 		"Edge.StreamSegmentMaxAge":            "StreamSegmentMaxAge is how long a client may keep a live stream's segment (Cache-Control: private, max-age); playlists are never kept (no-store).",
