@@ -169,6 +169,10 @@ func TestPassthroughBodiesRangeStreaming(t *testing.T) {
 	})
 }
 
+// TestPassthroughWebSocketUpgrade: an upgraded connection passes both
+// ways and outlives SIGNGATE_UPSTREAM_TIMEOUT, which bounds the wait for
+// the response headers only: the upstream's answer to "slow" comes after
+// twice that bound.
 func TestPassthroughWebSocketUpgrade(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
@@ -181,12 +185,21 @@ func TestPassthroughWebSocketUpgrade(t *testing.T) {
 		}
 		defer conn.Close()
 		io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		// Echo one line, upper-cased.
-		line, _ := brw.ReadString('\n')
-		io.WriteString(conn, strings.ToUpper(line))
+		// Echo lines, upper-cased; "slow" only after twice the
+		// gateway's header bound, as a quiet socket would.
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "slow\n" {
+				<-time.After(400 * time.Millisecond)
+			}
+			io.WriteString(conn, strings.ToUpper(line))
+		}
 	}))
 	t.Cleanup(up.Close)
-	f := newFixture(t, map[string]string{"SIGNGATE_UPSTREAM": up.URL})
+	f := newFixture(t, map[string]string{"SIGNGATE_UPSTREAM": up.URL, "SIGNGATE_UPSTREAM_TIMEOUT": "200ms"})
 	c, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -202,10 +215,12 @@ func TestPassthroughWebSocketUpgrade(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	io.WriteString(c, "hello\n")
-	line, err := br.ReadString('\n')
-	if err != nil || line != "HELLO\n" {
-		t.Errorf("echo %q, %v", line, err)
+	for _, msg := range []string{"hello", "slow", "again"} {
+		io.WriteString(c, msg+"\n")
+		line, err := br.ReadString('\n')
+		if want := strings.ToUpper(msg) + "\n"; err != nil || line != want {
+			t.Fatalf("echo of %q: %q, %v; want %q (SIGNGATE_UPSTREAM_TIMEOUT is for the headers, not an upgraded connection)", msg, line, err, want)
+		}
 	}
 }
 
