@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/signgate/signgate/config"
 )
 
 // TestGatewayTLSCookieSecure: a gateway serving TLS from certificate
@@ -56,5 +62,48 @@ func TestGatewayTLSCookieSecure(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "PRIVATE KEY") {
 		t.Error("the log holds a private key")
+	}
+}
+
+// TestServerTLSHangupReloads: SIGHUP's reload (serverTLS.hangup) reads
+// the certificate files again at once, before the watcher's quiet window
+// could, and a pair that does not match is refused there, the one in
+// use kept.
+func TestServerTLSHangupReloads(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := selfSigned(t, dir)
+	s, err := newServerTLS(config.TLS{CertFile: certFile, KeyFile: keyFile, MinVersion: "1.2"}, "TLS_", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	served := func() []byte {
+		t.Helper()
+		c, err := s.config.GetCertificate(&tls.ClientHelloInfo{ServerName: "localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Certificate[0]
+	}
+	first := served()
+	selfSigned(t, dir) // a new key and certificate under the same names
+	s.hangup()
+	second := served()
+	if bytes.Equal(first, second) {
+		t.Fatal("after hangup the old certificate is still served")
+	}
+	// Half a pair: a certificate whose key is not the key file's.
+	other := t.TempDir()
+	otherCert, _, _ := selfSigned(t, other)
+	b, err := os.ReadFile(otherCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.hangup()
+	if !bytes.Equal(served(), second) {
+		t.Error("a mismatched pair replaced the one in use")
 	}
 }
