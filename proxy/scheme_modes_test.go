@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/signgate/signgate/signer"
 )
@@ -25,13 +26,13 @@ type schemeCDN struct {
 	scheme string
 	mu     sync.Mutex
 	check  signer.Checker
-	now    func() signer.Request
+	now    func() time.Time
 	files  map[string]string
 }
 
 func (c *schemeCDN) serve(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	ck, files := c.check, c.files
+	ck, files, now := c.check, c.files, c.now
 	c.mu.Unlock()
 	esc := r.URL.EscapedPath()
 	if c.scheme == "bunny" {
@@ -43,8 +44,7 @@ func (c *schemeCDN) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "path", http.StatusBadRequest)
 		return
 	}
-	req := c.now()
-	req.Path, req.EscapedPath, req.Host, req.RawQuery, req.Cookies, req.Header = p, r.URL.EscapedPath(), r.Host, r.URL.RawQuery, r.Cookies(), r.Header
+	req := signer.Request{Path: p, EscapedPath: r.URL.EscapedPath(), Host: r.Host, RawQuery: r.URL.RawQuery, Cookies: r.Cookies(), Header: r.Header, Now: now()}
 	if _, err := ck.Check(req); err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
@@ -131,7 +131,7 @@ func TestSchemeModesThroughTheGateway(t *testing.T) {
 					t.Fatal(err)
 				}
 				c.mu.Lock()
-				c.check, c.now = ck, func() signer.Request { return signer.Request{Now: f.clock.Now()} }
+				c.check, c.now = ck, f.clock.Now
 				c.mu.Unlock()
 				fetch := func(u string, cookies []*http.Cookie) (int, string) {
 					t.Helper()

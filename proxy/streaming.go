@@ -137,9 +137,11 @@ func (rt *route) gatewayPath(bp string) string {
 // where the CDN sent the fetch (on its own host: the client checked).
 func (st *stream) manifestBase(resp *http.Response, bp string) url.URL {
 	base := *resp.Request.URL
-	if u, err := url.Parse(st.cdnPath() + signer.EscapePath(bp)); err == nil && resp.Request.Response == nil {
-		base = *st.cdn
-		base.Path, base.RawPath = u.Path, u.RawPath
+	if resp.Request.Response == nil { // no redirect
+		if u, err := url.Parse(st.cdnPath() + signer.EscapePath(bp)); err == nil {
+			base = *st.cdn
+			base.Path, base.RawPath = u.Path, u.RawPath
+		}
 	}
 	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
 	return base

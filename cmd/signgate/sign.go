@@ -56,7 +56,7 @@ grants the file, its directory or the whole bucket (--scope), or exactly
 		return usagef("sign: want exactly one URL or path, got %d", len(pos))
 	}
 	// A vendor scheme that needs a key id says so itself (its KEY_ID).
-	if *keyFile == "" || *kid == "" && (*scheme == signer.DefaultScheme || *scheme == "ed25519") {
+	if *keyFile == "" || *kid == "" && jwtScheme(*scheme) {
 		return usagef("sign: --key and --kid are required")
 	}
 	set := map[string]bool{}

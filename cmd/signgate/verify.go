@@ -35,7 +35,7 @@ the URL verifies and 1 when it does not. The token itself is never printed.`)
 	if len(pos) != 1 {
 		return usagef("verify: want exactly one signed URL, got %d", len(pos))
 	}
-	if *scheme != signer.DefaultScheme && *scheme != "ed25519" {
+	if !jwtScheme(*scheme) {
 		if *keyFile == "" || *jwks != "" {
 			return usagef("verify: --scheme %s takes --key", *scheme)
 		}

@@ -22,6 +22,12 @@ func verifyingSchemes() []string {
 	return out
 }
 
+// jwtScheme reports whether scheme name signs Qencode's JWT (qencode,
+// ed25519): sign and verify read those through the JWT path, with a kid.
+func jwtScheme(name string) bool {
+	return name == signer.DefaultScheme || name == (signer.Ed25519{}).Name()
+}
+
 // verifyScheme is signgate verify for a VerifyingScheme other than the
 // JWT ones: the scheme's Checker, with the public key in keyFile, for
 // the URL's canonical path, now; opts are the scheme's options, as sign's.
