@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -76,9 +75,9 @@ func (l Lifetime) Expiry(now time.Time) (exp, refresh time.Time) {
 // aligned), so URLs stay byte-identical across replicas, and it is handed
 // out only from the start of its own step, so the minimum validity holds.
 type Cache struct {
-	lru   *lru.Cache[cacheKey, cacheEntry]
-	group singleflight.Group
-	now   func() time.Time
+	entries *index
+	group   singleflight.Group
+	now     func() time.Time
 
 	hits, misses, signatures, ahead atomic.Uint64
 }
@@ -100,8 +99,9 @@ type cacheKey struct {
 	prefix bool
 }
 
-// cacheEntry is kept lean: the token, two integers, and the next step's
-// entry once refresh ahead has minted it.
+// cacheEntry is an entry as the cache's logic sees it: the token, two
+// integers, and the next step's entry once refresh ahead has minted it.
+// The index stores it flat (see index) and makes it anew on each read.
 type cacheEntry struct {
 	token   Token
 	exp     int64 // Unix seconds
@@ -118,14 +118,10 @@ func NewCache(size int, now func() time.Time) (*Cache, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("token cache size %d: must be positive", size)
 	}
-	l, err := lru.New[cacheKey, cacheEntry](size)
-	if err != nil {
-		return nil, err
-	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{lru: l, now: now}, nil
+	return &Cache{entries: newIndex(size), now: now}, nil
 }
 
 // Token returns a Qencode token granting uri, signed by key, with
@@ -161,11 +157,11 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 	}
 	k := cacheKey{ns: ns, signer: id, uri: g.Path, prefix: g.Prefix}
 	now := c.now().Unix()
-	e, ok := c.lru.Get(k)
+	e, ok := c.entries.Get(k)
 	if ok && now >= e.refresh && e.next != nil && now < e.next.refresh {
 		// The next step's token, minted ahead: in force from now on.
 		e = *e.next
-		c.lru.Add(k, e)
+		c.entries.Add(k, e)
 	}
 	if ok && now < e.refresh {
 		c.hits.Add(1)
@@ -194,13 +190,13 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 // fill returns k's entry for the step of now: the one in the cache, the
 // next one minted ahead, or a fresh one. Called in k's flight.
 func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error), now int64) (cacheEntry, error) {
-	if e, ok := c.lru.Peek(k); ok {
+	if e, ok := c.entries.Peek(k); ok {
 		if now < e.refresh {
 			return e, nil // filled by another flight since our Get
 		}
 		if e.next != nil && now < e.next.refresh {
 			e = *e.next
-			c.lru.Add(k, e)
+			c.entries.Add(k, e)
 			return e, nil
 		}
 	}
@@ -210,7 +206,7 @@ func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time
 		return cacheEntry{}, err
 	}
 	e := cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
-	c.lru.Add(k, e)
+	c.entries.Add(k, e)
 	c.signatures.Add(1) // counted once in the cache, so Stats never runs ahead of it
 	return e, nil
 }
@@ -232,7 +228,7 @@ func flight(k cacheKey) string {
 // step then mints, as without refresh ahead.
 func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) {
 	c.group.DoChan(flight(k), func() (any, error) {
-		cur, ok := c.lru.Peek(k)
+		cur, ok := c.entries.Peek(k)
 		switch {
 		case !ok || cur.refresh != e.refresh:
 			// Replaced meanwhile (a miss, a purge): nothing to add to.
@@ -247,7 +243,7 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint fu
 		}
 		next := &cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
 		cur.next = next
-		c.lru.Add(k, cur)
+		c.entries.Add(k, cur)
 		// Counted once on the entry: a caller that sees Ahead grow finds
 		// the token there (the test waits on this).
 		c.signatures.Add(1)
@@ -272,9 +268,9 @@ func (c *Cache) Stats() CacheStats {
 		Misses:     c.misses.Load(),
 		Signatures: c.signatures.Load(),
 		Ahead:      c.ahead.Load(),
-		Entries:    c.lru.Len(),
+		Entries:    c.entries.Len(),
 	}
 }
 
 // Purge drops every entry.
-func (c *Cache) Purge() { c.lru.Purge() }
+func (c *Cache) Purge() { c.entries.Purge() }

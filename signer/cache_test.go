@@ -240,7 +240,7 @@ func TestNewCacheSize(t *testing.T) {
 		t.Error("negative size accepted")
 	}
 	c, err := NewCache(0, nil)
-	if err != nil || c.lru.Len() != 0 {
+	if err != nil || c.entries.Len() != 0 {
 		t.Errorf("default size: %v", err)
 	}
 }
