@@ -34,7 +34,7 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	if err != nil {
 		return err
 	}
-	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
+	defer applyMemoryLimit(e.environ, log, memlimit.FromCgroup, 0)()
 	tp, stopTracing, err := startTracing(e, log, "signgate-edge")
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ change of a key file, reloads the keys (and a TLS certificate); SIGTERM drains a
 		return err
 	}
 	applyGC(e.environ, cfg.GOGC, log)
-	applyMemoryLimit(e.environ, log, memlimit.FromCgroup)
+	defer applyMemoryLimit(e.environ, log, memlimit.FromCgroup, cacheBudget(cfg.CacheSize))()
 	tp, stopTracing, err := startTracing(e, log, "signgate-gateway")
 	if err != nil {
 		return err
