@@ -48,8 +48,7 @@ func (e *env) logger() (*slog.Logger, error) {
 	}
 	w := logbuf.New(e.stderr)
 	e.logs = append(e.logs, w)
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
-	return slog.New(logbuf.Handler(h, w, httpx.AccessLogMessage, httpx.CheckLogMessage)), nil
+	return slog.New(logbuf.JSON(w, level, httpx.AccessLogMessage, httpx.CheckLogMessage)), nil
 }
 
 // command is one subcommand.

@@ -106,33 +106,56 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// Handler wraps h, which writes to w, so that only INFO and DEBUG
-// records with one of the batched messages (access-log lines) wait in
-// w's buffer: every other record is written out when Handle returns, with
-// what waited before it. So start-up, reload and error lines show at
-// once, as without a buffer.
-func Handler(h slog.Handler, w *Writer, batched ...string) slog.Handler {
-	return &handler{h, w, batched}
+// JSON returns slog's JSON handler (slog.NewJSONHandler, with level)
+// writing to w, such that only INFO and DEBUG records with one of the
+// batched messages (access-log lines) wait in w's buffer: every other
+// record is written out when Handle returns, with what waited before it.
+// So start-up, reload and error lines show at once, as without a buffer.
+// The batched lines themselves are encoded by appendRecord, in slog's
+// exact format, where they hold only the kinds of value it encodes.
+func JSON(w *Writer, level slog.Leveler, batched ...string) slog.Handler {
+	return &handler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), w: w, batched: batched, fast: true}
 }
 
 type handler struct {
 	slog.Handler
 	w       *Writer
 	batched []string
+	// pre encodes the attributes of WithAttrs for appendRecord; fast is
+	// false once they could not be, or once a group was opened.
+	pre  []byte
+	fast bool
 }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	batched := r.Level < slog.LevelWarn && slices.Contains(h.batched, r.Message)
+	if batched && h.fast {
+		p := lines.Get().(*[]byte)
+		defer lines.Put(p)
+		if b, ok := appendRecord((*p)[:0], r, h.pre); ok {
+			*p = b
+			_, err := h.w.Write(b)
+			return err
+		}
+	}
 	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn || !slices.Contains(h.batched, r.Message) {
+	if !batched {
 		h.w.Flush()
 	}
 	return err
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &handler{h.Handler.WithAttrs(as), h.w, h.batched}
+	c := *h
+	c.Handler = h.Handler.WithAttrs(as)
+	if c.fast {
+		c.pre, c.fast = appendAttrs(append([]byte(nil), h.pre...), as)
+	}
+	return &c
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{h.Handler.WithGroup(name), h.w, h.batched}
+	c := *h
+	c.Handler, c.fast = h.Handler.WithGroup(name), false
+	return &c
 }

@@ -100,7 +100,7 @@ func TestWriterFlushesWithinTheInterval(t *testing.T) {
 func TestHandlerBatchesOnlyAccessLines(t *testing.T) {
 	out := &testenv.Buffer{}
 	w := New(out)
-	log := slog.New(Handler(slog.NewJSONHandler(w, nil), w, "request")).With("server", "gateway")
+	log := slog.New(JSON(w, nil, "request")).With("server", "gateway")
 	log.Info("request", "path", "/a")
 	if out.String() != "" {
 		t.Fatalf("an access line went out at once: %s", out)
