@@ -16,6 +16,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/httpx"
+	"github.com/signgate/signgate/internal/logbuf"
 	"github.com/signgate/signgate/internal/testenv"
 	"github.com/signgate/signgate/signer"
 )
@@ -174,11 +176,14 @@ func newFixtureWith(t testing.TB, environ map[string]string, opts Options) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Tests keep the logs to inspect them; benchmarks format them as in
-	// production (JSON, info level) and discard them.
+	// Tests keep the logs to inspect them; benchmarks format them as
+	// signgate does (logbuf's JSON, info level, access lines batched) and
+	// discard them.
 	var log *slog.Logger
 	if _, bench := t.(*testing.B); bench {
-		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		w := logbuf.New(io.Discard)
+		t.Cleanup(func() { w.Close() })
+		log = slog.New(logbuf.JSON(w, nil, httpx.AccessLogMessage, httpx.CheckLogMessage))
 	} else {
 		log = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
