@@ -13,13 +13,14 @@ import (
 // Why not golang-lru, which the rest of signgate uses: there every entry
 // is a heap node of list links, key and value, and the collector marks
 // each one, with the map's slots and the token's own objects, on every
-// cycle. A full default cache (100,000 entries) of that shape cost ~78 ms
-// of collector CPU per cycle against ~6 ms for this one (BENCHMARKS.md,
-// "The token cache's shape"), and a memory limit that keeps the gateway's
-// RSS small makes cycles frequent. Here the recency list is indices into
-// one slice, the map holds integers only (the collector skips it), and an
+// cycle. Marking a full default cache (100,000 entries) of that shape
+// took a median 28 ms of CPU per collection against 9 ms for this one
+// (BENCHMARKS.md, "Resident cache and the collector"), and the memory
+// limit that keeps the gateway's RSS small makes collections frequent.
+// Here the recency list is indices into a slice without pointers (the
+// collector skips it), the map holds integers only (skipped too), and an
 // entry's bytes (its uri and tokens) are one string, the entry's only
-// allocation.
+// allocation and the one pointer the collector follows per entry.
 //
 // Invariants: an entry is found only by a key equal to the one it was
 // added with (the hash picks a slot; the key is compared in full, so a
