@@ -18,10 +18,10 @@ import (
 // store such as MinIO, for buckets served without a CDN, with the AWS
 // SDK's SigV4 signer (aws-sdk-go-v2/aws/signer/v4), building the request
 // as the SDK's S3 presign client does for GetObject (without linking
-// service/s3, which a cold build spends 10 s compiling). Settings: CDN_BASE (the
-// endpoint with the bucket: https://host/BUCKET in path style, or
-// https://BUCKET.host), KEY_ID (the access key id), KEY_FILE (a file
-// holding the secret access key), S3_BUCKET and S3_REGION (default
+// service/s3, which a cold build spends 10 s compiling). Settings:
+// CDN_BASE (the endpoint with the bucket: https://host/BUCKET in path
+// style, or https://BUCKET.host), KEY_ID (the access key id), KEY_FILE (a
+// file holding the secret access key), S3_BUCKET and S3_REGION (default
 // us-east-1).
 //
 // SigV4 signs the exact URL, so a grant is one file and the client's
@@ -123,8 +123,8 @@ const s3UnsignedPayload = "UNSIGNED-PAYLOAD"
 // S3 presign client's GetObject: the key escaped once as a greedy path
 // label (every byte but A-Z a-z 0-9 - . _ ~ and /), x-id=GetObject, and
 // X-Amz-Expires, on CDN_BASE as written (https://host/BUCKET or
-// https://BUCKET.host, which Check allows), signed with the payload UNSIGNED-PAYLOAD and no further
-// URI escaping, as S3 wants.
+// https://BUCKET.host, which Check allows), signed with the payload
+// UNSIGNED-PAYLOAD and no further URI escaping, as S3 wants.
 func (s *S3Signer) Mint(g Grant, exp time.Time) (Token, error) {
 	if err := grantOf("s3", S3{}.Caps(), g); err != nil {
 		return Token{}, err
