@@ -6,7 +6,8 @@
 // config.Gateway and config.Edge (nested structs and numbered lists of
 // structs included), walked by the same rules as
 // github.com/caarlos0/env/v11. Meanings come from the Go doc comments of the
-// fields, read with go/ast at generation time and kept in fielddocs.go, so
+// fields, read with go/ast at generation time (package configsrc, which
+// the binary does not link) and kept in fielddocs.go, so
 // that the binary can print the reference ("signgate config") without its
 // source. The few variables read outside the structs (log level, API
 // credentials) are listed by hand in extra.go, and a test checks that every
@@ -17,7 +18,7 @@
 //
 //	go generate ./internal/configref
 //
-// The package's tests fail while either file is stale.
+// configsrc's tests fail while either file is stale.
 //
 // Everything here is safe for concurrent use: there is no mutable state.
 package configref

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/signgate/signgate/internal/configref"
+	"github.com/signgate/signgate/internal/configref/configsrc"
 )
 
 func main() {
-	if err := configref.Generate("../../config", ".", "../../docs/config.md"); err != nil {
+	if err := configsrc.Generate("../../config", ".", "../../docs/config.md"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

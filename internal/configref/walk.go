@@ -47,7 +47,7 @@ type Section struct {
 }
 
 // Docs maps "Type" and "Type.Field" of package config to their doc
-// comment text, as ReadDocs finds them.
+// comment text, as configsrc.ReadDocs finds them.
 type Docs map[string]string
 
 // root is one component whose configuration struct is walked.

@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -58,7 +60,7 @@ func Enabled(environ map[string]string) (bool, error) {
 
 // New returns the provider environ asks for (nil when tracing is off),
 // naming its service service unless OTEL_SERVICE_NAME says otherwise. The
-// exporter (autoexport), its endpoint, headers and batching read the
+// exporter (see spanExporter), its endpoint, headers and batching read the
 // process environment as the SDK does; environ is that environment in
 // production, and is what New checks first, so that a bad value stops
 // start-up naming its variable.
@@ -89,7 +91,7 @@ func New(ctx context.Context, environ map[string]string, service, version string
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
-	exp, err := autoexport.NewSpanExporter(ctx)
+	exp, err := spanExporter(ctx, environ)
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER: %w", err)
 	}
@@ -98,6 +100,27 @@ func New(ctx context.Context, environ map[string]string, service, version string
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sampler),
 	)}, nil
+}
+
+// spanExporter is the exporter environ names, as the SDK's autoexport
+// chooses it (OTEL_TRACES_EXPORTER, default otlp; then
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL,
+// default http/protobuf), with each exporter's own defaults. autoexport
+// itself is not used: it links the OTLP log and metric exporters, the
+// metric and log SDKs and a Prometheus bridge, none of which signgate
+// uses, and which a cold build spends about 10 s of CPU compiling.
+func spanExporter(ctx context.Context, environ map[string]string) (sdktrace.SpanExporter, error) {
+	if strings.TrimSpace(environ["OTEL_TRACES_EXPORTER"]) == "console" {
+		return stdouttrace.New()
+	}
+	proto := environ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]
+	if proto == "" {
+		proto = environ["OTEL_EXPORTER_OTLP_PROTOCOL"]
+	}
+	if proto == "grpc" {
+		return otlptracegrpc.New(ctx)
+	}
+	return otlptracehttp.New(ctx)
 }
 
 // samplerOf reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, as the

@@ -1,4 +1,4 @@
-package configref
+package configsrc
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/signgate/signgate/internal/configref"
 )
 
 // ReadDocs reads the doc comments of the struct types, and of their
@@ -23,13 +25,13 @@ import (
 //	// JWTIssuer and JWTAudience are checked when set.
 //	JWTIssuer   string `env:"JWT_ISSUER"`
 //	JWTAudience string `env:"JWT_AUDIENCE"`
-func ReadDocs(dir string) (Docs, error) {
+func ReadDocs(dir string) (configref.Docs, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
 	fset := token.NewFileSet()
-	docs := Docs{}
+	docs := configref.Docs{}
 	n := 0
 	for _, name := range names {
 		if strings.HasSuffix(name, "_test.go") {
@@ -72,7 +74,7 @@ func ReadDocs(dir string) (Docs, error) {
 }
 
 // structDocs adds the docs of st's fields, keyed typeName.Field.
-func structDocs(fset *token.FileSet, typeName string, st *ast.StructType, docs Docs) {
+func structDocs(fset *token.FileSet, typeName string, st *ast.StructType, docs configref.Docs) {
 	prev, prevEnd := "", 0
 	for _, f := range st.Fields.List {
 		doc := text(f.Doc)
@@ -99,11 +101,17 @@ func structDocs(fset *token.FileSet, typeName string, st *ast.StructType, docs D
 // mentions reports whether doc names the Go identifier name as a word.
 func mentions(doc, name string) bool {
 	for _, w := range strings.Fields(doc) {
-		if _, core, _ := splitPunct(w); core == name {
+		if wordCore(w) == name {
 			return true
 		}
 	}
 	return false
+}
+
+// wordCore is w without the punctuation around it, as configref's
+// rendering splits a word.
+func wordCore(w string) string {
+	return strings.TrimRight(strings.TrimLeft(w, "(\"'"), ".,;:)!?'\"")
 }
 
 // text returns a comment group's text on one line.
@@ -115,7 +123,7 @@ func text(g *ast.CommentGroup) string {
 }
 
 // GoSource returns fielddocs.go: docs as Go source, sorted by key.
-func GoSource(docs Docs) ([]byte, error) {
+func GoSource(docs configref.Docs) ([]byte, error) {
 	keys := make([]string, 0, len(docs))
 	for k := range docs {
 		keys = append(keys, k)
@@ -146,12 +154,12 @@ func Generate(configDir, dir, markdown string) error {
 	if err != nil {
 		return err
 	}
-	sections, err := Reference(docs)
+	sections, err := configref.Reference(docs)
 	if err != nil {
 		return err
 	}
 	var md bytes.Buffer
-	if err := Markdown(&md, sections); err != nil {
+	if err := configref.Markdown(&md, sections); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "fielddocs.go"), src, 0o644); err != nil {
