@@ -89,6 +89,20 @@ func (l Lifetime) ahead() int64 {
 	return min(max(int64(l.Step()/time.Second)/8, 1), 300)
 }
 
+// aheadFrom is the instant from which a hit on k, whose entry is to be
+// replaced at refresh (Unix seconds), mints the next token ahead: a point
+// in the first half of the ahead stretch, spread over it by k's hash.
+// Every scope's step ends at the same instant (exp is aligned), so
+// without the spread every hot scope would sign in the stretch's first
+// instant, a burst of signatures that the requests sharing the cores
+// wait behind (bench/run's ahead case: the p99 of the refreshing second
+// doubled with 8 hot scopes on one core). The second half is left for
+// the signature to finish before refresh.
+func (c *Cache) aheadFrom(k cacheKey, refresh int64, l Lifetime) time.Time {
+	a := time.Duration(l.ahead()) * time.Second
+	return time.Unix(refresh, 0).Add(-a + time.Duration(c.entries.hash(k)%uint64(a/2)))
+}
+
 // cacheKey identifies a scope. The signer pointer (a *SigningKey or a
 // Signer) changes when a key file is reloaded, so tokens of a replaced
 // key are never handed out again.
@@ -156,7 +170,8 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 		return Token{}, time.Time{}, err
 	}
 	k := cacheKey{ns: ns, signer: id, uri: g.Path, prefix: g.Prefix}
-	now := c.now().Unix()
+	t := c.now()
+	now := t.Unix()
 	e, ok := c.entries.Get(k)
 	if ok && now >= e.refresh && e.next != nil && now < e.next.refresh {
 		// The next step's token, minted ahead: in force from now on.
@@ -165,7 +180,7 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 	}
 	if ok && now < e.refresh {
 		c.hits.Add(1)
-		if e.next == nil && now >= e.refresh-l.ahead() {
+		if e.next == nil && now >= e.refresh-l.ahead() && !t.Before(c.aheadFrom(k, e.refresh, l)) {
 			c.mintAhead(k, e, g, l, mint)
 		}
 		return e.token, time.Unix(e.exp, 0), nil

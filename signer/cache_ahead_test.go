@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,6 +148,41 @@ func TestCacheRefreshAheadProperty(t *testing.T) {
 		st := c.Stats()
 		if st.Signatures-st.Ahead > asked || st.Ahead > asked {
 			t.Fatalf("trial %d: %d signatures (%d ahead) for %d (scope, step) pairs asked for: %+v", trial, st.Signatures, st.Ahead, asked, st)
+		}
+	}
+}
+
+// TestAheadFromSpreads: the instant from which a hit mints ahead is, for
+// every scope and lifetime, in the first half of the ahead stretch, so
+// the signature has the second half to finish before refresh; and the
+// scopes of one step spread over that half rather than all starting at
+// its first instant (no eighth of it holds more than twice its share of
+// 4,000 scopes).
+func TestAheadFromSpreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for range 20 {
+		l := Lifetime{TTL: time.Duration(2+rng.IntN(7200)) * time.Second}
+		if err := l.Validate(); err != nil {
+			continue
+		}
+		c, _ := NewCache(1, nil)
+		refresh := int64(1_800_000_000)
+		a := time.Duration(l.ahead()) * time.Second
+		start := time.Unix(refresh, 0).Add(-a)
+		var buckets [8]int
+		const n = 4000
+		for i := range n {
+			k := cacheKey{ns: "media", signer: c, uri: "/v/" + strconv.Itoa(i), prefix: i%2 == 0}
+			from := c.aheadFrom(k, refresh, l)
+			if from.Before(start) || !from.Before(start.Add(a/2)) {
+				t.Fatalf("%v: aheadFrom %v, outside [%v, %v)", l, from, start, start.Add(a/2))
+			}
+			buckets[from.Sub(start)*8/(a/2)]++
+		}
+		for b, m := range buckets {
+			if m > 2*n/8 || m == 0 {
+				t.Fatalf("%v: eighth %d of the first half holds %d of %d scopes: %v", l, b, m, n, buckets)
+			}
 		}
 	}
 }

@@ -125,8 +125,13 @@ func TestCacheHitsWithinAStepAndRefreshesAtTheFloor(t *testing.T) {
 			t.Fatalf("at %v: %v", now, err)
 		}
 	}
-	// The last hit fell in the step's last stretch: the next token is
-	// minted ahead, in the background.
+	// A hit in the second half of the step's last stretch (past every
+	// scope's aheadFrom): the next token is minted ahead, in the
+	// background.
+	clock.Set(refresh.Add(-time.Minute))
+	if got, _, err := c.Token("r", key, "/v/x.mp4", l); err != nil || got != tok {
+		t.Fatalf("a minute before the refresh instant: token changed (%v)", err)
+	}
 	waitAhead(t, c, 1)
 	clock.Set(refresh)
 	got, gotExp, err := c.Token("r", key, "/v/x.mp4", l)
