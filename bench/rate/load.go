@@ -191,6 +191,9 @@ func (p plan) send(ctx context.Context, client *http.Client, i int) uint8 {
 
 // readEverySecond reads the counters at the window's start, at every
 // second of it, and once more when done is closed (after the last answer).
+// Each read but the last is made half an interval before its second
+// begins, between two requests' due times, so that a request is counted
+// in its own second (when it takes less than half an interval).
 func (r *result) readEverySecond(ctx context.Context, clk clock, client *http.Client, p plan, from time.Time, done <-chan struct{}) {
 	read := func() {
 		v, err := readCounters(ctx, client, p.metrics, p.counters)
@@ -201,7 +204,7 @@ func (r *result) readEverySecond(ctx context.Context, clk clock, client *http.Cl
 	}
 	secs := int(math.Ceil(r.window.Seconds()))
 	for k := range secs {
-		if clk.Until(ctx, from.Add(time.Duration(k)*time.Second)) != nil {
+		if clk.Until(ctx, from.Add(time.Duration(k)*time.Second-r.interval/2)) != nil {
 			return
 		}
 		select {
