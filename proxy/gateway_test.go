@@ -315,6 +315,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		`signgate_token_cache_hits_total 1`,
 		`signgate_token_cache_misses_total 1`,
 		`signgate_token_signatures_total 1`,
+		`signgate_token_signatures_ahead_total 0`,
 		`signgate_token_cache_entries 1`,
 		`signgate_auth_verdicts_total{authenticator="jwt",verdict="ok"} 2`,
 		`signgate_auth_verdicts_total{authenticator="jwt",verdict="denied"} 1`,

@@ -89,6 +89,7 @@ func newMetrics(reg *prometheus.Registry, cache *signer.Cache) *metrics {
 		stat("signgate_token_cache_hits_total", "Token cache hits.", func(s signer.CacheStats) float64 { return float64(s.Hits) }),
 		stat("signgate_token_cache_misses_total", "Token cache misses.", func(s signer.CacheStats) float64 { return float64(s.Misses) }),
 		stat("signgate_token_signatures_total", "Tokens minted (signatures made) by the token cache, every scheme.", func(s signer.CacheStats) float64 { return float64(s.Signatures) }),
+		stat("signgate_token_signatures_ahead_total", "Of the tokens minted, those minted ahead of their step (refresh ahead), which no request waited for.", func(s signer.CacheStats) float64 { return float64(s.Ahead) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "signgate_token_cache_entries",
 			Help: "Tokens held in the cache.",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/signgate/signgate/internal/tracing"
 	"github.com/signgate/signgate/signer"
@@ -20,7 +21,7 @@ const (
 	SpanAuthPrefix    = "auth."              // + the authenticator: auth.header, auth.jwt, auth.forward
 	SpanForwardCheck  = "forward_auth.check" // the check URL's round trip (client)
 	SpanTokenCache    = "token_cache"        // signgate.token_cache.hit says hit or miss
-	SpanSign          = "sign"               // a signature, on a miss this request signs
+	SpanSign          = "sign"               // a signature: on a miss this request signs, or ahead (a trace of its own)
 	SpanManifestFetch = "manifest.fetch"     // the CDN round trip of manifest mode (client)
 	SpanUpstream      = "upstream"           // the pass-through round trip (client)
 )
@@ -32,6 +33,7 @@ const (
 	AttrVerdict   = attribute.Key("signgate.auth.verdict")
 	AttrCacheHit  = attribute.Key("signgate.token_cache.hit")
 	AttrKeyID     = attribute.Key("signgate.key_id")
+	AttrAhead     = attribute.Key("signgate.token_cache.ahead") // on a sign span: a refresh ahead
 	attrRouteSpan = attribute.Key("http.route")
 )
 
@@ -70,10 +72,18 @@ func (g *Gateway) mint(ctx context.Context, rt *route, s signer.Signer, gr signe
 	}
 	ctx, span := g.tracer.Start(ctx, SpanTokenCache)
 	defer span.End()
-	signed := false
-	tok, exp, err := g.cache.MintWatched(rt.name, s, gr, rt.life, func(sign func() (signer.Token, error)) (signer.Token, error) {
-		signed = true
-		_, ss := g.tracer.Start(ctx, SpanSign)
+	signed := false // written within MintWatched only: never by a refresh ahead
+	tok, exp, err := g.cache.MintWatched(rt.name, s, gr, rt.life, func(ahead bool, sign func() (signer.Token, error)) (signer.Token, error) {
+		var ss trace.Span
+		if ahead {
+			// In the background, maybe after this request ended: a trace
+			// of its own, linked to the request that started it.
+			_, ss = g.tracer.StartLinked(ctx, SpanSign)
+			ss.SetAttributes(AttrAhead.Bool(true))
+		} else {
+			signed = true
+			_, ss = g.tracer.Start(ctx, SpanSign)
+		}
 		defer ss.End()
 		ss.SetAttributes(AttrRoute.String(rt.name), AttrKeyID.String(s.KeyID()))
 		tok, err := sign()

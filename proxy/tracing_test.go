@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -205,4 +207,48 @@ func BenchmarkRedirectHitTraced(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTracingRefreshAhead: a hit in the last stretch of its token's step
+// is a hit (token_cache hit=true, no sign span in its trace), and the
+// refresh ahead it starts in the background is a sign span in a trace of
+// its own (signgate.token_cache.ahead), linked to the hit's token_cache
+// span. The background signature used to set the request's "signed"
+// flag after the request had read it: a data race, and a hit reported as
+// a miss when the signature won it.
+func TestTracingRefreshAhead(t *testing.T) {
+	rec := newRecorder(t)
+	f := newFixtureWith(t, nil, Options{TracerProvider: rec.tp})
+	tok := f.session("alice", nil)
+	if resp := f.do("GET", "/media/v/a.mp4", bearer(tok)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	rec.spans()
+	_, refresh := f.gw.routes[0].life.Expiry(f.clock.Now())
+	f.clock.Advance(refresh.Sub(f.clock.Now()) - time.Second) // past every scope's aheadFrom
+	if resp := f.do("GET", "/media/v/a.mp4", bearer(tok)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.gw.Cache().Stats().Ahead < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refresh ahead: %+v", f.gw.Cache().Stats())
+		}
+		runtime.Gosched() // the background flight runs; bounded by the deadline
+	}
+	ss := rec.spans()
+	cache := one(t, ss, SpanTokenCache)
+	if h, _ := attr(cache, "signgate.token_cache.hit"); h != "true" {
+		t.Errorf("the hit that started a refresh ahead: token_cache hit=%s", h)
+	}
+	sign := one(t, ss, SpanSign)
+	if a, _ := attr(sign, "signgate.token_cache.ahead"); a != "true" {
+		t.Errorf("the refresh ahead's sign span: ahead=%q", a)
+	}
+	if sign.Parent.IsValid() || sign.SpanContext.TraceID() == cache.SpanContext.TraceID() {
+		t.Errorf("the refresh ahead's sign span is in the request's trace (parent %v)", sign.Parent)
+	}
+	if len(sign.Links) != 1 || sign.Links[0].SpanContext.SpanID() != cache.SpanContext.SpanID() {
+		t.Errorf("the refresh ahead's sign span links %v, want the token_cache span %s", sign.Links, cache.SpanContext.SpanID())
+	}
 }

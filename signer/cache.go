@@ -147,7 +147,7 @@ func (c *Cache) Token(ns string, key *SigningKey, uri string, l Lifetime) (strin
 	if key == nil {
 		return "", time.Time{}, fmt.Errorf("signer: sign with a nil key")
 	}
-	tok, exp, err := c.get(ns, key, Grant{Path: uri, Prefix: true}, l, func(g Grant, exp time.Time) (Token, error) {
+	tok, exp, err := c.get(ns, key, Grant{Path: uri, Prefix: true}, l, func(g Grant, exp time.Time, _ bool) (Token, error) {
 		t, err := key.Sign(Claims{URI: g.Path, Expires: exp})
 		return Token{Params: []Param{{Name: "auth", Value: t}}}, err
 	})
@@ -165,7 +165,7 @@ func (c *Cache) Mint(ns string, s Signer, g Grant, l Lifetime) (Token, time.Time
 	return c.MintWatched(ns, s, g, l, nil)
 }
 
-func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) (Token, time.Time, error) {
+func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint mintFunc) (Token, time.Time, error) {
 	if err := l.Validate(); err != nil {
 		return Token{}, time.Time{}, err
 	}
@@ -204,7 +204,7 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint func(Grant, tim
 
 // fill returns k's entry for the step of now: the one in the cache, the
 // next one minted ahead, or a fresh one. Called in k's flight.
-func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error), now int64) (cacheEntry, error) {
+func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint mintFunc, now int64) (cacheEntry, error) {
 	if e, ok := c.entries.Peek(k); ok {
 		if now < e.refresh {
 			return e, nil // filled by another flight since our Get
@@ -216,7 +216,7 @@ func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time
 		}
 	}
 	exp, refresh := l.Expiry(time.Unix(now, 0))
-	tok, err := mint(g, exp)
+	tok, err := mint(g, exp, false)
 	if err != nil {
 		return cacheEntry{}, err
 	}
@@ -225,6 +225,10 @@ func (c *Cache) fill(k cacheKey, g Grant, l Lifetime, mint func(Grant, time.Time
 	c.signatures.Add(1) // counted once in the cache, so Stats never runs ahead of it
 	return e, nil
 }
+
+// mintFunc signs g until exp; ahead says it is a refresh ahead, in the
+// background, which no request waits for.
+type mintFunc func(g Grant, exp time.Time, ahead bool) (Token, error)
 
 // flight names k's singleflight, shared by misses and refresh ahead. It
 // is per signer pointer, like the entry: a reloaded key with the same kid
@@ -241,7 +245,7 @@ func flight(k cacheKey) string {
 // flight), the token of the step after entry e's, and keeps it on e's
 // entry as its next. A failure is dropped: the first request of the next
 // step then mints, as without refresh ahead.
-func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint func(Grant, time.Time) (Token, error)) {
+func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint mintFunc) {
 	c.group.DoChan(flight(k), func() (any, error) {
 		cur, ok := c.entries.Peek(k)
 		switch {
@@ -252,7 +256,7 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint fu
 			return *cur.next, nil
 		}
 		exp, refresh := l.Expiry(time.Unix(e.refresh, 0))
-		tok, err := mint(g, exp)
+		tok, err := mint(g, exp, true)
 		if err != nil {
 			return nil, err
 		}

@@ -54,6 +54,16 @@ func (t *Tracer) Start(ctx context.Context, name string) (context.Context, trace
 	return t.tracer.Start(ctx, name)
 }
 
+// StartLinked starts a span in a trace of its own, linked to ctx's span:
+// work that ctx's request started and does not wait for, which may
+// outlive it.
+func (t *Tracer) StartLinked(ctx context.Context, name string) (context.Context, trace.Span) {
+	if t == nil {
+		return ctx, noSpan()
+	}
+	return t.tracer.Start(context.WithoutCancel(ctx), name, trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
+}
+
 // noSpan is the API's own no-op span, held in a package variable of
 // go.opentelemetry.io/otel/trace: converting one here would allocate.
 func noSpan() trace.Span { return trace.SpanFromContext(context.Background()) }
