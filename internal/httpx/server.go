@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/netutil"
 )
 
 // Server limits applied to every listener.
@@ -48,7 +46,7 @@ type Listener struct {
 	Bound net.Listener
 	// MaxConns, when positive, bounds the connections served at once;
 	// past it, new connections wait in the kernel's accept queue until
-	// one closes (netutil.LimitListener).
+	// one closes (limitListener).
 	MaxConns int
 	// H2C serves HTTP/2 without TLS (prior knowledge) instead of HTTP/1:
 	// for a gRPC handler such as Envoy's ext_authz check. Each stream's
@@ -123,7 +121,7 @@ func ServeDrain(ctx context.Context, log *slog.Logger, ready func(name string, a
 			}
 		}
 		if l.MaxConns > 0 {
-			nl = netutil.LimitListener(nl, l.MaxConns)
+			nl = newLimitListener(nl, l.MaxConns)
 		}
 		nls = append(nls, nl)
 	}
