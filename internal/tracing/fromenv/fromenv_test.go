@@ -87,21 +87,7 @@ func TestExportOTLPHTTP(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL,
 		"OTEL_SERVICE_NAME":           "edge-7",
 	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	ctx := context.Background()
-	p, err := New(ctx, env, "signgate-edge", "test")
-	if err != nil || p == nil {
-		t.Fatalf("New: %v, %v", p, err)
-	}
-	_, span := p.TracerProvider().Tracer("test").Start(ctx, "edge.token_check")
-	span.End()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.Shutdown(sctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
+	exportOne(t, env, "signgate-edge", "edge.token_check")
 	select {
 	case req := <-got:
 		rs := req.GetResourceSpans()
@@ -119,5 +105,26 @@ func TestExportOTLPHTTP(t *testing.T) {
 		}
 	default:
 		t.Fatal("the receiver got no span")
+	}
+}
+
+// exportOne sets env, builds New's provider for service, ends one span
+// named name and shuts the provider down, which exports the span.
+func exportOne(t *testing.T, env map[string]string, service, name string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	p, err := New(ctx, env, service, "test")
+	if err != nil || p == nil {
+		t.Fatalf("New: %v, %v", p, err)
+	}
+	_, span := p.TracerProvider().Tracer("test").Start(ctx, name)
+	span.End()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -43,21 +42,7 @@ func TestExportOTLPGRPC(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(),
 		"OTEL_EXPORTER_OTLP_INSECURE": "true",
 	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	ctx := context.Background()
-	p, err := New(ctx, env, "signgate-gateway", "test")
-	if err != nil || p == nil {
-		t.Fatalf("New: %v, %v", p, err)
-	}
-	_, span := p.TracerProvider().Tracer("test").Start(ctx, "gateway.redirect")
-	span.End()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.Shutdown(sctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
+	exportOne(t, env, "signgate-gateway", "gateway.redirect")
 	select {
 	case req := <-recv.got:
 		rs := req.GetResourceSpans()
