@@ -180,6 +180,8 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint mintFunc) (Toke
 	}
 	if ok && now < e.refresh {
 		c.hits.Add(1)
+		// The whole-second test first: aheadFrom hashes k, which only a
+		// hit within the ahead stretch needs.
 		if e.next == nil && now >= e.refresh-l.ahead() && !t.Before(c.aheadFrom(k, e.refresh, l)) {
 			c.mintAhead(k, e, g, l, mint)
 		}

@@ -146,28 +146,32 @@ func (x *index) Add(k cacheKey, e cacheEntry) {
 // entry, so that the signer of a replaced key is not kept.
 type owners struct {
 	all  []owner
-	ids  map[owner]uint32
+	ids  map[ownerKey]uint32
 	free []uint32
 }
 
-type owner struct {
+type ownerKey struct {
 	ns     string
 	signer any
-	refs   int
+}
+
+type owner struct {
+	ownerKey
+	refs int // entries holding it
 }
 
 func (o *owners) hold(ns string, signer any) uint32 {
-	k := owner{ns: ns, signer: signer}
+	k := ownerKey{ns: ns, signer: signer}
 	id, ok := o.ids[k]
 	if !ok {
 		if o.ids == nil {
-			o.ids = make(map[owner]uint32)
+			o.ids = make(map[ownerKey]uint32)
 		}
 		if n := len(o.free); n > 0 {
 			id, o.free = o.free[n-1], o.free[:n-1]
-			o.all[id] = k
+			o.all[id] = owner{ownerKey: k}
 		} else {
-			id, o.all = uint32(len(o.all)), append(o.all, k)
+			id, o.all = uint32(len(o.all)), append(o.all, owner{ownerKey: k})
 		}
 		o.ids[k] = id
 	}
@@ -177,7 +181,7 @@ func (o *owners) hold(ns string, signer any) uint32 {
 
 func (o *owners) release(id uint32) {
 	if o.all[id].refs--; o.all[id].refs == 0 {
-		delete(o.ids, owner{ns: o.all[id].ns, signer: o.all[id].signer})
+		delete(o.ids, o.all[id].ownerKey)
 		o.all[id] = owner{}
 		o.free = append(o.free, id)
 	}

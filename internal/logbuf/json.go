@@ -137,3 +137,11 @@ func appendString(b []byte, s string) []byte {
 
 // lines holds the buffers appendRecord writes into.
 var lines = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// putLine returns p to lines, unless one long line grew it past 16 KiB
+// (slog's own pool keeps no larger buffer either).
+func putLine(p *[]byte) {
+	if cap(*p) <= 16<<10 {
+		lines.Put(p)
+	}
+}

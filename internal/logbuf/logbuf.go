@@ -131,7 +131,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	batched := r.Level < slog.LevelWarn && slices.Contains(h.batched, r.Message)
 	if batched && h.fast {
 		p := lines.Get().(*[]byte)
-		defer lines.Put(p)
+		defer putLine(p)
 		if b, ok := appendRecord((*p)[:0], r, h.pre); ok {
 			*p = b
 			_, err := h.w.Write(b)
