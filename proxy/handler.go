@@ -13,30 +13,36 @@ import (
 //
 //  0. tracing (tracing.go), when on: the request's server span, named
 //     after the route once serve knows it;
-//  1. access log (httpx.AccessLog), when Config.AccessLog is on: one
-//     JSON line per request, with the path but never the query, a cookie
-//     or Authorization;
-//  2. metrics: duration and count by handler kind and status;
-//  3. h, the dispatcher (serve).
+//  1. observe: the metrics (duration and count by handler kind and
+//     status) and, when Config.AccessLog is on, the access line
+//     (httpx.AccessLogger: the path but never the query, a cookie or
+//     Authorization), from one recorder and one pair of clock reads;
+//  2. h, the dispatcher (serve).
 //
 // Identity headers are not stripped by a middleware: the pass-through
 // strips them inside Rewrite, after hop-by-hop removal, and nothing else
 // reads them but the header authenticator, from trusted proxies only.
 func (g *Gateway) middleware(h http.Handler) http.Handler {
-	h = g.measure(h)
-	if g.cfg.AccessLog {
-		h = httpx.AccessLog(g.log)(h)
-	}
-	return g.tracer.Handler(h, "gateway", nil)
+	return g.tracer.Handler(g.observe(h), "gateway", nil)
 }
 
-// measure records the metrics of each request.
-func (g *Gateway) measure(next http.Handler) http.Handler {
+// observe records the metrics of each request, and logs its line.
+func (g *Gateway) observe(next http.Handler) http.Handler {
+	var access *httpx.AccessLogger
+	if g.cfg.AccessLog {
+		l := httpx.NewAccessLogger(g.log)
+		access = &l
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		kr := &kindRecorder{Recorder: httpx.Recorder{ResponseWriter: w}, kind: kindError}
 		next.ServeHTTP(kr, r)
-		g.metrics.observe(kr.kind, kr.StatusCode(), time.Since(start))
+		end := time.Now()
+		d := end.Sub(start)
+		g.metrics.observe(kr.kind, kr.StatusCode(), d)
+		if access != nil {
+			access.Log(r, &kr.Recorder, end, d)
+		}
 	})
 }
 

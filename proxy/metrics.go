@@ -105,7 +105,7 @@ func (m *metrics) observe(kind, code int, d time.Duration) {
 	m.byCode[kind].Inc(code)
 }
 
-// kindRecorder is the metrics middleware's ResponseWriter: it notes the
+// kindRecorder is observe's ResponseWriter: it notes the
 // status, and the handler notes the kind of request with setKind. One
 // allocation per request.
 type kindRecorder struct {
@@ -113,7 +113,7 @@ type kindRecorder struct {
 	kind int
 }
 
-// setKind tells the metrics middleware what kind of request w answered.
+// setKind tells observe what kind of request w answered.
 func setKind(w http.ResponseWriter, kind int) {
 	for {
 		switch t := w.(type) {

@@ -19,25 +19,10 @@ import (
 // time (BenchmarkAccessLine), which a line per request makes worth it.
 func appendRecord(b []byte, r slog.Record, pre []byte) ([]byte, bool) {
 	n := len(b)
-	b = append(b, '{')
-	if !r.Time.IsZero() {
-		t := r.Time.Round(0)
-		if y := t.Year(); y < 0 || y >= 10000 {
-			return b[:n], false
-		}
-		b = append(b, `"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `",`...)
+	b, ok := appendHead(b, r.Time, r.Level, r.Message, pre)
+	if !ok {
+		return b[:n], false
 	}
-	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
-	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
-	if len(pre) > 0 {
-		b = append(b, ',')
-		b = append(b, pre[:len(pre)-1]...)
-	}
-	ok := true
 	r.Attrs(func(a slog.Attr) bool {
 		b = append(b, ',')
 		b, ok = appendAttr(b, a)
@@ -47,6 +32,31 @@ func appendRecord(b []byte, r slog.Record, pre []byte) ([]byte, bool) {
 		return b[:n], false
 	}
 	return append(b, "}\n"...), true
+}
+
+// appendHead appends the opening of a line, up to the record's own
+// attributes: the time (unless zero), level, message and the handler's
+// attributes pre. It refuses a time whose year has not four digits.
+func appendHead(b []byte, t time.Time, level slog.Level, msg string, pre []byte) ([]byte, bool) {
+	b = append(b, '{')
+	if !t.IsZero() {
+		t = t.Round(0)
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false
+		}
+		b = append(b, `"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"level":`...)
+	b = appendString(b, level.String())
+	b = append(b, `,"msg":`...)
+	b = appendString(b, msg)
+	if len(pre) > 0 {
+		b = append(b, ',')
+		b = append(b, pre[:len(pre)-1]...)
+	}
+	return b, true
 }
 
 // appendAttrs encodes as, each followed by a comma, for appendRecord's

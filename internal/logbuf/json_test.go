@@ -152,7 +152,8 @@ func genTime(r *rand.Rand) time.Time {
 }
 
 // BenchmarkAccessLine is an access line through JSON's handler (the
-// batched encoder) against slog's JSON handler, both into a buffer.
+// batched encoder) against slog's JSON handler, both into a buffer, and
+// through LogAccess, which builds no record.
 func BenchmarkAccessLine(b *testing.B) {
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", "GET"), slog.String("host", "media.example.com"), slog.String("path", "/media/v/clip.mp4"),
@@ -176,6 +177,19 @@ func BenchmarkAccessLine(b *testing.B) {
 			}
 		})
 	}
+	b.Run("LogAccess", func(b *testing.B) { // what httpx.AccessLog calls
+		w := New(discard{})
+		defer w.Close()
+		h := JSON(w, nil, "request").WithAttrs([]slog.Attr{slog.String("server", "gateway")})
+		a := Access{Method: "GET", Host: "media.example.com", Path: "/media/v/clip.mp4", Status: 302, Duration: 21 * time.Microsecond, Peer: "127.0.0.1:40000"}
+		t := time.Now()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := LogAccess(context.Background(), h, t, "request", &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 type discard struct{}
