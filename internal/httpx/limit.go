@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -67,3 +68,16 @@ func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
+
+// CloseWrite is the connection's own half-close, where it has one. net/http
+// half-closes before it closes a connection whose request body it did not
+// read, so that the client reads the answer before the reset that closing
+// over unread bytes sends. netutil's connections hid it too.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errNoHalfClose
+}
+
+var errNoHalfClose = errors.New("httpx: the connection cannot half-close")
