@@ -188,21 +188,38 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint mintFunc) (Toke
 		return e.token, time.Unix(e.exp, 0), nil
 	}
 	c.misses.Add(1)
-	// The flight may be a refresh ahead under way, whose entry is for the
-	// next step: taken only once its step has begun (then it is this
-	// step's), else the flight is asked again.
+	// The flight may be a refresh ahead under way (an aheadResult), whose
+	// entry is for the next step, or none if it failed: taken only once
+	// its step has begun (then it is this step's), else the flight is
+	// asked again, and then this miss signs itself. So a miss never gets
+	// a refresh ahead's error, nor a token of another step.
 	_, want := l.Expiry(time.Unix(now, 0))
 	for range 2 {
 		v, err, _ := c.group.Do(flight(k), func() (any, error) { return c.fill(k, g, l, mint, now) })
 		if err != nil {
-			return Token{}, time.Time{}, err
+			return Token{}, time.Time{}, err // a miss's fill, for this step
 		}
-		if e = v.(cacheEntry); e.refresh == want.Unix() {
-			break
+		switch v := v.(type) {
+		case cacheEntry:
+			e = v
+		case aheadResult:
+			e = cacheEntry(v)
 		}
+		if e.refresh == want.Unix() {
+			return e.token, time.Unix(e.exp, 0), nil
+		}
+	}
+	e, err := c.fill(k, g, l, mint, now)
+	if err != nil {
+		return Token{}, time.Time{}, err
 	}
 	return e.token, time.Unix(e.exp, 0), nil
 }
+
+// aheadResult is the outcome of a refresh ahead's flight, for a miss that
+// joins it: the next step's entry, or the zero entry when the signature
+// failed (the failure is never a miss's error).
+type aheadResult cacheEntry
 
 // fill returns k's entry for the step of now: the one in the cache, the
 // next one minted ahead, or a fresh one. Called in k's flight.
@@ -253,14 +270,14 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint mi
 		switch {
 		case !ok || cur.refresh != e.refresh:
 			// Replaced meanwhile (a miss, a purge): nothing to add to.
-			return cur, nil
+			return aheadResult(cur), nil
 		case cur.next != nil:
-			return *cur.next, nil
+			return aheadResult(*cur.next), nil
 		}
 		exp, refresh := l.Expiry(time.Unix(e.refresh, 0))
 		tok, err := mint(g, exp, true)
 		if err != nil {
-			return nil, err
+			return aheadResult{}, nil // dropped; a joined miss signs itself
 		}
 		next := &cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
 		cur.next = next
@@ -269,7 +286,7 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint mi
 		// the token there (the test waits on this).
 		c.signatures.Add(1)
 		c.ahead.Add(1)
-		return *next, nil
+		return aheadResult(*next), nil
 	})
 }
 
