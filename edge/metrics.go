@@ -156,16 +156,29 @@ func (m *edgeMetrics) confirmed(ok bool, waited time.Duration) {
 // measure counts and times every media request by bucket (or stream) and
 // status. It maps the request to its bucket or stream once, for
 // serveMedia too, which it reaches through the mediaWriter it hands down.
+//
+// It writes the access line too (when Config.AccessLog is on), from the
+// same Recorder and the same pair of clock reads.
 func (e *Edge) measure(next http.Handler) http.Handler {
+	var access *httpx.AccessLogger
+	if e.cfg.AccessLog {
+		l := httpx.NewAccessLogger(e.log)
+		access = &l
+	}
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := e.newMediaWriter(rw, r)
 		next.ServeHTTP(w, r)
+		end := time.Now()
+		d := end.Sub(start)
 		bm := e.metrics.unknown
 		if w.bucket != nil {
 			bm = w.bucket.metrics
 		}
-		bm.observe(w.StatusCode(), time.Since(start))
+		bm.observe(w.StatusCode(), d)
+		if access != nil {
+			access.Log(r, &w.Recorder, end, d)
+		}
 	})
 }
 

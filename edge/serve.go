@@ -23,13 +23,11 @@ import (
 
 // Handler returns the media handler: Host to bucket, policy, token check,
 // then the file from the bucket's origin. Its middleware, outermost first:
-// tracing when on, the access log (which never shows a query or a cookie), refusing any
-// request body (bodies.go), the metrics (measure), CORS, then serveMedia.
+// tracing when on, the metrics and the access line (measure; the line
+// never shows a query or a cookie), refusing any request body
+// (bodies.go), CORS, then serveMedia.
 func (e *Edge) Handler() http.Handler {
-	h := httpx.RefuseBodies(e.measure(e.cors(http.HandlerFunc(e.serveMedia))))
-	if e.cfg.AccessLog {
-		h = e.stack(h)
-	}
+	h := e.measure(httpx.RefuseBodies(e.cors(http.HandlerFunc(e.serveMedia))))
 	return e.tracer.Handler(h, "edge", nil) // tracing.go
 }
 
