@@ -74,6 +74,15 @@ func (l Lifetime) Expiry(now time.Time) (exp, refresh time.Time) {
 // next token is the one any process minting in the next step makes (exp
 // aligned), so URLs stay byte-identical across replicas, and it is handed
 // out only from the start of its own step, so the minimum validity holds.
+//
+// A miss shares k's flight with refresh ahead, so that the first requests
+// of a step wait for the signature minted ahead rather than make another;
+// but a miss hands out a refresh ahead's token only when the token is of
+// the miss's own step, and never its failure (no request asked for that
+// signature): otherwise the miss signs for its own step. What any call
+// hands out, hit or miss, is valid for at least MinValidity past the
+// call's clock reading, and of a step that reading, or that of the call
+// which put the token in the cache, has reached.
 type Cache struct {
 	entries *index
 	group   singleflight.Group
@@ -188,38 +197,54 @@ func (c *Cache) get(ns string, id any, g Grant, l Lifetime, mint mintFunc) (Toke
 		return e.token, time.Unix(e.exp, 0), nil
 	}
 	c.misses.Add(1)
-	// The flight may be a refresh ahead under way (an aheadResult), whose
-	// entry is for the next step, or none if it failed: taken only once
-	// its step has begun (then it is this step's), else the flight is
-	// asked again, and then this miss signs itself. So a miss never gets
-	// a refresh ahead's error, nor a token of another step.
-	_, want := l.Expiry(time.Unix(now, 0))
-	for range 2 {
-		v, err, _ := c.group.Do(flight(k), func() (any, error) { return c.fill(k, g, l, mint, now) })
-		if err != nil {
-			return Token{}, time.Time{}, err // a miss's fill, for this step
-		}
-		switch v := v.(type) {
-		case cacheEntry:
-			e = v
-		case aheadResult:
-			e = cacheEntry(v)
-		}
-		if e.refresh == want.Unix() {
-			return e.token, time.Unix(e.exp, 0), nil
-		}
-	}
-	e, err := c.fill(k, g, l, mint, now)
+	e, err := c.miss(k, g, l, mint, now)
 	if err != nil {
 		return Token{}, time.Time{}, err
 	}
 	return e.token, time.Unix(e.exp, 0), nil
 }
 
-// aheadResult is the outcome of a refresh ahead's flight, for a miss that
-// joins it: the next step's entry, or the zero entry when the signature
-// failed (the failure is never a miss's error).
-type aheadResult cacheEntry
+// flightResult is what k's flight gives every call that joined it: an
+// entry, and whether a refresh ahead ran the flight rather than a miss's
+// fill. A refresh ahead's entry is the next step's (or, when the flight
+// found the entry replaced, the one in the cache), and its error is that
+// of a signature no request asked for.
+type flightResult struct {
+	entry cacheEntry
+	ahead bool
+}
+
+// miss returns k's entry for a call at now that the cache did not serve,
+// from k's flight: a miss's fill (this call's, or a concurrent miss's,
+// whose entry or failure it shares), or a refresh ahead under way. A
+// refresh ahead's entry is taken only when it is of now's step, and its
+// failure is never the miss's; nor is a fill's entry that now has
+// outlived (a miss whose clock read earlier). Then the miss asks k's
+// flight again, so that the misses which joined one flight still sign
+// once, and past a second flight that could not serve it either, it
+// fills alone: it never returns another flight's error or an entry
+// without MinValidity left at now.
+func (c *Cache) miss(k cacheKey, g Grant, l Lifetime, mint mintFunc, now int64) (cacheEntry, error) {
+	_, want := l.Expiry(time.Unix(now, 0))
+	fill := func() (any, error) {
+		e, err := c.fill(k, g, l, mint, now)
+		return flightResult{entry: e}, err
+	}
+	for range 2 {
+		v, err, _ := c.group.Do(flight(k), fill)
+		switch r, _ := v.(flightResult); {
+		case r.ahead:
+			if err == nil && r.entry.refresh == want.Unix() {
+				return r.entry, nil
+			}
+		case err != nil:
+			return cacheEntry{}, err
+		case now < r.entry.refresh:
+			return r.entry, nil
+		}
+	}
+	return c.fill(k, g, l, mint, now)
+}
 
 // fill returns k's entry for the step of now: the one in the cache, the
 // next one minted ahead, or a fresh one. Called in k's flight.
@@ -263,21 +288,22 @@ func flight(k cacheKey) string {
 // mintAhead mints, in the background and once for all callers (k's
 // flight), the token of the step after entry e's, and keeps it on e's
 // entry as its next. A failure is dropped: the first request of the next
-// step then mints, as without refresh ahead.
+// step then mints, as without refresh ahead, and so does a miss that
+// joined the flight (see miss).
 func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint mintFunc) {
 	c.group.DoChan(flight(k), func() (any, error) {
 		cur, ok := c.entries.Peek(k)
 		switch {
 		case !ok || cur.refresh != e.refresh:
 			// Replaced meanwhile (a miss, a purge): nothing to add to.
-			return aheadResult(cur), nil
+			return flightResult{entry: cur, ahead: true}, nil
 		case cur.next != nil:
-			return aheadResult(*cur.next), nil
+			return flightResult{entry: *cur.next, ahead: true}, nil
 		}
 		exp, refresh := l.Expiry(time.Unix(e.refresh, 0))
 		tok, err := mint(g, exp, true)
 		if err != nil {
-			return aheadResult{}, nil // dropped; a joined miss signs itself
+			return flightResult{ahead: true}, err
 		}
 		next := &cacheEntry{token: tok, exp: exp.Unix(), refresh: refresh.Unix()}
 		cur.next = next
@@ -286,7 +312,7 @@ func (c *Cache) mintAhead(k cacheKey, e cacheEntry, g Grant, l Lifetime, mint mi
 		// the token there (the test waits on this).
 		c.signatures.Add(1)
 		c.ahead.Add(1)
-		return aheadResult(*next), nil
+		return flightResult{entry: *next, ahead: true}, nil
 	})
 }
 

@@ -24,10 +24,12 @@ import (
 //
 // Invariants: an entry is found only by a key equal to the one it was
 // added with (the hash picks a slot; the key is compared in full, so a
-// hash collision is a miss, never another scope's token); there are at
-// most size entries; and the one dropped for a new key is the least
-// recently used (Get and Add use, Peek does not). golang-lru is the oracle
-// of its test (TestIndexMatchesGolangLRU).
+// hash collision is a miss, never another scope's token); an entry read
+// is deep-equal to the one added, a token's empty Params read as empty
+// and a nil one as nil; there are at most size entries; and the one
+// dropped for a new key is the least recently used (Get and Add use,
+// Peek does not). golang-lru is the oracle of its test
+// (TestIndexMatchesGolangLRU).
 type index struct {
 	mu     sync.Mutex
 	seed   maphash.Seed
@@ -57,6 +59,10 @@ type slot struct {
 	// nextExp and nextRefresh are the next step's token's, when hasNext.
 	nextExp, nextRefresh int64
 	prefix, hasNext      bool
+	// empty and nextEmpty say that the token's (the next's) Params is
+	// empty but not nil, which its bytes, none either way, cannot tell:
+	// a hit gives back exactly the Token minted.
+	empty, nextEmpty bool
 }
 
 func newIndex(size int) *index {
@@ -132,9 +138,9 @@ func (x *index) Add(k cacheKey, e cacheEntry) {
 		x.owners.release(x.slots[i].owner)
 		delete(x.byHash, x.slots[i].hash)
 	}
-	s := slot{hash: h, owner: x.owners.hold(k.ns, k.signer), prefix: k.prefix, uriEnd: uriEnd, tokEnd: tokEnd, exp: e.exp, refresh: e.refresh}
+	s := slot{hash: h, owner: x.owners.hold(k.ns, k.signer), prefix: k.prefix, uriEnd: uriEnd, tokEnd: tokEnd, exp: e.exp, refresh: e.refresh, empty: isEmpty(e.token)}
 	if e.next != nil {
-		s.hasNext, s.nextExp, s.nextRefresh = true, e.next.exp, e.next.refresh
+		s.hasNext, s.nextExp, s.nextRefresh, s.nextEmpty = true, e.next.exp, e.next.refresh, isEmpty(e.next.token)
 	}
 	x.slots[i], x.data[i] = s, data
 	x.byHash[h] = i
@@ -228,12 +234,15 @@ func (x *index) pushFront(i uint32) {
 }
 
 func (s *slot) entry(data string) cacheEntry {
-	e := cacheEntry{token: decodeToken(data[s.uriEnd:s.tokEnd]), exp: s.exp, refresh: s.refresh}
+	e := cacheEntry{token: decodeToken(data[s.uriEnd:s.tokEnd], s.empty), exp: s.exp, refresh: s.refresh}
 	if s.hasNext {
-		e.next = &cacheEntry{token: decodeToken(data[s.tokEnd:]), exp: s.nextExp, refresh: s.nextRefresh}
+		e.next = &cacheEntry{token: decodeToken(data[s.tokEnd:], s.nextEmpty), exp: s.nextExp, refresh: s.nextRefresh}
 	}
 	return e
 }
+
+// isEmpty reports whether t's Params is empty but not nil.
+func isEmpty(t Token) bool { return t.Params != nil && len(t.Params) == 0 }
 
 // encodeEntry lays out uri, e's token and its next's in one string, one
 // allocation. A token is its parameters in order, each as the uvarint
@@ -278,14 +287,19 @@ func writeToken(b *strings.Builder, t Token) {
 	}
 }
 
-// decodeToken reads what appendToken wrote; its strings share s.
-func decodeToken(s string) Token {
+// decodeToken reads what writeToken wrote; its strings share s. With no
+// parameters, Params is empty when empty says so (a zero-length slice,
+// which allocates nothing), else nil.
+func decodeToken(s string, empty bool) Token {
 	n := 0
 	for r := s; r != ""; n++ {
 		_, r = nextString(r)
 		_, r = nextString(r)
 	}
 	if n == 0 {
+		if empty {
+			return Token{Params: []Param{}}
+		}
 		return Token{}
 	}
 	t := Token{Params: make([]Param, n)}

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -16,7 +19,8 @@ import (
 // that keys collide on namespace, signer, uri and prefix alike, and caches
 // of a few entries so that evictions are frequent. Every read, the
 // length, and which keys survive an eviction must agree, and every entry
-// read back must be the one stored, tokens and next step included.
+// read back must be the one stored, tokens and next step included (deep
+// equality: an empty Params read back as nil fails).
 func TestIndexMatchesGolangLRU(t *testing.T) {
 	signers := []any{new(SigningKey), new(SigningKey), new(QencodeSigner)}
 	for seed := range uint64(300) {
@@ -93,26 +97,91 @@ func checkOwners(t *testing.T, where string, x *index) {
 	}
 }
 
-// randEntry is an entry with 0 to 3 parameters of names and values of
-// any bytes, lengths up to 300 (varint lengths of one and two bytes), and
-// a next step's entry half of the time.
+// randEntry is an entry with a random token (randToken), and a next
+// step's entry half of the time.
 func randEntry(r *rand.Rand) cacheEntry {
-	tok := func() Token {
-		n := r.IntN(4)
-		if n == 0 {
-			return Token{}
-		}
-		t := Token{Params: make([]Param, n)}
-		for i := range t.Params {
-			t.Params[i] = Param{Name: randBytes(r, r.IntN(20)), Value: randBytes(r, r.IntN(300))}
-		}
-		return t
-	}
-	e := cacheEntry{token: tok(), exp: r.Int64(), refresh: r.Int64()}
+	e := cacheEntry{token: randToken(r), exp: r.Int64(), refresh: r.Int64()}
 	if r.IntN(2) == 0 {
-		e.next = &cacheEntry{token: tok(), exp: r.Int64(), refresh: r.Int64()}
+		e.next = &cacheEntry{token: randToken(r), exp: r.Int64(), refresh: r.Int64()}
 	}
 	return e
+}
+
+// randToken is a token of 0 to 3 parameters of names and values of any
+// bytes, lengths up to 300 (varint lengths of one and two bytes); with
+// none, its Params is nil or empty, each half of the time (a hit must
+// give back the one minted).
+func randToken(r *rand.Rand) Token {
+	n := r.IntN(4)
+	if n == 0 {
+		if r.IntN(2) == 0 {
+			return Token{}
+		}
+		return Token{Params: []Param{}}
+	}
+	t := Token{Params: make([]Param, n)}
+	for i := range t.Params {
+		t.Params[i] = Param{Name: randBytes(r, r.IntN(20)), Value: randBytes(r, r.IntN(300))}
+	}
+	return t
+}
+
+// TestCacheHitReturnsTheMintedToken: over random tokens (randToken), the
+// hit after a miss, and the hit that hands out the next step's token
+// minted ahead, return a Token deep-equal to the one the signer minted:
+// the same parameters in order, and an empty Params as empty, a nil one
+// as nil.
+func TestCacheHitReturnsTheMintedToken(t *testing.T) {
+	base, _ := ParseBase("https://cdn.example.com")
+	q := NewQencodeSigner(cacheTestKey(t, "rsa2048.pem"), base)
+	l := Lifetime{TTL: 10 * time.Minute, MinValidity: 2 * time.Minute} // step 8m, ahead 60s
+	r := rand.New(rand.NewPCG(17, 3))
+	for i := range 300 {
+		clock := &cacheClock{t: time.Unix(1_800_000_000, 0)}
+		s := &tokenSigner{QencodeSigner: q, toks: []Token{randToken(r), randToken(r)}}
+		c, err := NewCache(4, clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := Grant{Path: "/v/" + strconv.Itoa(i), Prefix: r.IntN(2) == 0}
+		_, refresh := l.Expiry(clock.Now())
+		for _, call := range []struct {
+			what string
+			at   time.Time
+			want Token
+		}{
+			{"the miss", clock.Now(), s.toks[0]},
+			{"the hit", clock.Now(), s.toks[0]},
+			{"the hit that mints ahead", refresh.Add(-time.Second), s.toks[0]},
+			{"the hit on the token minted ahead", refresh, s.toks[1]},
+		} {
+			clock.Set(call.at)
+			got, _, err := c.Mint("r", s, g, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, call.want) {
+				t.Fatalf("token %d, %s: %#v, minted %#v", i, call.what, got, call.want)
+			}
+			if call.what == "the hit that mints ahead" {
+				waitAhead(t, c, 1)
+			}
+		}
+		if st := c.Stats(); st.Misses != 1 || st.Signatures != 2 {
+			t.Fatalf("token %d: stats %+v, want one miss and one refresh ahead", i, st)
+		}
+	}
+}
+
+// tokenSigner mints toks[0], then toks[1], and so on, whatever the grant.
+type tokenSigner struct {
+	*QencodeSigner
+	toks  []Token
+	mints atomic.Int64
+}
+
+func (s *tokenSigner) Mint(Grant, time.Time) (Token, error) {
+	return s.toks[s.mints.Add(1)-1], nil
 }
 
 func randBytes(r *rand.Rand, n int) string {

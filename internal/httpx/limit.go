@@ -15,7 +15,10 @@ import (
 // 700 µs of CPU per 1 MiB file against 250 µs for http.FileServer
 // (BENCHMARKS.md, "What profiling found"). Accept waits while n
 // connections are open; a connection's Close frees its place, once; the
-// listener's Close ends a waiting Accept.
+// listener's Close ends a waiting Accept. CloseWrite passes through as
+// well: net/http half-closes a connection before closing it after a
+// reply sent with the request body unread, so that the reply is not lost
+// to a reset.
 type limitListener struct {
 	net.Listener
 	sem  chan struct{}
@@ -69,15 +72,12 @@ func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
-// CloseWrite is the connection's own half-close, where it has one. net/http
-// half-closes before it closes a connection whose request body it did not
-// read, so that the client reads the answer before the reset that closing
-// over unread bytes sends. netutil's connections hid it too.
+// CloseWrite is the connection's own (shutdown(2) of the write half on a
+// TCP connection), where it has one; net/http calls it through an
+// interface assertion. It frees no place: Close still does, once.
 func (c *limitConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
-	return errNoHalfClose
+	return errors.ErrUnsupported
 }
-
-var errNoHalfClose = errors.New("httpx: the connection cannot half-close")
