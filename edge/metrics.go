@@ -160,11 +160,7 @@ func (m *edgeMetrics) confirmed(ok bool, waited time.Duration) {
 // It writes the access line too (when Config.AccessLog is on), from the
 // same Recorder and the same pair of clock reads.
 func (e *Edge) measure(next http.Handler) http.Handler {
-	var access *httpx.AccessLogger
-	if e.cfg.AccessLog {
-		l := httpx.NewAccessLogger(e.log)
-		access = &l
-	}
+	access := httpx.NewAccessLogger(e.log, e.cfg.AccessLog)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := e.newMediaWriter(rw, r)
@@ -176,9 +172,7 @@ func (e *Edge) measure(next http.Handler) http.Handler {
 			bm = w.bucket.metrics
 		}
 		bm.observe(w.StatusCode(), d)
-		if access != nil {
-			access.Log(r, &w.Recorder, end, d)
-		}
+		access.Log(r, &w.Recorder, end, d)
 	})
 }
 

@@ -28,11 +28,7 @@ func (g *Gateway) middleware(h http.Handler) http.Handler {
 
 // observe records the metrics of each request, and logs its line.
 func (g *Gateway) observe(next http.Handler) http.Handler {
-	var access *httpx.AccessLogger
-	if g.cfg.AccessLog {
-		l := httpx.NewAccessLogger(g.log)
-		access = &l
-	}
+	access := httpx.NewAccessLogger(g.log, g.cfg.AccessLog)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		kr := &kindRecorder{Recorder: httpx.Recorder{ResponseWriter: w}, kind: kindError}
@@ -40,9 +36,7 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		end := time.Now()
 		d := end.Sub(start)
 		g.metrics.observe(kr.kind, kr.StatusCode(), d)
-		if access != nil {
-			access.Log(r, &kr.Recorder, end, d)
-		}
+		access.Log(r, &kr.Recorder, end, d)
 	})
 }
 

@@ -24,7 +24,7 @@ const (
 // may hold a token), status, bytes, duration and peer (logbuf.Access, the
 // line's one home). Cookies and Authorization are never logged.
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
-	l := NewAccessLogger(log)
+	l := NewAccessLogger(log, true)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -38,17 +38,26 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 
 // An AccessLogger writes AccessLog's lines, for a middleware that records
 // and times each request itself, for its metrics too: one Recorder and
-// one pair of clock reads for both.
+// one pair of clock reads for both. A nil AccessLogger logs nothing.
 type AccessLogger struct{ h slog.Handler }
 
-// NewAccessLogger returns an AccessLogger writing to log.
-func NewAccessLogger(log *slog.Logger) AccessLogger { return AccessLogger{h: log.Handler()} }
+// NewAccessLogger returns an AccessLogger writing to log, or nil (which
+// logs nothing) when the access log is not on.
+func NewAccessLogger(log *slog.Logger, on bool) *AccessLogger {
+	if !on {
+		return nil
+	}
+	return &AccessLogger{h: log.Handler()}
+}
 
 // Log writes r's line: answered as rec recorded, at end, after d. The
 // line goes to the handler as it is, with no caller PC (its source would
 // be this function anyway), and straight from its fields when the handler
 // is logbuf's (logbuf.LogAccess).
-func (l AccessLogger) Log(r *http.Request, rec *Recorder, end time.Time, d time.Duration) {
+func (l *AccessLogger) Log(r *http.Request, rec *Recorder, end time.Time, d time.Duration) {
+	if l == nil {
+		return
+	}
 	a := logbuf.Access{
 		Method:   r.Method,
 		Host:     r.Host,

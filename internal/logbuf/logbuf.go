@@ -128,7 +128,7 @@ type handler struct {
 }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	batched := r.Level < slog.LevelWarn && slices.Contains(h.batched, r.Message)
+	batched := h.batches(r.Level, r.Message)
 	if batched && h.fast {
 		p := lines.Get().(*[]byte)
 		defer putLine(p)
@@ -143,6 +143,12 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		h.w.Flush()
 	}
 	return err
+}
+
+// batches reports whether a line at level with message msg waits in the
+// buffer: an access line below WARN.
+func (h *handler) batches(level slog.Level, msg string) bool {
+	return level < slog.LevelWarn && slices.Contains(h.batched, msg)
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
