@@ -29,7 +29,7 @@ func TestLoadEdgeDefaults(t *testing.T) {
 	if c.MetricsListen != "127.0.0.1:9091" || !c.MetricsEnabled() {
 		t.Errorf("metrics listen %q, enabled %v", c.MetricsListen, c.MetricsEnabled())
 	}
-	if c.Leeway != 60*time.Second || c.CacheSize != 100000 || c.Refresh != 5*time.Second {
+	if c.Leeway != 60*time.Second || c.CacheSize != 100000 || c.GOGC != 400 || c.Refresh != 5*time.Second {
 		t.Errorf("leeway %s, cache %d, refresh %s", c.Leeway, c.CacheSize, c.Refresh)
 	}
 	if c.ConfirmWait() != 2*time.Second || c.HeartbeatEvery() != time.Second || c.LiveFor() != 5*time.Second {
@@ -108,6 +108,7 @@ func TestLoadEdgeErrors(t *testing.T) {
 		{"DB with query", map[string]string{"SIGNGATE_EDGE_DB": "x.db?mode=ro"}, []string{"SIGNGATE_EDGE_DB"}},
 		{"negative leeway", map[string]string{"SIGNGATE_EDGE_LEEWAY": "-1s"}, []string{"SIGNGATE_EDGE_LEEWAY"}},
 		{"zero cache", map[string]string{"SIGNGATE_EDGE_CACHE_SIZE": "0"}, []string{"SIGNGATE_EDGE_CACHE_SIZE"}},
+		{"GOGC too low", map[string]string{"SIGNGATE_EDGE_GOGC": "10"}, []string{"SIGNGATE_EDGE_GOGC: 10: want -1 (off), 0 (the runtime's own) or at least 25"}},
 		{"fast refresh", map[string]string{"SIGNGATE_EDGE_REFRESH": "1ms"}, []string{"SIGNGATE_EDGE_REFRESH"}},
 		{"negative confirm timeout", map[string]string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT": "-1s"}, []string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT: -1s"}},
 		{"long confirm timeout", map[string]string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT": "2m"}, []string{"SIGNGATE_EDGE_CONFIRM_TIMEOUT: 2m0s"}},

@@ -123,7 +123,8 @@ type Gateway struct {
 	// GOGC is the garbage collector's target percentage, applied unless
 	// the GOGC variable itself is set. A resident token cache is mostly
 	// live data, so a higher value than Go's 100 saves GC work; -1 turns
-	// the collector off (only sensible with GOMEMLIMIT).
+	// the collector off (only sensible with GOMEMLIMIT); 0 leaves the
+	// runtime's own (Go's 100).
 	GOGC int `env:"GOGC" envDefault:"400"`
 
 	// AccessLog writes one JSON line per request (path, status, bytes,

@@ -110,8 +110,8 @@ func (g Gateway) Validate() error {
 	if g.CORSMaxAge < 0 {
 		add("CORS_MAX_AGE", "must not be negative")
 	}
-	if g.GOGC != -1 && g.GOGC < 25 {
-		add("GOGC", "%d: want -1 (off) or at least 25", g.GOGC)
+	if !validGOGC(g.GOGC) {
+		add("GOGC", gogcWant, g.GOGC)
 	}
 	errs = append(errs, g.Manifests.validate()...)
 	errs = append(errs, g.Limits.validate()...)

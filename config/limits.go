@@ -131,3 +131,12 @@ func validateShutdown(delayVar string, delay time.Duration, timeoutVar string, t
 	}
 	return errs
 }
+
+// validGOGC reports whether v is a GC target signgate takes for
+// SIGNGATE_GOGC and SIGNGATE_EDGE_GOGC: -1 (off), 0 (leave the runtime's
+// own: GOGC, else Go's 100; also what a configuration built in Go
+// without one says) or at least 25, below which the collector would run
+// almost without pause; gogcWant says so.
+func validGOGC(v int) bool { return v == -1 || v == 0 || v >= 25 }
+
+const gogcWant = "%d: want -1 (off), 0 (the runtime's own) or at least 25"

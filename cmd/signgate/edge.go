@@ -34,7 +34,8 @@ SIGNGATE_EDGE_* variables; see docs/edge.md.`)
 	if err != nil {
 		return err
 	}
-	defer applyMemoryLimit(e.environ, log, memlimit.FromCgroup, 0)()
+	applyGC(e.environ, cfg.GOGC, log)
+	defer applyMemoryLimit(e.environ, log, memlimit.FromCgroup, edgeBudget(cfg.CacheSize))()
 	tp, stopTracing, err := startTracing(e, log, "signgate-edge")
 	if err != nil {
 		return err

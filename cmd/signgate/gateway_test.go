@@ -184,4 +184,9 @@ func TestApplyGC(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC set by the operator was overridden: GC percent %d", got)
 	}
+	debug.SetGCPercent(150)
+	applyGC(map[string]string{}, 0, log)
+	if got := debug.SetGCPercent(100); got != 150 {
+		t.Errorf("0 (the runtime's own) changed the GC percent to %d", got)
+	}
 }

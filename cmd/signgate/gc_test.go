@@ -28,15 +28,16 @@ func TestApplyMemoryLimit(t *testing.T) {
 		want    int64
 		log     string
 	}{
-		{"a cgroup limit", nil, memlimit.Limit(512 << 20), 0, 483183820, `"source":"cgroup memory limit"`},
-		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "100MiB"}, memlimit.Limit(512 << 20), 0, math.MaxInt64, `"source":"GOMEMLIMIT"`},
-		{"no limit", nil, func() (uint64, error) { return 0, memlimit.ErrNoLimit }, 0, math.MaxInt64, `"GOMEMLIMIT":"none"`},
-		{"no cgroup", nil, func() (uint64, error) { return 0, errors.New("no cgroup") }, 0, math.MaxInt64, `"GOMEMLIMIT":"none"`},
 		// A gateway: its cache's budget, under the cgroup's ceiling; a
 		// ceiling below the budget wins; GOMEMLIMIT still wins over both.
 		{"a cache budget", nil, func() (uint64, error) { return 0, memlimit.ErrNoLimit }, cacheBudget(100_000), cacheBudget(100_000), `"source":"token cache budget"`},
-		{"a cache budget under a cgroup limit", nil, memlimit.Limit(512 << 20), cacheBudget(100_000), cacheBudget(100_000), `"ceiling":483183820`},
+		{"a cache budget under a cgroup limit", nil, memlimit.Limit(512 << 20), cacheBudget(100_000), cacheBudget(100_000), `"ceiling":483183820,"cgroup_limit":"536870912"`},
 		{"a cgroup limit under the budget", nil, memlimit.Limit(128 << 20), cacheBudget(100_000), 120795955, `"source":"token cache budget"`},
+		{"no cgroup", nil, func() (uint64, error) { return 0, errors.New("no cgroup") }, cacheBudget(10), cacheBudget(10), `"ceiling":0,"cgroup_limit":"not found: no cgroup"`},
+		// An edge: its verified-token cache's budget, in the same way.
+		{"an edge's budget", nil, func() (uint64, error) { return 0, memlimit.ErrNoLimit }, edgeBudget(100_000), edgeBudget(100_000), `"budget":93143040,"ceiling":0,"cgroup_limit":"none"`},
+		{"a cgroup limit under an edge's budget", nil, memlimit.Limit(64 << 20), edgeBudget(100_000), 60397977, `"source":"token cache budget"`},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "100MiB"}, memlimit.Limit(512 << 20), edgeBudget(100_000), math.MaxInt64, `"source":"GOMEMLIMIT"`},
 		{"GOMEMLIMIT over a budget", map[string]string{"GOMEMLIMIT": "1GiB"}, memlimit.Limit(512 << 20), cacheBudget(100_000), math.MaxInt64, `"source":"GOMEMLIMIT"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
