@@ -18,8 +18,9 @@ const memoryLimitRatio = 0.9
 
 // applyGC sets the GC target gogc (SIGNGATE_GOGC or SIGNGATE_EDGE_GOGC,
 // default 400; 0 leaves Go's 100) unless GOGC itself is set, which the
-// runtime has applied already. GOMEMLIMIT, when set, is honoured by the runtime and caps the
-// heap whatever GOGC says; without it, applyMemoryLimit's budget does. A
+// runtime has applied already. GOMEMLIMIT, when set, is honoured by the
+// runtime and caps the heap whatever GOGC says; without it,
+// applyMemoryLimit's budget does. A
 // gateway's resident token cache is mostly live data, which a higher
 // target than Go's 100 scans less often. An edge's heap is mostly garbage
 // of its requests: at 100 it is collected many times a second under
