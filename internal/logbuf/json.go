@@ -45,7 +45,7 @@ func appendHead(b []byte, t time.Time, level slog.Level, msg string, pre []byte)
 			return b, false
 		}
 		b = append(b, `"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, t)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)

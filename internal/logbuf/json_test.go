@@ -195,3 +195,41 @@ func BenchmarkAccessLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestAppendTimeMatchesFormat holds appendTime, which formats a second
+// once for every line in it, to time's own RFC 3339 formatting over
+// generated times: runs of lines in one second and location (the stamp
+// reused), seconds and zones that change, zone offsets of every half
+// hour and with seconds, a location's DST change, and the years 0 and
+// 9999.
+func TestAppendTimeMatchesFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("", 5*3600+30*60+17), time.FixedZone("X", -12*3600)}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		zones = append(zones, ny)
+	}
+	for i := 0; i < 200000; i++ {
+		var tm time.Time
+		switch r.IntN(4) {
+		case 0: // any second, in any zone
+			tm = time.Unix(r.Int64N(1<<36)-1<<35, r.Int64N(1e9))
+		case 1: // year 0 or 9999
+			tm = time.Date([]int{0, 9999}[r.IntN(2)], time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60), r.IntN(1e9), time.UTC)
+		case 2: // around a DST change, a second at a time
+			tm = time.Date(2026, 3, 8, 6, 59, 58, 0, time.UTC).Add(time.Duration(r.IntN(5)) * time.Second)
+		default: // the stamp's second again, or the next one
+			tm = time.Unix(1796000000+int64(r.IntN(2)), r.Int64N(1e9))
+		}
+		switch r.IntN(4) {
+		case 0:
+			tm = tm.Truncate(time.Millisecond)
+		case 1:
+			tm = tm.Add(-time.Duration(tm.Nanosecond())) // a whole second: no fraction
+		}
+		tm = tm.In(zones[r.IntN(len(zones))])
+		want := string(tm.AppendFormat(nil, time.RFC3339Nano))
+		if got := string(appendTime([]byte("x"), tm)); got != "x"+want {
+			t.Fatalf("appendTime(%v) = %q, want %q", tm, got[1:], want)
+		}
+	}
+}
