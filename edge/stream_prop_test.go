@@ -152,7 +152,7 @@ func opens(k *propKey, uri string, to space, p string) bool {
 func TestStreamKeysProperty(t *testing.T) {
 	trials := 120
 	if testing.Short() {
-		trials = 30
+		trials = 60
 	}
 	h := propEdge(t)
 	ctx := context.Background()
