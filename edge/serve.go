@@ -59,9 +59,10 @@ func (e *Edge) serveMedia(rw http.ResponseWriter, r *http.Request) {
 	if private {
 		end := e.traceCheck(r.Context())
 		err := e.stale() // fail closed when revocations could be missing
-		var toks []string
+		var one [1]string
+		toks := one[:0]
 		if err == nil {
-			toks, err = tokensFrom(r)
+			toks, err = tokensFrom(r, toks)
 		}
 		if err == nil {
 			err = e.checkAny(s, b, toks, p)

@@ -59,7 +59,7 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 	if len(token) > signer.MaxTokenSize {
 		return fmt.Errorf("%w: %d bytes", signer.ErrTooLarge, len(token))
 	}
-	h := sha256.Sum256([]byte(token))
+	h := tokenHash(token)
 	c := e.tokens
 	keys := b.keysOf(s)
 	if v, ok := c.lru.Get(h); ok && v.space == b && v.key.Alg() != "" && keys[v.kid].Same(v.key) {
@@ -84,6 +84,17 @@ func (e *Edge) check(s *snapshot, b *bucket, token, p string) error {
 	return scope(claims.URI, p)
 }
 
+// tokenHash is the SHA-256 of token, the cache's key. A token of the
+// usual size (an RS256 JWT is about 600 bytes) is hashed from a copy on
+// the stack: []byte(token) would put one on the heap for every request.
+func tokenHash(token string) [32]byte {
+	var buf [1 << 10]byte
+	if len(token) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], token)])
+	}
+	return sha256.Sum256([]byte(token))
+}
+
 func scope(uri, p string) error {
 	if !signer.Covers(uri, p) {
 		return fmt.Errorf("%w: the token does not grant this path", signer.ErrScope)
@@ -100,16 +111,17 @@ const maxCookieTokens = 4
 // the order the client sent them. A browser holding cookies for nested
 // directories (/show and /show/ep1) sends both, the longest path first;
 // each is a candidate. The auth parameter is read by
-// signer.TokenFromQuery, as signgate verify reads it.
-func tokensFrom(r *http.Request) ([]string, error) {
+// signer.TokenFromQuery, as signgate verify reads it. It appends them to
+// toks (empty), so that a caller's array holds the one token of the
+// common case without an allocation.
+func tokensFrom(r *http.Request, toks []string) ([]string, error) {
 	tok, err := signer.TokenFromQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}
 	if tok != "" {
-		return []string{tok}, nil
+		return append(toks, tok), nil
 	}
-	var toks []string
 	for _, c := range r.CookiesNamed(CookieName) {
 		if c.Value == "" || slices.Contains(toks, c.Value) {
 			continue
