@@ -289,16 +289,25 @@ func (e *Edge) refreshWithin(ctx context.Context) error {
 	return e.Refresh(ctx)
 }
 
-// bucketFor maps a Host header to a bucket; nil when none.
+// bucketFor maps a host name (hostName's) to a bucket; nil when none.
 func (e *Edge) bucketFor(host string) *bucket {
 	if e.single != nil {
 		return e.single
 	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	return e.byHost[host]
+}
+
+// hostName is the name a Host header asks for: without its port, in
+// lower case, without a trailing dot. SplitHostPort is asked only where
+// a port may follow (a colon after any "]"): on a host without one it
+// fails, and its error allocates, on every request.
+func hostName(host string) string {
+	if strings.LastIndexByte(host, ':') > strings.LastIndexByte(host, ']') {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
 
 // CacheStats are the verified-token cache's counters.

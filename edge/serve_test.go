@@ -3,10 +3,14 @@ package edge
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -282,3 +286,59 @@ func TestAccessLogSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestHostNameMatchesSplitHostPort holds hostName, which asks
+// net.SplitHostPort only where a port may follow, to the name that
+// asking it always gives, over generated Host headers: names, IPv4 and
+// IPv6 literals, with and without brackets, ports, empty ports, colons
+// and dots where they do not belong, in either case.
+func TestHostNameMatchesSplitHostPort(t *testing.T) {
+	always := func(host string) string {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return strings.TrimSuffix(strings.ToLower(host), ".")
+	}
+	pieces := []string{"media", ".", "Example", "test", ":", "8443", "[", "]", "::1", "127.0.0.1", "fe80::1%eth0", "", ":80", "]:", "[::"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		host := b.String()
+		if got, want := hostName(host), always(host); got != want {
+			t.Fatalf("hostName(%q) = %q, want %q", host, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { hostName(mediaHost) }); n != 0 {
+		t.Errorf("hostName(%q) allocates %v times", mediaHost, n)
+	}
+}
+
+// TestEtagMatchesConcatenation holds etag to the validator it always
+// was, over generated times and sizes, the extremes included.
+func TestEtagMatchesConcatenation(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 100000 {
+		ns, size := r.Int64()-r.Int64(), r.Int64N(1<<40)
+		if i < 4 {
+			ns, size = []int64{math.MinInt64, math.MaxInt64, 0, -1}[i], []int64{math.MaxInt64, 0, 1, 36}[i]
+		}
+		fi := fileInfo{mod: time.Unix(0, ns), size: size}
+		want := `"` + strconv.FormatInt(fi.mod.UnixNano(), 36) + "-" + strconv.FormatInt(size, 36) + `"`
+		if got := etag(fi); got != want {
+			t.Fatalf("etag(%d, %d) = %s, want %s", ns, size, got, want)
+		}
+	}
+}
+
+// fileInfo is an fs.FileInfo of a modification time and a size.
+type fileInfo struct {
+	fs.FileInfo
+	mod  time.Time
+	size int64
+}
+
+func (f fileInfo) ModTime() time.Time { return f.mod }
+func (f fileInfo) Size() int64        { return f.size }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"path"
 	"strconv"
@@ -62,11 +61,7 @@ func (e *Edge) openStreams(errs []error) []error {
 // a stream's own host first, then a stream's path form /live/{id}/...,
 // then the bucket of the host. The space is nil when none matches.
 func (e *Edge) target(r *http.Request) (*bucket, string, error) {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	host := hostName(r.Host)
 	p, err := signer.CanonicalPath(r.URL.EscapedPath())
 	if s := e.streamHosts[host]; s != nil {
 		return s, p, err
