@@ -196,16 +196,20 @@ func (o *dirOrigin) serve(w http.ResponseWriter, r *http.Request, p string, cc s
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%w: %s is not a regular file", ErrFileNotFound, p)
 	}
-	h := w.Header()
-	h.Set("Content-Type", contentType(p))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Etag", etag(fi))
+	h := w.Header() // canonical keys, set as they are: Set scans each
+	h["Content-Type"] = []string{contentType(p)}
+	h["X-Content-Type-Options"] = nosniff
+	h["Etag"] = []string{etag(fi)}
 	if cc != "" {
-		h.Set("Cache-Control", cc)
+		h["Cache-Control"] = []string{cc}
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
 }
+
+// nosniff is every file's X-Content-Type-Options, shared: a header's
+// values are replaced, never changed in place.
+var nosniff = []string{"nosniff"}
 
 // etag is a strong validator from the modification time and the size,
 // made in one allocation.
