@@ -60,6 +60,12 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 	rt.redirect.Inc()
 }
 
+// urlMemoSlots is the number of (path, query) pairs whose Location the
+// gateway remembers for the token in force: a hot set of that size gets
+// its redirects without building a URL, and each slot holds at most a
+// few KiB (signer.URLMemo).
+const urlMemoSlots = 1024
+
 // sign returns the signed CDN URL of bucket path bp under route rt for
 // principal pr, with the client's query (any auth parameter dropped), and
 // the token's expiry. The claim is the route's scope as grant allows it.
@@ -78,7 +84,7 @@ func (g *Gateway) sign(ctx context.Context, rt *route, bp, rawQuery string, pr *
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	loc, err := s.URL(bp, rawQuery, tok)
+	loc, err := g.urls.URL(s, bp, rawQuery, tok)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}

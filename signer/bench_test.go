@@ -1,6 +1,7 @@
 package signer_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -69,4 +70,50 @@ func BenchmarkBaseURL(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkURLMemo is a redirect's URL built by the signer ("build"),
+// handed out by a memo that holds it ("remembered"), and asked of a
+// memo that never holds it, its 1,024 slots against 100,000 distinct
+// paths in turn ("thrashed": the URL built, and an entry made).
+func BenchmarkURLMemo(b *testing.B) {
+	f := newFixture(b)
+	base, _ := signer.ParseBase("https://cdn.example.com")
+	s := signer.NewQencodeSigner(f.key, base)
+	tok, err := s.Mint(signer.Grant{Path: "/videos", Prefix: true}, f.now.Add(time.Hour))
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := make([]string, 100_000)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/videos/intro/seg-%05d.ts", i)
+	}
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.URL(paths[42], "start=10", tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		m := signer.NewURLMemo(1024)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.URL(s, paths[42], "start=10", tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("thrashed", func(b *testing.B) {
+		m := signer.NewURLMemo(1024)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := m.URL(s, paths[i%len(paths)], "start=10", tok); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }
