@@ -66,11 +66,10 @@ type Gateway struct {
 	log           *slog.Logger
 	routes        routes
 	cache         *signer.Cache
-	urls          *signer.URLMemo // the Location of a hit: redirect.go
-	chain         *auth.Chain     // every authenticator of Options.Auth
-	idChain       *auth.Chain     // pass-through identity: all but forward-auth
-	forwardVia    []string        // the names of the forward-auth links
-	closers       []io.Closer     // authenticators Close closes (forward-auth)
+	chain         *auth.Chain // every authenticator of Options.Auth
+	idChain       *auth.Chain // pass-through identity: all but forward-auth
+	forwardVia    []string    // the names of the forward-auth links
+	closers       []io.Closer // authenticators Close closes (forward-auth)
 	trusted       auth.Trusted
 	identity      identityHeaders
 	subjectHeader string
@@ -135,7 +134,6 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		opts:          opts,
 		log:           opts.Log,
 		cache:         cache,
-		urls:          signer.NewURLMemo(urlMemoSlots),
 		trusted:       auth.Trusted(cfg.TrustedProxies),
 		identity:      newIdentityHeaders(cfg.SubjectHeader, cfg.AuthHeader),
 		subjectHeader: http.CanonicalHeaderKey(cfg.SubjectHeader),

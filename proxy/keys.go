@@ -76,7 +76,7 @@ func (rt *route) qencode() bool {
 // storeKey puts k, a qencode key, in use.
 func (rt *route) storeKey(k *signer.SigningKey) {
 	rt.key.Store(k)
-	rt.signer.Store(&loadedSigner{s: signer.NewQencodeSigner(k, rt.base)})
+	rt.signer.Store(newLoadedSigner(signer.NewQencodeSigner(k, rt.base)))
 }
 
 // loadSchemeKey is loadKey for the other schemes: the key file (and kid
@@ -115,7 +115,7 @@ func (rt *route) loadSchemeKey() (changed bool, err error) {
 			"route %s: %s holds a new key, but %s fixes the kid %q of the old one; keeping the old key (rotate with %s, or restart with the new kid)",
 			rt.name, rt.variable("KEY_FILE"), rt.variable("KEY_ID"), rt.kid, rt.variable("KEY_ID_FILE")), "KEY_FILE", "KEY_ID")
 	}
-	rt.signer.Store(&loadedSigner{s: s})
+	rt.signer.Store(newLoadedSigner(s))
 	rt.keyHash.Store(&sum)
 	return true, nil
 }

@@ -60,12 +60,6 @@ func (g *Gateway) serveMedia(w http.ResponseWriter, r *http.Request, rt *route, 
 	rt.redirect.Inc()
 }
 
-// urlMemoSlots is the number of (path, query) pairs whose Location the
-// gateway remembers for the token in force: a hot set of that size gets
-// its redirects without building a URL, and each slot holds at most a
-// few KiB (signer.URLMemo).
-const urlMemoSlots = 1024
-
 // sign returns the signed CDN URL of bucket path bp under route rt for
 // principal pr, with the client's query (any auth parameter dropped), and
 // the token's expiry. The claim is the route's scope as grant allows it.
@@ -75,16 +69,16 @@ func (g *Gateway) sign(ctx context.Context, rt *route, bp, rawQuery string, pr *
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s := rt.currentSigner()
-	if s == nil {
+	l := rt.signer.Load()
+	if l == nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, ErrNoKey)
 	}
-	tok, exp, err := g.mint(ctx, rt, s, grantOf(reachOf(rt.scope), uri, bp))
+	tok, exp, err := g.mint(ctx, rt, l.s, grantOf(reachOf(rt.scope), uri, bp))
 	if err != nil {
 		g.metrics.signErrors.Inc()
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}
-	loc, err := g.urls.URL(s, bp, rawQuery, tok)
+	loc, err := l.urls.URL(bp, rawQuery, tok) // the signer's own URL, remembered
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("route %s: %w", rt.name, err)
 	}

@@ -114,8 +114,22 @@ func newRoute(i int, rc Route, names Names) (*route, error) {
 	return rt, nil
 }
 
-// loadedSigner is the route's Signer, swapped whole on a key reload.
-type loadedSigner struct{ s signer.Signer }
+// loadedSigner is the route's Signer and the memo of its redirects'
+// URLs, swapped whole on a key reload.
+type loadedSigner struct {
+	s    signer.Signer
+	urls *signer.URLMemo
+}
+
+// urlMemoSlots is the number of (path, query) pairs of a route whose
+// Location a signer remembers for the token in force: a hot set of that
+// size gets its redirects without a URL built, and each slot holds a few
+// KiB at most (signer.URLMemo).
+const urlMemoSlots = 1024
+
+func newLoadedSigner(s signer.Signer) *loadedSigner {
+	return &loadedSigner{s: s, urls: signer.NewURLMemo(s, urlMemoSlots)}
+}
 
 // currentSigner returns the route's Signer, or nil before a key loaded.
 func (rt *route) currentSigner() signer.Signer {

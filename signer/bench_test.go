@@ -97,20 +97,20 @@ func BenchmarkURLMemo(b *testing.B) {
 		}
 	})
 	b.Run("remembered", func(b *testing.B) {
-		m := signer.NewURLMemo(1024)
+		m := signer.NewURLMemo(s, 1024)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := m.URL(s, paths[42], "start=10", tok); err != nil {
+			if _, err := m.URL(paths[42], "start=10", tok); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("thrashed", func(b *testing.B) {
-		m := signer.NewURLMemo(1024)
+		m := signer.NewURLMemo(s, 1024)
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if _, err := m.URL(s, paths[i%len(paths)], "start=10", tok); err != nil {
+			if _, err := m.URL(paths[i%len(paths)], "start=10", tok); err != nil {
 				b.Fatal(err)
 			}
 			i++

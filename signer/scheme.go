@@ -75,8 +75,8 @@ type Signer interface {
 	// or all of them with Caps.DropsQuery) left out, the others kept in
 	// order, as Base.URL keeps them. A query that cannot be decoded is
 	// refused (ErrQuery). Like Mint's, the result must not depend on
-	// anything but its arguments and the signer: URLMemo hands it out
-	// again for the same ones.
+	// anything but its arguments and the signer, which must not change
+	// once in use: URLMemo hands it out again for the same arguments.
 	URL(p, rawQuery string, tok Token) (string, error)
 	// Cookies returns the cookies of cookie mode carrying tok: names and
 	// values only (the caller sets Path, Domain, expiry and flags). A
