@@ -117,3 +117,15 @@ func BenchmarkURLMemo(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTokenFromQuery reads an RS256 token from the query the edge
+// gets, as every verified request does.
+func BenchmarkTokenFromQuery(b *testing.B) {
+	q := "start=10&auth=" + newFixture(b).sign(b, signer.Claims{URI: "/v"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if tok, err := signer.TokenFromQuery(q); err != nil || tok == "" {
+			b.Fatal(tok, err)
+		}
+	}
+}

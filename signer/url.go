@@ -191,7 +191,7 @@ func TokenFromQuery(rawQuery string) (string, error) {
 			}
 		}
 		n++
-		v, err := url.QueryUnescape(val)
+		v, err := queryUnescape(val)
 		if err != nil {
 			return "", tokenErr(ErrMalformed, "auth parameter is not validly escaped")
 		}
@@ -201,6 +201,17 @@ func TokenFromQuery(rawQuery string) (string, error) {
 		return "", tokenErr(ErrMalformed, "more than one auth parameter")
 	}
 	return tok, nil
+}
+
+// queryUnescape is url.QueryUnescape (TestQueryUnescapeMatchesURL), but
+// a value with neither '%' nor '+' is its own unescaping and is returned
+// at once: a ~600-byte token then costs two vectorised searches rather
+// than url's byte-by-byte scan, on every request the edge checks.
+func queryUnescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // StripAuth returns rawQuery without its auth parameters (in any escaped
@@ -238,7 +249,7 @@ func stripParams(rawQuery string, names []string) (string, error) {
 			continue
 		}
 		if !queryClean(part) {
-			value, err := url.QueryUnescape(rawValue)
+			value, err := queryUnescape(rawValue)
 			if err != nil {
 				return "", ErrQuery
 			}
