@@ -148,6 +148,10 @@ func TestServeHosts(t *testing.T) {
 		{"cdn.example.test", 200},
 		{"unknown.example.test", 404},
 		{"media.media-storage.eu-central.example.test", 404},
+		// The name is read once (hostName): these reached the bucket when
+		// it was read a second time, which took off a second port or dot.
+		{"[" + mediaHost + ":1]:2", 404},
+		{mediaHost + "..", 404},
 	} {
 		t.Run(tc.host, func(t *testing.T) {
 			resp := h.get(tc.host, "/top.txt")
