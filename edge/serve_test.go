@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signgate/signgate/config"
+	"github.com/signgate/signgate/internal/testenv"
 	"github.com/signgate/signgate/signer"
 )
 
@@ -306,11 +307,7 @@ func TestHostNameMatchesSplitHostPort(t *testing.T) {
 	pieces := []string{"media", ".", "Example", "test", ":", "8443", "[", "]", "::1", "127.0.0.1", "fe80::1%eth0", "", ":80", "]:", "[::"}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 200000 {
-		var b strings.Builder
-		for range r.IntN(6) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		host := b.String()
+		host := testenv.Pieces(r, pieces, 6)
 		if got, want := hostName(host), always(host); got != want {
 			t.Fatalf("hostName(%q) = %q, want %q", host, got, want)
 		}

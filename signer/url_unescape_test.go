@@ -3,8 +3,9 @@ package signer
 import (
 	"math/rand/v2"
 	"net/url"
-	"strings"
 	"testing"
+
+	"github.com/signgate/signgate/internal/testenv"
 )
 
 // TestQueryUnescapeMatchesURL holds queryUnescape to url.QueryUnescape,
@@ -16,11 +17,7 @@ func TestQueryUnescapeMatchesURL(t *testing.T) {
 		"eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0"}
 	r := rand.New(rand.NewPCG(11, 12))
 	for range 200000 {
-		var b strings.Builder
-		for range r.IntN(8) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		s := b.String()
+		s := testenv.Pieces(r, pieces, 8)
 		got, gerr := queryUnescape(s)
 		want, werr := url.QueryUnescape(s)
 		if got != want || (gerr == nil) != (werr == nil) {

@@ -18,9 +18,9 @@ type memoCase struct {
 }
 
 // memoCases returns signers of every shape of URL: Qencode on two bases
-// with the same key (so the same token, other URLs), and the CDN
-// schemes that sign a directory, each with tokens for two grants, an equal copy of each in
-// bytes of its own, and one with a parameter changed.
+// with the same key (so the same token, other URLs), and the CDN schemes
+// that sign a directory; each with tokens for two grants, an equal copy
+// of each in bytes of its own, and one with a parameter changed.
 func memoCases(t *testing.T) []memoCase {
 	t.Helper()
 	key := cacheTestKey(t, "rsa2048.pem")
@@ -79,14 +79,13 @@ func (c *countingSigner) URL(p, rawQuery string, tok Token) (string, error) {
 
 // TestURLMemoMatchesSigner holds URLMemo to its invariant, with the
 // signer itself as the oracle: over generated calls (signers, paths,
-// queries, tokens; half of the calls one of the last few again, a
-// quarter that one with its path, query or token changed; on memos
-// of four slots, so that entries collide and replace each other), every
-// URL and error is the signer's own. The
-// queries include ones the schemes keep, drop and refuse, and ones too
-// long to remember; a second pass runs the same calls from four
-// goroutines at once. The memos must have handed out a good share of
-// the URLs, or the property tested nothing.
+// queries, tokens; half of the calls one of the last few again, a quarter
+// that one with its path, query or token changed; on memos of four
+// slots, so that entries collide and replace each other), every URL and
+// error is the signer's own. The queries include ones the schemes keep,
+// drop and refuse, and ones too long to remember; a second pass runs the
+// same calls from four goroutines at once. The memos must have handed
+// out a good share of the URLs, or the property tested nothing.
 func TestURLMemoMatchesSigner(t *testing.T) {
 	cases := memoCases(t)
 	paths := []string{"/v/a/1.ts", "/v/a/2.ts", "/v/b/1.ts", "/v/a/é.ts", "/v/a/1.ts\x00"}

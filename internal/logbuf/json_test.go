@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signgate/signgate/internal/testenv"
 )
 
 // TestAppendRecordMatchesSlog: over generated records, and handlers with
@@ -122,11 +124,7 @@ func genAttrs(r *rand.Rand, n int) []slog.Attr {
 
 func genString(r *rand.Rand) string {
 	pieces := []string{"a", "/v/1k.ts", "GET", "Z", " ", "\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "<", ">", "&", "é", "日本", "\u2028", "\u2029", "\xff", "\xc3", "\xed\xa0\x80", "\U0001F600", "%2F"}
-	var b strings.Builder
-	for range r.IntN(8) {
-		b.WriteString(pieces[r.IntN(len(pieces))])
-	}
-	s := b.String()
+	s := testenv.Pieces(r, pieces, 8)
 	if r.IntN(50) == 0 {
 		return strings.ToValidUTF8(s, "")
 	}

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -55,4 +57,16 @@ func (b *Buffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.b.Reset()
+}
+
+// Pieces returns a generated string for a property test: fewer than max
+// pieces, each drawn from pieces, joined. Pieces that matter to the code
+// under test (escapes, separators, bytes of invalid UTF-8) make its
+// inputs, rather than random bytes that seldom hit a rule.
+func Pieces(r *rand.Rand, pieces []string, max int) string {
+	var b strings.Builder
+	for range r.IntN(max) {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
 }
